@@ -1,0 +1,53 @@
+# The two commands a newcomer runs: `make run` and `make test`.
+# Both set everything up first: the virtualenv .venv/ with the project and its
+# pinned dependencies (constraints.txt), and buf from npm for the proto lint.
+# The gRPC code under keysvc/v1 is committed; `make gen` regenerates it and
+# tests/test_generated_code.py fails when it is stale (docs/generated-code.md).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+BUF := node_modules/.bin/buf
+DATA_DIR ?= var
+
+.PHONY: run test setup lint gen bench lock clean
+
+run: setup
+	mkdir -p $(DATA_DIR)
+	$(BIN)/keysvc serve --data-dir $(DATA_DIR)
+
+test: setup lint
+	$(BIN)/pytest
+
+setup: $(INSTALLED) $(BUF)
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(BUF): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BUF) lint
+	$(BIN)/hadolint Dockerfile
+
+gen: $(INSTALLED)
+	$(BIN)/python protos/generate.py
+
+bench: setup
+	mkdir -p bench/results
+	$(BIN)/python bench/bench_signing.py --json bench/results/signing.json
+
+# Re-pins constraints.txt to what the virtualenv holds now (after changing pyproject.toml).
+lock: $(INSTALLED)
+	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check > constraints.txt
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,180 @@
+"""Benchmark license-key signing and verifying against bare Ed25519 in the same run.
+
+    .venv/bin/python bench/bench_signing.py [--seconds N] [--json PATH]
+
+Each figure is compared with its floor, measured in the same process moments
+apart: bare `cryptography` Ed25519 sign and verify of the same signing input.
+The goal is for `LicenseVerifier.verify` to reach at least 80 % of the bare
+verify rate, i.e. parsing and claim checks cost at most a quarter of the
+signature check. Rates and ratios are the median of several alternating rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cryptography
+from cryptography.hazmat.backends.openssl import backend as openssl_backend
+
+from signing import KeyRing, LicenseClaims, SigningKey, b64url_decode, fingerprint_hash
+
+ROUNDS = 7
+GOAL = 0.80
+
+
+def batch_size(operation: Callable[[], object]) -> int:
+    """Smallest power of two of calls that takes over 10 ms, so timer overhead is negligible."""
+    batch = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(batch):
+            operation()
+        if time.perf_counter() - start > 0.01:
+            return batch
+        batch *= 2
+
+
+def one_round(operation: Callable[[], object], batch: int, seconds: float) -> float:
+    """Operations per second over one round of about ``seconds``."""
+    count = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(batch):
+            operation()
+        count += batch
+        now = time.perf_counter()
+        if now >= deadline:
+            return count / (now - start)
+
+
+def compare(
+    figure: Callable[[], object], floor: Callable[[], object], seconds: float
+) -> tuple[float, float, float]:
+    """Median figure rate, median floor rate and median per-round ratio.
+
+    Rounds alternate floor and figure, so drift (CPU boost, neighbours' load)
+    moves both alike, and each round's ratio compares like with like.
+    """
+    per_round = seconds / (2 * ROUNDS)
+    figure_batch, floor_batch = batch_size(figure), batch_size(floor)
+    figures, floors, ratios = [], [], []
+    for _ in range(ROUNDS):
+        floors.append(one_round(floor, floor_batch, per_round))
+        figures.append(one_round(figure, figure_batch, per_round))
+        ratios.append(figures[-1] / floors[-1])
+    return statistics.median(figures), statistics.median(floors), statistics.median(ratios)
+
+
+def typical_claims() -> LicenseClaims:
+    """Claims of the size a real license carries."""
+    return LicenseClaims(
+        serial="L-2026-000123",
+        issued_at=1795305600,
+        product_code="ACME-SRV",
+        contract_number="SV-12345",
+        seats=25,
+        generation=1,
+        fingerprint_hash=fingerprint_hash("fp1:" + "0123456789abcdef" * 4),
+        support_end=datetime.date(2027, 11, 21),
+    )
+
+
+def measure(seconds: float) -> list[dict[str, object]]:
+    """Run every pair of (figure, floor) and return one result per pair."""
+    ring = KeyRing(SigningKey.generate())
+    claims = typical_claims()
+    key_text = ring.sign_license(claims)
+    header, payload, signature = key_text.split(".")
+    signing_input = f"{header}.{payload}".encode()
+    raw_signature = b64url_decode(signature)
+    private = ring.active.private_key
+    public = private.public_key()
+    verifier = ring.verifier()
+
+    def verify() -> object:
+        return verifier.verify(key_text)
+
+    pairs: list[tuple[str, Callable[[], object], str, Callable[[], object]]] = [
+        (
+            "KeyRing.sign_license (claims to compact key)",
+            lambda: ring.sign_license(claims),
+            "bare Ed25519 sign of the signing input",
+            lambda: private.sign(signing_input),
+        ),
+        (
+            "LicenseVerifier.verify (compact key to claims)",
+            verify,
+            "bare Ed25519 verify of the signing input",
+            lambda: public.verify(raw_signature, signing_input),
+        ),
+    ]
+    results: list[dict[str, object]] = []
+    for figure_name, figure, floor_name, floor in pairs:
+        figure_rate, floor_rate, ratio = compare(figure, floor, seconds)
+        goal = GOAL if figure is verify else None
+        results.append(
+            {
+                "figure": figure_name,
+                "ops_per_s": round(figure_rate),
+                "floor": floor_name,
+                "floor_ops_per_s": round(floor_rate),
+                "ratio": round(ratio, 3),
+                "goal": goal,
+                "met": None if goal is None else ratio >= goal,
+            }
+        )
+    return results
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on."""
+    model = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "cryptography": cryptography.__version__,
+        "openssl": openssl_backend.openssl_version_text(),
+        "platform": platform.platform(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print a table and optionally write JSON; exit 1 when a goal is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="time per figure/floor pair")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    results = measure(args.seconds)
+    for result in results:
+        verdict = ""
+        if result["goal"] is not None:
+            verdict = f"  goal >= {result['goal']:.0%}: {'met' if result['met'] else 'MISSED'}"
+        print(f"{result['figure']}: {result['ops_per_s']:,} ops/s")
+        print(f"  floor, {result['floor']}: {result['floor_ops_per_s']:,} ops/s")
+        print(f"  ratio {result['ratio']:.1%}{verdict}")
+    if args.json:
+        document = {"benchmark": "signing", "machine": machine(), "results": results}
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return 0 if all(result["met"] is not False for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""keysvc: license-key issuance service (gRPC API, domain, persistence, CLIs)."""

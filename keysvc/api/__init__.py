@@ -1,0 +1,1 @@
+"""gRPC adapters: servicers that validate, call the service layer, and map results."""

@@ -1,0 +1,108 @@
+"""The `keysvc` command: the composition root of the service.
+
+    keysvc serve [--data-dir DIR] [--listen HOST:PORT]
+    keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
+
+This is the one place that reads environment variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
+from keysvc.key_store import open_key_ring
+from keysvc.logs import configure_logging
+from keysvc.server import serve
+from signing import KeyRing, SigningError
+
+logger = logging.getLogger("keysvc")
+
+EXIT_OK = 0
+EXIT_UNHEALTHY = 1
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs a `keysvc` subcommand and returns its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keysvc", description="License-key issuance service (gRPC)."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve_parser = commands.add_parser(
+        "serve", help="run the gRPC server", description="Run the gRPC server until SIGTERM."
+    )
+    serve_parser.add_argument(
+        "--data-dir", type=Path, help="data folder (default ./var, or KEYSVC_DATA_DIR)"
+    )
+    serve_parser.add_argument(
+        "--listen",
+        help=f"HOST:PORT to listen on (default {DEFAULT_LISTEN}, or KEYSVC_LISTEN); port 0 "
+        "picks a free port",
+    )
+    serve_parser.set_defaults(handler=_serve)
+
+    health_parser = commands.add_parser(
+        "health",
+        help="ask a server's gRPC health check",
+        description="Exit 0 when the server answers SERVING, 1 otherwise (for HEALTHCHECK).",
+    )
+    health_parser.add_argument("--address", default=DEFAULT_LISTEN, help="HOST:PORT of the server")
+    health_parser.add_argument("--service", default="", help="service name (default: the server)")
+    health_parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait")
+    health_parser.set_defaults(handler=_health)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    configure_logging()
+    try:
+        settings = Settings.from_environment(os.environ, data_dir=args.data_dir, listen=args.listen)
+        key_ring = open_key_ring(settings)
+    except (ConfigError, SigningError) as error:
+        logger.error("cannot start: %s", error)
+        return EXIT_CONFIG
+    asyncio.run(_serve_until_signalled(settings, key_ring))
+    return EXIT_OK
+
+
+async def _serve_until_signalled(settings: Settings, key_ring: KeyRing) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(settings, key_ring, stop)
+
+
+def _health(args: argparse.Namespace) -> int:
+    with grpc.insecure_channel(args.address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            # types-grpcio-health-checking declares HealthStub without its methods.
+            response = stub.Check(  # type: ignore[attr-defined]
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+            )
+        except grpc.RpcError as error:
+            print(f"unhealthy: {error.code().name} {error.details()}", file=sys.stderr)
+            return EXIT_UNHEALTHY
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    print(status)
+    return EXIT_OK if response.status == health_pb2.HealthCheckResponse.SERVING else EXIT_UNHEALTHY

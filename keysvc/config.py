@@ -1,0 +1,76 @@
+"""Service configuration: the values `keysvc serve` runs with.
+
+Settings are plain values. They are read from the environment (``KEYSVC_*``) and
+the command line by the composition root (`keysvc.cli`), never elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("var")
+DEFAULT_LISTEN = "127.0.0.1:50051"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service needs to start.
+
+    `signing_passphrase` / `signing_passphrase_file` come from
+    ``KEYSVC_SIGNING_KEY_PASSPHRASE`` / ``KEYSVC_SIGNING_KEY_PASSPHRASE_FILE``;
+    when both are absent the service runs with a development key (see
+    `keysvc.key_store`).
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    listen: str = DEFAULT_LISTEN
+    signing_passphrase: str | None = None
+    signing_passphrase_file: Path | None = None
+    shutdown_grace_seconds: float = 10.0
+
+    @classmethod
+    def from_environment(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        data_dir: Path | None = None,
+        listen: str | None = None,
+    ) -> Settings:
+        """Builds settings from ``KEYSVC_*`` variables; explicit arguments win."""
+        passphrase_file = environ.get("KEYSVC_SIGNING_KEY_PASSPHRASE_FILE") or None
+        settings = cls(
+            data_dir=data_dir or Path(environ.get("KEYSVC_DATA_DIR") or DEFAULT_DATA_DIR),
+            listen=listen or environ.get("KEYSVC_LISTEN") or DEFAULT_LISTEN,
+            signing_passphrase=environ.get("KEYSVC_SIGNING_KEY_PASSPHRASE") or None,
+            signing_passphrase_file=Path(passphrase_file) if passphrase_file else None,
+        )
+        parse_listen_address(settings.listen)
+        if settings.signing_passphrase and settings.signing_passphrase_file:
+            raise ConfigError(
+                "set only one of KEYSVC_SIGNING_KEY_PASSPHRASE and "
+                "KEYSVC_SIGNING_KEY_PASSPHRASE_FILE"
+            )
+        return settings
+
+    @property
+    def uses_development_key(self) -> bool:
+        """True when no passphrase was configured: the embedded development default."""
+        return self.signing_passphrase is None and self.signing_passphrase_file is None
+
+
+def parse_listen_address(listen: str) -> tuple[str, int]:
+    """Splits ``HOST:PORT`` (``[::1]:PORT`` for IPv6); port 0 picks a free port.
+
+    >>> parse_listen_address("127.0.0.1:50051")
+    ('127.0.0.1', 50051)
+    """
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"listen address must be HOST:PORT, got {listen!r}")
+    return host, int(port_text)

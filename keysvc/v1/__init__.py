@@ -1,0 +1,1 @@
+"""Generated gRPC code of the keysvc.v1 API (protos/generate.py)."""

@@ -1,0 +1,99 @@
+"""Runs `keysvc serve` as a real process on a free port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KEYSVC = Path(sys.executable).with_name("keysvc")
+START_TIMEOUT = 30.0
+
+
+@dataclass
+class ServerProcess:
+    """A started server: its address and everything it has logged so far."""
+
+    process: subprocess.Popen[str]
+    address: str = ""
+    log_lines: list[str] = field(default_factory=list)
+
+    def logs(self) -> list[dict[str, object]]:
+        """The JSON log records written so far (non-JSON lines are skipped)."""
+        records = []
+        for line in list(self.log_lines):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return records
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """Sends SIGTERM and waits; kills it if it does not stop in time."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def run_keysvc(*args: str, env: Mapping[str, str] | None = None, timeout: float = 30.0):
+    """Runs a `keysvc` subcommand to completion and returns the CompletedProcess."""
+    return subprocess.run(
+        [str(KEYSVC), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@contextmanager
+def keysvc_server(data_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[ServerProcess]:
+    """Starts `keysvc serve` on 127.0.0.1 with a free port; stops it on exit, also on failure."""
+    process = subprocess.Popen(
+        [str(KEYSVC), "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = ServerProcess(process)
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            server.log_lines.append(line)
+            if not ready.is_set() and '"serving"' in line:
+                server.address = json.loads(line)["listen"]
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not ready.wait(0.1):
+            if time.monotonic() > deadline:
+                raise TimeoutError("keysvc serve did not start:\n" + "".join(server.log_lines))
+        if not server.address:
+            process.wait(5)
+            raise RuntimeError(
+                f"keysvc serve exited with {process.returncode}:\n" + "".join(server.log_lines)
+            )
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,126 @@
+"""`keysvc serve` as a process: health, reflection, the signing key, shutdown."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
+from signing import LicenseVerifier, load_private_key, passphrase_from_text
+
+from .server_process import keysvc_server, run_keysvc
+
+pytestmark = pytest.mark.e2e
+
+
+def _jwks(address: str) -> dict:
+    with grpc.insecure_channel(address) as channel:
+        stub = license_service_pb2_grpc.LicenseServiceStub(channel)
+        response = stub.ListSigningKeys(license_service_pb2.ListSigningKeysRequest(), timeout=5)
+    return json.loads(response.jwks_json)
+
+
+def test_server_answers_the_standard_health_check_as_serving(tmp_path: Path) -> None:
+    with keysvc_server(tmp_path / "data") as server, grpc.insecure_channel(server.address) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        for service in ("", "keysvc.v1.LicenseService"):
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        result = run_keysvc("health", "--address", server.address)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "SERVING"
+
+
+def test_health_command_fails_when_no_server_answers() -> None:
+    result = run_keysvc("health", "--address", "127.0.0.1:9", "--timeout", "1")
+    assert result.returncode == 1
+    assert "unhealthy" in result.stderr
+
+
+def test_server_offers_reflection_of_its_services(tmp_path: Path) -> None:
+    with keysvc_server(tmp_path / "data") as server, grpc.insecure_channel(server.address) as ch:
+        stub = reflection_pb2_grpc.ServerReflectionStub(ch)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        (reply,) = list(stub.ServerReflectionInfo(iter([request]), timeout=5))
+        names = {service.name for service in reply.list_services_response.service}
+        assert {"keysvc.v1.LicenseService", "grpc.health.v1.Health"} <= names
+        symbol = reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="keysvc.v1.LicenseService"
+        )
+        (reply,) = list(stub.ServerReflectionInfo(iter([symbol]), timeout=5))
+        assert reply.file_descriptor_response.file_descriptor_proto
+
+
+def test_first_start_creates_a_protected_development_key_and_warns(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with keysvc_server(data) as server:
+        jwks = _jwks(server.address)
+        warnings = [r for r in server.logs() if r["level"] == "warning"]
+    key_file = data / "keys" / "signing-key.pem"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert b"ENCRYPTED PRIVATE KEY" in key_file.read_bytes()
+    assert any("DEVELOPMENT signing key" in str(r["message"]) for r in warnings)
+    (jwk,) = jwks["keys"]
+    assert "d" not in jwk
+    assert jwk["kty"] == "OKP"
+    assert jwk["crv"] == "Ed25519"
+    passphrase = (data / "keys" / "dev-passphrase").read_text().strip()
+    key = load_private_key(key_file, passphrase_from_text(passphrase))
+    assert jwk["kid"] == key.kid
+    assert LicenseVerifier.from_jwks(jwks)  # the published document is a usable key set
+
+
+def test_restart_keeps_the_same_signing_key(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with keysvc_server(data) as first:
+        before = _jwks(first.address)
+    with keysvc_server(data) as second:
+        after = _jwks(second.address)
+    assert before == after
+
+
+def test_configured_passphrase_makes_a_production_key_without_warning(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {"KEYSVC_SIGNING_KEY_PASSPHRASE": "correct horse battery staple"}
+    with keysvc_server(data, env) as server:
+        (jwk,) = _jwks(server.address)["keys"]
+        assert not [r for r in server.logs() if r["level"] == "warning"]
+    assert not (data / "keys" / "dev-passphrase").exists()
+    key = load_private_key(data / "keys" / "signing-key.pem", b"correct horse battery staple")
+    assert key.kid == jwk["kid"]
+    assert "correct horse" not in "".join(server.log_lines)
+
+
+def test_serve_refuses_a_world_readable_private_key(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with keysvc_server(data):
+        pass
+    (data / "keys" / "signing-key.pem").chmod(0o644)
+    result = run_keysvc("serve", "--data-dir", str(data), "--listen", "127.0.0.1:0")
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr
+    assert "signing-key.pem" in result.stderr
+
+
+def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
+    with keysvc_server(tmp_path / "data") as server:
+        pass
+    assert server.process.returncode == 0
+    messages = [r["message"] for r in server.logs()]
+    assert messages[-2:] == ["shutting down", "stopped"]
+
+
+def test_methods_of_later_issues_answer_unimplemented(tmp_path: Path) -> None:
+    with keysvc_server(tmp_path / "data") as server, grpc.insecure_channel(server.address) as ch:
+        stub = license_service_pb2_grpc.LicenseServiceStub(ch)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetKeyRequest(license_service_pb2.GetKeyRequestRequest(id="x"), timeout=5)
+        assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        # The server keeps serving afterwards.
+        assert _jwks(server.address)["keys"]

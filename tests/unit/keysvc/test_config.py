@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from keysvc.config import ConfigError, Settings, parse_listen_address
+
+
+def test_defaults_are_the_embedded_development_setup() -> None:
+    settings = Settings.from_environment({})
+    assert settings.data_dir == Path("var")
+    assert settings.listen == "127.0.0.1:50051"
+    assert settings.uses_development_key
+
+
+def test_command_line_values_win_over_the_environment() -> None:
+    env = {"KEYSVC_DATA_DIR": "/srv/a", "KEYSVC_LISTEN": "0.0.0.0:1"}
+    settings = Settings.from_environment(env, data_dir=Path("/srv/b"), listen="127.0.0.1:2")
+    assert settings.data_dir == Path("/srv/b")
+    assert settings.listen == "127.0.0.1:2"
+
+
+def test_a_configured_passphrase_means_no_development_key() -> None:
+    settings = Settings.from_environment({"KEYSVC_SIGNING_KEY_PASSPHRASE": "s3cret"})
+    assert not settings.uses_development_key
+    settings = Settings.from_environment({"KEYSVC_SIGNING_KEY_PASSPHRASE_FILE": "/run/pass"})
+    assert settings.signing_passphrase_file == Path("/run/pass")
+
+
+def test_both_passphrase_sources_at_once_are_refused() -> None:
+    env = {"KEYSVC_SIGNING_KEY_PASSPHRASE": "a", "KEYSVC_SIGNING_KEY_PASSPHRASE_FILE": "/b"}
+    with pytest.raises(ConfigError, match="only one"):
+        Settings.from_environment(env)
+
+
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        ("127.0.0.1:50051", ("127.0.0.1", 50051)),
+        ("[::1]:0", ("[::1]", 0)),
+        ("h:65535", ("h", 65535)),
+    ],
+)
+def test_listen_address_is_host_and_port(listen: str, expected: tuple[str, int]) -> None:
+    assert parse_listen_address(listen) == expected
+
+
+@pytest.mark.parametrize("listen", ["", "50051", ":50051", "host:", "host:x", "host:65536", "h:-1"])
+def test_malformed_listen_address_is_refused(listen: str) -> None:
+    with pytest.raises(ConfigError, match="HOST:PORT"):
+        parse_listen_address(listen)
