@@ -27,8 +27,11 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
+# `npm install --no-save` rather than `npm ci`: it installs the locked versions
+# (with their integrity hashes) for this platform only; `npm ci` also insists on
+# every other platform's optional buf binary being resolvable in the registry.
 $(BUF): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
 lint: setup
