@@ -1,6 +1,8 @@
 """The `keysvc` command: the composition root of the service.
 
     keysvc serve [--data-dir DIR] [--listen HOST:PORT]
+    keysvc db upgrade [--data-dir DIR]
+    keysvc tokens create --role ROLE [--description TEXT] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
 
 This is the one place that reads environment variables.
@@ -15,15 +17,22 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Executor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.exc import SQLAlchemyError
 
+from keysvc.authentication import Authenticator
+from keysvc.bootstrap import database_executor, migrate_database, open_database
 from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
 from keysvc.key_store import open_key_ring
 from keysvc.logs import configure_logging
+from keysvc.persistence.token_repository import add_token
 from keysvc.server import serve
+from keysvc.tokens import Role, new_token
 from signing import KeyRing, SigningError
 
 logger = logging.getLogger("keysvc")
@@ -50,15 +59,37 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser(
         "serve", help="run the gRPC server", description="Run the gRPC server until SIGTERM."
     )
-    serve_parser.add_argument(
-        "--data-dir", type=Path, help="data folder (default ./var, or KEYSVC_DATA_DIR)"
-    )
+    _add_data_dir(serve_parser)
     serve_parser.add_argument(
         "--listen",
         help=f"HOST:PORT to listen on (default {DEFAULT_LISTEN}, or KEYSVC_LISTEN); port 0 "
         "picks a free port",
     )
     serve_parser.set_defaults(handler=_serve)
+
+    db_parser = commands.add_parser("db", help="database schema")
+    db_commands = db_parser.add_subparsers(required=True, metavar="COMMAND")
+    upgrade_parser = db_commands.add_parser(
+        "upgrade",
+        help="migrate the database to this version's schema",
+        description="Apply pending migrations to KEYSVC_DATABASE_URL, or to the embedded "
+        "SQLite database of the data folder.",
+    )
+    _add_data_dir(upgrade_parser)
+    upgrade_parser.set_defaults(handler=_db_upgrade)
+
+    tokens_parser = commands.add_parser("tokens", help="API bearer tokens")
+    token_commands = tokens_parser.add_subparsers(required=True, metavar="COMMAND")
+    create_parser = token_commands.add_parser(
+        "create",
+        help="make a bearer token",
+        description="Make a bearer token for one role; it is printed once, as the last "
+        "line, and only its hash is stored.",
+    )
+    create_parser.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create_parser.add_argument("--description", default="", help="who or what holds it")
+    _add_data_dir(create_parser)
+    create_parser.set_defaults(handler=_tokens_create)
 
     health_parser = commands.add_parser(
         "health",
@@ -72,24 +103,70 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", type=Path, help="data folder (default ./var, or KEYSVC_DATA_DIR)"
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     configure_logging()
     try:
         settings = Settings.from_environment(os.environ, data_dir=args.data_dir, listen=args.listen)
+        engine = open_database(settings)
         key_ring = open_key_ring(settings)
-    except (ConfigError, SigningError) as error:
+    except (ConfigError, SigningError, SQLAlchemyError) as error:
         logger.error("cannot start: %s", error)
         return EXIT_CONFIG
-    asyncio.run(_serve_until_signalled(settings, key_ring))
+    executor = database_executor()
+    try:
+        asyncio.run(_serve_until_signalled(settings, key_ring, Authenticator(engine), executor))
+    finally:
+        executor.shutdown()
+        engine.dispose()
     return EXIT_OK
 
 
-async def _serve_until_signalled(settings: Settings, key_ring: KeyRing) -> None:
+async def _serve_until_signalled(
+    settings: Settings, key_ring: KeyRing, authenticator: Authenticator, executor: Executor
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await serve(settings, key_ring, stop)
+    await serve(settings, key_ring, authenticator, executor, stop)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    configure_logging()
+    try:
+        settings = Settings.from_environment(os.environ, data_dir=args.data_dir)
+        before, after = migrate_database(settings)
+    except (ConfigError, SQLAlchemyError) as error:
+        logger.error("cannot upgrade: %s", error)
+        return EXIT_CONFIG
+    print(f"database schema: {before or 'empty'} -> {after}")
+    return EXIT_OK
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    configure_logging()
+    role = Role(args.role)
+    try:
+        settings = Settings.from_environment(os.environ, data_dir=args.data_dir)
+        engine = open_database(settings)
+    except (ConfigError, SQLAlchemyError) as error:
+        logger.error("cannot create a token: %s", error)
+        return EXIT_CONFIG
+    token = new_token()
+    try:
+        with engine.begin() as connection:
+            add_token(connection, token, role, args.description, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    print(f"created {role.value} token {token.token_id}; keep it secret, it is shown only once:")
+    print(token.text)
+    return EXIT_OK
 
 
 def _health(args: argparse.Namespace) -> int:

@@ -30,6 +30,8 @@ class Settings:
 
     data_dir: Path = DEFAULT_DATA_DIR
     listen: str = DEFAULT_LISTEN
+    # Any SQLAlchemy URL; None means the embedded SQLite database in the data folder.
+    database_url: str | None = None
     signing_passphrase: str | None = None
     signing_passphrase_file: Path | None = None
     shutdown_grace_seconds: float = 10.0
@@ -47,6 +49,7 @@ class Settings:
         settings = cls(
             data_dir=data_dir or Path(environ.get("KEYSVC_DATA_DIR") or DEFAULT_DATA_DIR),
             listen=listen or environ.get("KEYSVC_LISTEN") or DEFAULT_LISTEN,
+            database_url=environ.get("KEYSVC_DATABASE_URL") or None,
             signing_passphrase=environ.get("KEYSVC_SIGNING_KEY_PASSPHRASE") or None,
             signing_passphrase_file=Path(passphrase_file) if passphrase_file else None,
         )

@@ -4,29 +4,47 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Executor
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from keysvc.api.admin_servicer import AdminServicer
+from keysvc.api.interceptor import ServiceInterceptor
 from keysvc.api.license_servicer import LicenseServicer
+from keysvc.authentication import Authenticator
 from keysvc.config import Settings, parse_listen_address
-from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
+from keysvc.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    license_service_pb2,
+    license_service_pb2_grpc,
+)
 from signing import KeyRing
 
 logger = logging.getLogger(__name__)
 
 LICENSE_SERVICE = license_service_pb2.DESCRIPTOR.services_by_name["LicenseService"].full_name
-SERVED = (LICENSE_SERVICE,)
+ADMIN_SERVICE = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
+SERVED = (LICENSE_SERVICE, ADMIN_SERVICE)
 
 
-async def serve(settings: Settings, key_ring: KeyRing, stop: asyncio.Event) -> None:
+async def serve(
+    settings: Settings,
+    key_ring: KeyRing,
+    authenticator: Authenticator,
+    executor: Executor,
+    stop: asyncio.Event,
+) -> None:
     """Serves until `stop` is set, then drains in-flight calls within the grace period."""
-    server = grpc.aio.server()
-    # Methods of later issues are inherited from the generated base and answer UNIMPLEMENTED.
-    servicer = LicenseServicer(key_ring)  # type: ignore[abstract]
-    license_service_pb2_grpc.add_LicenseServiceServicer_to_server(servicer, server)
+    server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticator, executor)])
+    # Methods of later issues are inherited from the generated bases and answer UNIMPLEMENTED.
+    license_servicer = LicenseServicer(key_ring)  # type: ignore[abstract]
+    license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
+    admin_servicer = AdminServicer()  # type: ignore[abstract]
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

@@ -14,6 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
 KEYSVC = Path(sys.executable).with_name("keysvc")
 START_TIMEOUT = 30.0
 
@@ -97,3 +101,27 @@ def keysvc_server(data_dir: Path, env: Mapping[str, str] | None = None) -> Itera
         yield server
     finally:
         server.stop()
+
+
+def create_token(data_dir: Path, role: str, env: Mapping[str, str] | None = None) -> str:
+    """Makes a token with `keysvc tokens create` and returns it (the last output line)."""
+    result = run_keysvc("tokens", "create", "--role", role, "--data-dir", str(data_dir), env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def bearer(token: str) -> tuple[tuple[str, str]]:
+    """Call metadata carrying the token."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+def error_info(error: object) -> tuple[object, str, dict[str, str]]:
+    """The status code, ErrorInfo reason and metadata of a failed call."""
+    assert isinstance(error, grpc.Call)
+    status = rpc_status.from_call(error)
+    assert status is not None, f"no google.rpc.Status in {error}"
+    (detail,) = status.details
+    info = error_details_pb2.ErrorInfo()
+    assert detail.Unpack(info)
+    assert info.domain == "keysvc"
+    return error.code(), info.reason, dict(info.metadata)

@@ -14,15 +14,17 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
 from signing import LicenseVerifier, load_private_key, passphrase_from_text
 
-from .server_process import keysvc_server, run_keysvc
+from .server_process import bearer, create_token, keysvc_server, run_keysvc
 
 pytestmark = pytest.mark.e2e
 
 
-def _jwks(address: str) -> dict:
+def _jwks(address: str, token: str) -> dict:
     with grpc.insecure_channel(address) as channel:
         stub = license_service_pb2_grpc.LicenseServiceStub(channel)
-        response = stub.ListSigningKeys(license_service_pb2.ListSigningKeysRequest(), timeout=5)
+        response = stub.ListSigningKeys(
+            license_service_pb2.ListSigningKeysRequest(), timeout=5, metadata=bearer(token)
+        )
     return json.loads(response.jwks_json)
 
 
@@ -60,7 +62,7 @@ def test_server_offers_reflection_of_its_services(tmp_path: Path) -> None:
 def test_first_start_creates_a_protected_development_key_and_warns(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with keysvc_server(data) as server:
-        jwks = _jwks(server.address)
+        jwks = _jwks(server.address, create_token(data, "site"))
         warnings = [r for r in server.logs() if r["level"] == "warning"]
     key_file = data / "keys" / "signing-key.pem"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -79,9 +81,10 @@ def test_first_start_creates_a_protected_development_key_and_warns(tmp_path: Pat
 def test_restart_keeps_the_same_signing_key(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with keysvc_server(data) as first:
-        before = _jwks(first.address)
+        token = create_token(data, "migration")
+        before = _jwks(first.address, token)
     with keysvc_server(data) as second:
-        after = _jwks(second.address)
+        after = _jwks(second.address, token)
     assert before == after
 
 
@@ -89,7 +92,7 @@ def test_configured_passphrase_makes_a_production_key_without_warning(tmp_path: 
     data = tmp_path / "data"
     env = {"KEYSVC_SIGNING_KEY_PASSPHRASE": "correct horse battery staple"}
     with keysvc_server(data, env) as server:
-        (jwk,) = _jwks(server.address)["keys"]
+        (jwk,) = _jwks(server.address, create_token(data, "admin", env))["keys"]
         assert not [r for r in server.logs() if r["level"] == "warning"]
     assert not (data / "keys" / "dev-passphrase").exists()
     key = load_private_key(data / "keys" / "signing-key.pem", b"correct horse battery staple")
@@ -117,10 +120,14 @@ def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
 
 
 def test_methods_of_later_issues_answer_unimplemented(tmp_path: Path) -> None:
-    with keysvc_server(tmp_path / "data") as server, grpc.insecure_channel(server.address) as ch:
+    data = tmp_path / "data"
+    with keysvc_server(data) as server, grpc.insecure_channel(server.address) as ch:
+        token = create_token(data, "site")
         stub = license_service_pb2_grpc.LicenseServiceStub(ch)
         with pytest.raises(grpc.RpcError) as caught:
-            stub.GetKeyRequest(license_service_pb2.GetKeyRequestRequest(id="x"), timeout=5)
+            stub.GetKeyRequest(
+                license_service_pb2.GetKeyRequestRequest(id="x"), timeout=5, metadata=bearer(token)
+            )
         assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
         # The server keeps serving afterwards.
-        assert _jwks(server.address)["keys"]
+        assert _jwks(server.address, token)["keys"]

@@ -1,0 +1,111 @@
+"""The one interceptor every RPC of ours passes through.
+
+It authenticates the bearer token, checks the role against `keysvc.api.policy`,
+makes the caller available to the handler (`current_principal`), and turns
+whatever the handler raises into a proper status (`keysvc.api.status`), so
+servicers only validate, call and map.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from keysvc.api.policy import allowed_roles, is_public
+from keysvc.api.status import internal_status, status_for, unimplemented_status
+from keysvc.authentication import Authenticator
+from keysvc.errors import KeysvcError, PermissionDenied
+from keysvc.tokens import Principal
+from signing import SigningError
+
+logger = logging.getLogger(__name__)
+
+_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("keysvc_principal")
+
+# grpc types a handler's behavior with the sync context; the aio server passes its own.
+Behavior = Callable[[Any, Any], Any]
+
+
+def current_principal() -> Principal:
+    """The authenticated caller of the RPC being handled."""
+    return _principal.get()
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates, authorizes and maps errors for every unary RPC of ours."""
+
+    def __init__(self, authenticator: Authenticator, executor: Executor) -> None:
+        self._authenticator = authenticator
+        self._executor = executor
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        """Wraps the method's handler; public methods pass through untouched."""
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or is_public(method) or handler.unary_unary is None:
+            return handler
+        authorization = _metadata_value(handler_call_details, "authorization")
+        return grpc.unary_unary_rpc_method_handler(
+            self._guarded(method, authorization, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _guarded(self, method: str, authorization: str | None, inner: Behavior) -> Behavior:
+        async def behavior(
+            request: Message, context: grpc.aio.ServicerContext[Message, Message]
+        ) -> Message:
+            try:
+                principal = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._authenticator.authenticate, authorization
+                )
+                if principal.role not in allowed_roles(method):
+                    raise PermissionDenied(
+                        f"role {principal.role.value!r} may not call {method}",
+                        metadata={"role": principal.role.value, "method": method},
+                    )
+                token = _principal.set(principal)
+                try:
+                    result = inner(request, context)
+                    response: Message = await result if inspect.isawaitable(result) else result
+                    return response
+                finally:
+                    _principal.reset(token)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:
+                status = _status_of(method, error)
+                await context.abort(status.code, status.details, status.trailing_metadata)
+                raise  # not reached: abort() raises
+
+        return behavior
+
+
+def _status_of(method: str, error: Exception) -> grpc.Status:
+    if isinstance(error, KeysvcError | SigningError):
+        return status_for(error)
+    if isinstance(error, NotImplementedError):
+        return unimplemented_status(method)
+    logger.error("unexpected error", exc_info=error, extra={"method": method})
+    return internal_status()
+
+
+def _metadata_value(details: grpc.HandlerCallDetails, key: str) -> str | None:
+    for name, value in details.invocation_metadata or ():
+        if name == key:
+            return value if isinstance(value, str) else value.decode("ascii", "replace")
+    return None

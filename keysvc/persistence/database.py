@@ -1,0 +1,144 @@
+"""The SQLAlchemy engine: SQLite by default, PostgreSQL when configured.
+
+SQLite is the embedded default (one file under the data folder); PostgreSQL is
+chosen by giving a ``postgresql+psycopg://user@host/db`` URL in
+``KEYSVC_DATABASE_URL``. Only these two are specialised here; any other URL is
+handed to SQLAlchemy unchanged.
+
+On SQLite every new connection gets the same pragmas (WAL, foreign keys,
+a 30 s busy timeout, ``synchronous=NORMAL``) and transactions are started by us
+rather than by the ``sqlite3`` module, as ``BEGIN IMMEDIATE`` unless a reader
+opts out::
+
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        ...  # a read-only transaction that takes no write lock
+
+See docs/persistence.md for why.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+__all__ = [
+    "SQLITE_BEGIN_OPTION",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "create_database_engine",
+    "sqlite_url_for",
+]
+
+SQLITE_FILE_NAME: Final = "keysvc.db"
+
+# How long a writer waits for another writer's lock before SQLite gives up with
+# "database is locked". Write transactions here are short (milliseconds), so 30 s
+# only ever runs out when something is badly wrong.
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+
+# The execution option read when a transaction begins on SQLite.
+SQLITE_BEGIN_OPTION: Final = "sqlite_begin"
+_SQLITE_BEGIN_MODES: Final = frozenset({"IMMEDIATE", "DEFERRED", "EXCLUSIVE"})
+
+# PostgreSQL pool: the server runs a handful of worker threads plus the
+# scheduler; more connections than that would only wait on each other.
+_POSTGRES_POOL_SIZE: Final = 5
+_POSTGRES_MAX_OVERFLOW: Final = 5
+
+
+def sqlite_url_for(data_dir: Path) -> str:
+    """Returns the URL of the embedded SQLite database in `data_dir`.
+
+    The path is made absolute so the URL means the same file whatever the
+    working directory is later.
+
+    >>> sqlite_url_for(Path("/data"))
+    'sqlite+pysqlite:////data/keysvc.db'
+    """
+    return f"sqlite+pysqlite:///{data_dir.resolve() / SQLITE_FILE_NAME}"
+
+
+def create_database_engine(url: str) -> Engine:
+    """Creates the engine for `url`, with keysvc's settings for its backend.
+
+    - SQLite file: a connection pool whose every connection has ``journal_mode=WAL``,
+      ``foreign_keys=ON``, ``busy_timeout=30000`` and ``synchronous=NORMAL``;
+      transactions begin with ``BEGIN IMMEDIATE``, or with the mode named by the
+      ``sqlite_begin`` execution option (``"DEFERRED"`` for read-only work).
+    - SQLite in memory (``sqlite://``): the same, on one shared connection
+      (`StaticPool`), for unit tests; it is not safe for concurrent use.
+    - PostgreSQL: a small pool with ``pool_pre_ping`` so that connections the
+      server dropped (restart, idle timeout) are replaced rather than failing
+      the next request.
+    - Anything else: SQLAlchemy's defaults.
+
+    Creating the engine does not connect; the first use does.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _create_sqlite_engine(parsed)
+    if backend == "postgresql":
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=_POSTGRES_POOL_SIZE,
+            max_overflow=_POSTGRES_MAX_OVERFLOW,
+        )
+    return create_engine(parsed)
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def _create_sqlite_engine(url: URL) -> Engine:
+    in_memory = _is_sqlite_memory(url)
+    if in_memory:
+        # One connection shared by all threads: each new connection to
+        # ``sqlite://`` would otherwise be a new, empty database.
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url)
+
+    def on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+        # Stop the sqlite3 module from issuing BEGIN itself (it would begin
+        # DEFERRED, and only before DML); the "begin" listener below does it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL needs a lock that another
+            # connection may hold for a moment when a fresh file is first opened.
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                # WAL: readers never block the writer nor the writer the readers.
+                # It is persistent in the file; setting it again is a no-op.
+                cursor.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL is still consistent after a crash; a power loss
+            # may only lose the last commits. FULL would fsync on every commit.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Connection) -> None:
+        # BEGIN IMMEDIATE takes the write lock up front, waiting up to
+        # busy_timeout for it. A DEFERRED transaction that reads and then writes
+        # must upgrade its lock; if another writer committed meanwhile SQLite
+        # fails at once with SQLITE_BUSY, without honouring busy_timeout, and
+        # "database is locked" would reach the client.
+        mode = str(connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE"))
+        mode = mode.upper()
+        if mode not in _SQLITE_BEGIN_MODES:
+            raise ValueError(
+                f"{SQLITE_BEGIN_OPTION}={mode!r}: expected one of {sorted(_SQLITE_BEGIN_MODES)}"
+            )
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
+    return engine

@@ -1,0 +1,251 @@
+"""The database schema as SQLAlchemy Core tables.
+
+The rules the service must never break are constraints here, not only checks in
+code: one ACTIVE license per contract, one ACTIVE signing key, one license per
+key request (a request is released exactly once), one e-mail per key request,
+unique serials and message ids, and a unique ``request_id`` per client and method.
+Migrations under keysvc/persistence/migrations create exactly this schema.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from keysvc.persistence.types import UtcDateTime
+
+# Stable constraint names, so migrations can name what they alter on every backend.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+LICENSE_STATUSES = ("ACTIVE", "SUPERSEDED", "REVOKED")
+KEY_REQUEST_KINDS = ("INITIAL", "REISSUE", "SEATS_CHANGE")
+KEY_REQUEST_STATES = ("PENDING", "HELD", "RELEASED", "REJECTED")
+SIGNING_KEY_STATES = ("ACTIVE", "RETIRED")
+ROLES = ("site", "migration", "admin")
+MAIL_STATES = ("QUEUED", "SENT", "FAILED")
+PERIOD_KINDS = ("INITIAL", "RENEWAL", "RECONTINUATION")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_valid")
+
+
+products = Table(
+    "products",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("display_name", Text, nullable=False),
+    # Names a support policy in the domain (periods, renewals, ICE entitlement).
+    Column("policy", String(64), nullable=False),
+)
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("contract_number", String(64), primary_key=True),
+    Column("product_code", ForeignKey("products.code"), nullable=False),
+    Column("customer_name", Text, nullable=False),
+    Column("contact_email", Text, nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("purchase_date", Date, nullable=False),
+    Column("accept_date", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("seats >= 1", name="seats_positive"),
+)
+
+support_periods = Table(
+    "support_periods",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("contract_number", ForeignKey("contracts.contract_number"), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    # The order-acceptance date that made this period.
+    Column("accept_date", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("contract_number", "start_date"),
+    CheckConstraint("start_date <= end_date", name="ordered"),
+    _one_of("kind", PERIOD_KINDS),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    # The public key, raw 32 bytes as base64url (the JWK "x").
+    Column("public_key", String(64), nullable=False, unique=True),
+    # PKCS#8 PEM encrypted with the operators' passphrase; useless without it.
+    Column("private_key_pem", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("retired_at", UtcDateTime),
+    _one_of("state", SIGNING_KEY_STATES),
+    Index(
+        "uq_signing_keys_one_active",
+        "state",
+        unique=True,
+        sqlite_where=text("state = 'ACTIVE'"),
+        postgresql_where=text("state = 'ACTIVE'"),
+    ),
+)
+
+key_requests = Table(
+    "key_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("contract_number", ForeignKey("contracts.contract_number"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    # Normalised fingerprint when the client sent one (SEATS_CHANGE reuses the license's hash).
+    Column("fingerprint", String(512)),
+    Column("fingerprint_hash", String(64), nullable=False),
+    Column("contact_email", Text, nullable=False),
+    Column("previous_license_serial", ForeignKey("licenses.serial", use_alter=True)),
+    Column("accepted_at", UtcDateTime, nullable=False),
+    # The promise: never changed after acceptance.
+    Column("due_date", Date, nullable=False),
+    # When the scheduler will release it under the current calendar.
+    Column("release_at", UtcDateTime, nullable=False),
+    Column("released_at", UtcDateTime),
+    Column("license_serial", ForeignKey("licenses.serial", use_alter=True), unique=True),
+    Column("hold_reason", String(64)),
+    Column("reject_reason", Text),
+    Column("at_risk", Boolean, nullable=False, server_default=text("false")),
+    Column("created_by_token_id", String(64)),
+    _one_of("kind", KEY_REQUEST_KINDS),
+    _one_of("state", KEY_REQUEST_STATES),
+    CheckConstraint(
+        "(state = 'RELEASED') = (license_serial IS NOT NULL AND released_at IS NOT NULL)",
+        name="released_has_license",
+    ),
+    # The scheduler's claim: approved requests by release time.
+    Index("ix_key_requests_due", "state", "release_at"),
+    Index("ix_key_requests_contract", "contract_number", "accepted_at"),
+)
+
+licenses = Table(
+    "licenses",
+    metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("contract_number", ForeignKey("contracts.contract_number"), nullable=False),
+    Column("key_request_id", ForeignKey("key_requests.id"), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("fingerprint_hash", String(64), nullable=False),
+    Column("kid", ForeignKey("signing_keys.kid"), nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Column("support_end", Date, nullable=False),
+    Column("license_key", Text, nullable=False),
+    Column("superseded_by", ForeignKey("licenses.serial")),
+    Column("revoked_at", UtcDateTime),
+    Column("revoke_reason", Text),
+    _one_of("status", LICENSE_STATUSES),
+    CheckConstraint("seats >= 1", name="seats_positive"),
+    CheckConstraint("generation >= 1", name="generation_positive"),
+    UniqueConstraint("contract_number", "generation"),
+    Index(
+        "uq_licenses_one_active_per_contract",
+        "contract_number",
+        unique=True,
+        sqlite_where=text("status = 'ACTIVE'"),
+        postgresql_where=text("status = 'ACTIVE'"),
+    ),
+)
+
+closures = Table(
+    "closures",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("start_date <= end_date", name="ordered"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    # SHA-256 of the token's secret part: tokens are 256-bit random, so a fast hash suffices.
+    Column("secret_hash", LargeBinary(32), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    _one_of("role", ROLES),
+)
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    Column("client_id", String(64), nullable=False),
+    Column("method", String(128), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    # SHA-256 of the serialized request: a reused request_id with other content is refused.
+    Column("request_hash", LargeBinary(32), nullable=False),
+    # The serialized response returned the first time.
+    Column("response", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("client_id", "method", "request_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("actor_token_id", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("method", String(128), nullable=False),
+    Column("resource", Text, nullable=False),
+    # "OK" or the error reason.
+    Column("outcome", String(64), nullable=False),
+    Index("ix_audit_events_resource", "resource", "id"),
+)
+
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key_request_id", ForeignKey("key_requests.id"), nullable=False, unique=True),
+    # Deterministic per key request, so a re-send after a crash is recognisable.
+    Column("message_id", String(255), nullable=False, unique=True),
+    Column("recipient", Text, nullable=False),
+    # The whole RFC 5322 message as written once at queue time.
+    Column("message", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    _one_of("state", MAIL_STATES),
+    Index("ix_mail_outbox_pending", "state", "next_attempt_at"),
+)

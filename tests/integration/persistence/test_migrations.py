@@ -1,0 +1,154 @@
+"""Migrations create exactly schema.py's tables, idempotently and concurrently."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Index, MetaData, inspect, select
+
+from keysvc.persistence.database import create_database_engine
+from keysvc.persistence.migrate import (
+    _alembic_config,
+    current_revision,
+    head_revision,
+    upgrade_database,
+)
+from keysvc.persistence.schema import metadata, products
+
+SEEDED_PRODUCTS = [
+    ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
+    ("neo-webconf", "desknet's NEO ウェブ会議 (スモールライセンス)", "neo-webconf"),
+]
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite_url", id="sqlite"),
+        pytest.param("postgres_url", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def empty_url(request):
+    """A database nobody has migrated yet."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture
+def empty_engine(empty_url):
+    engine = create_database_engine(empty_url)
+    yield engine
+    engine.dispose()
+
+
+def _differences(engine, target: MetaData) -> list[object]:
+    with engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), target))
+
+
+def _products(engine) -> list[tuple[str, str, str]]:
+    with engine.connect() as connection:
+        return [
+            tuple(row) for row in connection.execute(select(products).order_by(products.c.code))
+        ]
+
+
+def test_migrating_an_empty_database_gives_exactly_the_schema(empty_engine):
+    assert current_revision(empty_engine) is None
+    upgrade_database(empty_engine)
+    assert _differences(empty_engine, metadata) == []
+
+
+def test_schema_comparison_would_notice_a_difference(engine):
+    # Guards the test above against comparing nothing.
+    changed = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.tables.values():
+        table.to_metadata(changed)
+    Index("ix_closures_label", changed.tables["closures"].c.label)
+    assert [diff[0] for diff in _differences(engine, changed)] == ["add_index"]
+
+
+def test_partial_unique_indexes_keep_their_conditions(engine):
+    inspector = inspect(engine)
+    option = f"{engine.dialect.name}_where"
+    conditions = {
+        index["name"]: str(index.get("dialect_options", {}).get(option))
+        for table in ("licenses", "signing_keys")
+        for index in inspector.get_indexes(table)
+        if index["unique"]
+    }
+    # PostgreSQL hands back its normal form: ((status)::text = 'ACTIVE'::text).
+    normal = {name: re.sub(r"::\w+|[()]", "", sql) for name, sql in conditions.items()}
+    assert normal["uq_licenses_one_active_per_contract"] == "status = 'ACTIVE'"
+    assert normal["uq_signing_keys_one_active"] == "state = 'ACTIVE'"
+
+
+def test_upgrade_is_idempotent_and_seeds_products_once(empty_engine):
+    upgrade_database(empty_engine)
+    upgrade_database(empty_engine)
+    assert current_revision(empty_engine) == head_revision()
+    assert _products(empty_engine) == SEEDED_PRODUCTS
+
+
+def test_upgrade_on_an_already_migrated_database_changes_nothing(engine):
+    upgrade_database(engine)
+    assert current_revision(engine) == head_revision() == "0001"
+    assert _products(engine) == SEEDED_PRODUCTS
+
+
+def test_two_concurrent_upgrades_both_succeed(empty_url):
+    # Two processes, as two servers starting at once would be: within one
+    # process upgrade_database also serialises threads, which would hide a
+    # missing database lock.
+    command_line = [sys.executable, "-m", "keysvc.persistence.migrate", "upgrade", "--url"]
+    processes = [
+        subprocess.Popen([*command_line, empty_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outcomes = [(process.wait(timeout=60), *process.communicate()) for process in processes]
+    assert [(code, out.strip()) for code, out, _err in outcomes] == [(0, b"0001")] * 2, outcomes
+    engine = create_database_engine(empty_url)
+    try:
+        assert current_revision(engine) == head_revision()
+        assert _products(engine) == SEEDED_PRODUCTS
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_upgrades_in_one_process_both_succeed(empty_url):
+    engines = [create_database_engine(empty_url) for _ in range(2)]
+    start = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def upgrade(engine) -> None:
+        try:
+            start.wait()
+            upgrade_database(engine)
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=upgrade, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == []
+        assert _products(engines[0]) == SEEDED_PRODUCTS
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(empty_engine):
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "base")
+    assert set(inspect(empty_engine).get_table_names()) <= {"alembic_version"}
+    upgrade_database(empty_engine)
+    assert _differences(empty_engine, metadata) == []

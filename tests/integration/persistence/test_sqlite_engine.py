@@ -1,0 +1,100 @@
+"""The SQLite engine: pragmas on every connection, and who begins transactions how."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, func, select
+
+from keysvc.persistence.database import create_database_engine, sqlite_url_for
+from keysvc.persistence.migrate import upgrade_database
+from keysvc.persistence.schema import products
+
+PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000, "synchronous": 1}
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url):
+    engine = create_database_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+def _pragmas(connection) -> dict[str, object]:
+    return {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in PRAGMAS}
+
+
+def test_sqlite_url_names_keysvc_db_by_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert sqlite_url_for(Path("var")) == f"sqlite+pysqlite:///{tmp_path.resolve()}/var/keysvc.db"
+
+
+def test_pragmas_are_set_on_every_pooled_connection(sqlite_engine):
+    with ExitStack() as stack:
+        # Hold them all at once, so the pool has to open a new one each time;
+        # DEFERRED, or each would wait for the others' write lock.
+        reader = sqlite_engine.execution_options(sqlite_begin="DEFERRED")
+        connections = [stack.enter_context(reader.connect()) for _ in range(6)]
+        assert len({id(c.connection.dbapi_connection) for c in connections}) == 6
+        assert all(_pragmas(connection) == PRAGMAS for connection in connections)
+
+
+def _begins(engine) -> list[str]:
+    statements: list[str] = []
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_: statements.append(statement),
+    )
+    return statements
+
+
+def test_transactions_begin_immediate_unless_a_reader_asks_for_deferred(sqlite_engine):
+    upgrade_database(sqlite_engine)
+    statements = _begins(sqlite_engine)
+    with sqlite_engine.begin() as connection:
+        connection.execute(select(func.count()).select_from(products))
+    with sqlite_engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
+        connection.execute(select(func.count()).select_from(products))
+    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE", "BEGIN DEFERRED"]
+
+
+def test_a_deferred_reader_is_not_blocked_by_an_open_write_transaction(sqlite_engine):
+    upgrade_database(sqlite_engine)
+    with sqlite_engine.begin() as writer:
+        writer.execute(products.delete())
+        reader_engine = sqlite_engine.execution_options(sqlite_begin="DEFERRED")
+        with reader_engine.connect() as reader:
+            # WAL: the reader sees the last commit, not the writer's work.
+            assert reader.scalar(select(func.count()).select_from(products)) == 2
+
+
+def test_unknown_begin_mode_is_refused(sqlite_engine):
+    with (
+        pytest.raises(ValueError, match="sqlite_begin"),
+        sqlite_engine.connect().execution_options(sqlite_begin="EVENTUALLY") as connection,
+    ):
+        connection.exec_driver_sql("SELECT 1")
+
+
+def test_in_memory_database_is_one_database_shared_by_threads():
+    engine = create_database_engine("sqlite://")
+    try:
+        upgrade_database(engine)
+        counts: list[int] = []
+
+        def count() -> None:
+            with engine.connect() as connection:
+                counts.append(connection.scalar(select(func.count()).select_from(products)))
+
+        thread = threading.Thread(target=count)
+        thread.start()
+        thread.join()
+        assert counts == [2]
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
