@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from keysvc.api.runner import Runner
+from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
+from keysvc.service.mutations import MutationRunner
+from keysvc.signing_keys import SigningKeys, signing_passphrase
+from scheduler.clock import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,39 @@ def migrate_database(settings: Settings) -> tuple[str | None, str]:
         engine.dispose()
 
 
-def database_executor() -> ThreadPoolExecutor:
-    """The threads that run database work for the RPC handlers."""
-    return ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="keysvc-db")
+@dataclass(frozen=True)
+class Services:
+    """Everything the servicers need, built once per process."""
+
+    engine: Engine
+    executor: ThreadPoolExecutor
+    authenticator: Authenticator
+    runner: Runner
+    signing_keys: SigningKeys
+
+    def close(self) -> None:
+        """Waits for database work in flight, then closes the connections."""
+        self.executor.shutdown()
+        self.engine.dispose()
+
+
+def build_services(settings: Settings, clock: Clock) -> Services:
+    """Opens the database, makes sure a signing key exists, and wires the parts."""
+    engine = open_database(settings)
+    try:
+        signing_keys = SigningKeys(engine, signing_passphrase(settings), clock)
+        signing_keys.ensure_active_key()
+        with engine.begin() as connection:
+            # Decrypt now: a wrong passphrase stops the start instead of the first release.
+            signing_keys.key_ring(connection)
+    except BaseException:
+        engine.dispose()
+        raise
+    executor = ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="keysvc-db")
+    return Services(
+        engine=engine,
+        executor=executor,
+        authenticator=Authenticator(engine),
+        runner=Runner(engine, executor, MutationRunner(engine, clock)),
+        signing_keys=signing_keys,
+    )

@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,15 +24,14 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.exc import SQLAlchemyError
 
-from keysvc.authentication import Authenticator
-from keysvc.bootstrap import database_executor, migrate_database, open_database
+from keysvc.bootstrap import Services, build_services, migrate_database, open_database
 from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
-from keysvc.key_store import open_key_ring
 from keysvc.logs import configure_logging
 from keysvc.persistence.token_repository import add_token
 from keysvc.server import serve
 from keysvc.tokens import Role, new_token
-from signing import KeyRing, SigningError
+from scheduler.clock import SystemClock
+from signing import SigningError
 
 logger = logging.getLogger("keysvc")
 
@@ -113,28 +111,23 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging()
     try:
         settings = Settings.from_environment(os.environ, data_dir=args.data_dir, listen=args.listen)
-        engine = open_database(settings)
-        key_ring = open_key_ring(settings)
+        services = build_services(settings, SystemClock())
     except (ConfigError, SigningError, SQLAlchemyError) as error:
         logger.error("cannot start: %s", error)
         return EXIT_CONFIG
-    executor = database_executor()
     try:
-        asyncio.run(_serve_until_signalled(settings, key_ring, Authenticator(engine), executor))
+        asyncio.run(_serve_until_signalled(settings, services))
     finally:
-        executor.shutdown()
-        engine.dispose()
+        services.close()
     return EXIT_OK
 
 
-async def _serve_until_signalled(
-    settings: Settings, key_ring: KeyRing, authenticator: Authenticator, executor: Executor
-) -> None:
+async def _serve_until_signalled(settings: Settings, services: Services) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await serve(settings, key_ring, authenticator, executor, stop)
+    await serve(settings, services, stop)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import Executor
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -14,7 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from keysvc.api.admin_servicer import AdminServicer
 from keysvc.api.interceptor import ServiceInterceptor
 from keysvc.api.license_servicer import LicenseServicer
-from keysvc.authentication import Authenticator
+from keysvc.bootstrap import Services
 from keysvc.config import Settings, parse_listen_address
 from keysvc.v1 import (
     admin_service_pb2,
@@ -22,7 +21,6 @@ from keysvc.v1 import (
     license_service_pb2,
     license_service_pb2_grpc,
 )
-from signing import KeyRing
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +29,15 @@ ADMIN_SERVICE = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].fu
 SERVED = (LICENSE_SERVICE, ADMIN_SERVICE)
 
 
-async def serve(
-    settings: Settings,
-    key_ring: KeyRing,
-    authenticator: Authenticator,
-    executor: Executor,
-    stop: asyncio.Event,
-) -> None:
+async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
     """Serves until `stop` is set, then drains in-flight calls within the grace period."""
-    server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticator, executor)])
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(services.authenticator, services.executor)]
+    )
     # Methods of later issues are inherited from the generated bases and answer UNIMPLEMENTED.
-    license_servicer = LicenseServicer(key_ring)  # type: ignore[abstract]
+    license_servicer = LicenseServicer(services.runner)  # type: ignore[abstract]
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
-    admin_servicer = AdminServicer()  # type: ignore[abstract]
+    admin_servicer = AdminServicer(services.runner, services.signing_keys)  # type: ignore[abstract]
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -1,48 +1,36 @@
 """`keysvc.v1.LicenseService` over gRPC.
 
-Only `ListSigningKeys` is served so far; the other methods answer
-UNIMPLEMENTED until the service issue lands them.
+Servicers validate, call the service layer, and map results; errors are mapped
+by the interceptor. Methods not implemented here yet are inherited from the
+generated base and answer UNIMPLEMENTED until the service issue lands them.
 """
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import grpc
 
-from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
-from signing import KeyRing
+from keysvc.api import messages
+from keysvc.api.runner import Runner
+from keysvc.signing_keys import SigningKeys
+from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
-    """Serves the public signing keys from the key ring."""
+    """Key requests, verification and the published keys."""
 
-    def __init__(self, key_ring: KeyRing) -> None:
-        self._key_ring = key_ring
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
 
     async def ListSigningKeys(
-        self,
-        request: license_service_pb2.ListSigningKeysRequest,
-        context: grpc.aio.ServicerContext[
-            license_service_pb2.ListSigningKeysRequest,
-            license_service_pb2.ListSigningKeysResponse,
-        ],
+        self, request: license_service_pb2.ListSigningKeysRequest, context: Context
     ) -> license_service_pb2.ListSigningKeysResponse:
-        """Returns the JWKS, active key first, and each key's state."""
-        jwks = self._key_ring.jwks()
-        active_kid = self._key_ring.active.kid
+        """The JWKS of every published key, active first, and each key's state."""
+        keys = await self._runner.read(SigningKeys.published)
         return license_service_pb2.ListSigningKeysResponse(
-            jwks_json=json.dumps(jwks, separators=(",", ":")),
-            signing_keys=[
-                resources_pb2.SigningKey(
-                    kid=jwk["kid"],
-                    state=(
-                        resources_pb2.SIGNING_KEY_STATE_ACTIVE
-                        if jwk["kid"] == active_kid
-                        else resources_pb2.SIGNING_KEY_STATE_RETIRED
-                    ),
-                    public_jwk_json=json.dumps(jwk, separators=(",", ":")),
-                )
-                for jwk in jwks["keys"]
-            ],
+            jwks_json=messages.jwks_json(keys),
+            signing_keys=[messages.signing_key(key) for key in keys],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
-from signing import LicenseVerifier, load_private_key, passphrase_from_text
+from signing import LicenseVerifier, decrypt_private_key, read_passphrase_file
 
 from .server_process import bearer, create_token, keysvc_server, run_keysvc
 
@@ -59,21 +60,27 @@ def test_server_offers_reflection_of_its_services(tmp_path: Path) -> None:
         assert reply.file_descriptor_response.file_descriptor_proto
 
 
-def test_first_start_creates_a_protected_development_key_and_warns(tmp_path: Path) -> None:
+def _stored_private_keys(data: Path) -> dict[str, bytes]:
+    with sqlite3.connect(data / "keysvc.db") as db:
+        rows = db.execute("SELECT kid, private_key_pem FROM signing_keys").fetchall()
+    return {kid: pem.encode() for kid, pem in rows}
+
+
+def test_first_start_creates_an_encrypted_development_key_and_warns(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with keysvc_server(data) as server:
         jwks = _jwks(server.address, create_token(data, "site"))
         warnings = [r for r in server.logs() if r["level"] == "warning"]
-    key_file = data / "keys" / "signing-key.pem"
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert b"ENCRYPTED PRIVATE KEY" in key_file.read_bytes()
     assert any("DEVELOPMENT signing key" in str(r["message"]) for r in warnings)
     (jwk,) = jwks["keys"]
     assert "d" not in jwk
     assert jwk["kty"] == "OKP"
     assert jwk["crv"] == "Ed25519"
-    passphrase = (data / "keys" / "dev-passphrase").read_text().strip()
-    key = load_private_key(key_file, passphrase_from_text(passphrase))
+    passphrase_file = data / "keys" / "dev-passphrase"
+    assert stat.S_IMODE(passphrase_file.stat().st_mode) == 0o600
+    (pem,) = _stored_private_keys(data).values()
+    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    key = decrypt_private_key(pem, read_passphrase_file(passphrase_file))
     assert jwk["kid"] == key.kid
     assert LicenseVerifier.from_jwks(jwks)  # the published document is a usable key set
 
@@ -95,20 +102,43 @@ def test_configured_passphrase_makes_a_production_key_without_warning(tmp_path: 
         (jwk,) = _jwks(server.address, create_token(data, "admin", env))["keys"]
         assert not [r for r in server.logs() if r["level"] == "warning"]
     assert not (data / "keys" / "dev-passphrase").exists()
-    key = load_private_key(data / "keys" / "signing-key.pem", b"correct horse battery staple")
-    assert key.kid == jwk["kid"]
+    (pem,) = _stored_private_keys(data).values()
+    assert decrypt_private_key(pem, b"correct horse battery staple").kid == jwk["kid"]
     assert "correct horse" not in "".join(server.log_lines)
 
 
-def test_serve_refuses_a_world_readable_private_key(tmp_path: Path) -> None:
+def test_serve_refuses_a_wrong_passphrase(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with keysvc_server(data):
+    with keysvc_server(data, {"KEYSVC_SIGNING_KEY_PASSPHRASE": "the right one"}):
         pass
-    (data / "keys" / "signing-key.pem").chmod(0o644)
-    result = run_keysvc("serve", "--data-dir", str(data), "--listen", "127.0.0.1:0")
+    result = run_keysvc(
+        "serve",
+        "--data-dir",
+        str(data),
+        "--listen",
+        "127.0.0.1:0",
+        env={"KEYSVC_SIGNING_KEY_PASSPHRASE": "a wrong one"},
+    )
     assert result.returncode == 2
     assert "cannot start" in result.stderr
-    assert "signing-key.pem" in result.stderr
+    assert "wrong one" not in result.stderr
+
+
+def test_serve_refuses_a_passphrase_file_others_can_read(tmp_path: Path) -> None:
+    passphrase_file = tmp_path / "passphrase"
+    passphrase_file.write_text("correct horse battery staple\n")
+    passphrase_file.chmod(0o644)
+    result = run_keysvc(
+        "serve",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--listen",
+        "127.0.0.1:0",
+        env={"KEYSVC_SIGNING_KEY_PASSPHRASE_FILE": str(passphrase_file)},
+    )
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr
+    assert str(passphrase_file) in result.stderr
 
 
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:

@@ -1,0 +1,70 @@
+"""Signing keys in the database: public parts in the clear, private parts encrypted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, case, insert, select, update
+
+from keysvc.persistence.schema import signing_keys
+from signing import VerifyingKey, b64url_decode, b64url_encode
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSigningKey:
+    """One row of the signing key table (its private part stays encrypted)."""
+
+    kid: str
+    verifying_key: VerifyingKey
+    private_key_pem: bytes
+    active: bool
+    created_at: datetime
+    retired_at: datetime | None
+
+
+def list_signing_keys(connection: Connection) -> list[StoredSigningKey]:
+    """Every key, the active one first, then the retired ones newest first."""
+    rows = connection.execute(
+        select(signing_keys).order_by(
+            case((signing_keys.c.state == "ACTIVE", 0), else_=1), signing_keys.c.created_at.desc()
+        )
+    )
+    return [
+        StoredSigningKey(
+            kid=row.kid,
+            verifying_key=VerifyingKey.from_public_bytes(b64url_decode(row.public_key)),
+            private_key_pem=row.private_key_pem.encode("ascii"),
+            active=row.state == "ACTIVE",
+            created_at=row.created_at,
+            retired_at=row.retired_at,
+        )
+        for row in rows
+    ]
+
+
+def active_kid(connection: Connection) -> str | None:
+    """The kid of the active key, or None when there is none yet."""
+    return connection.execute(
+        select(signing_keys.c.kid).where(signing_keys.c.state == "ACTIVE")
+    ).scalar_one_or_none()
+
+
+def add_active_key(
+    connection: Connection, verifying_key: VerifyingKey, private_key_pem: bytes, now: datetime
+) -> None:
+    """Retires the active key, if any, and makes this one active."""
+    connection.execute(
+        update(signing_keys)
+        .where(signing_keys.c.state == "ACTIVE")
+        .values(state="RETIRED", retired_at=now)
+    )
+    connection.execute(
+        insert(signing_keys).values(
+            kid=verifying_key.kid,
+            public_key=b64url_encode(verifying_key.public_bytes()),
+            private_key_pem=private_key_pem.decode("ascii"),
+            state="ACTIVE",
+            created_at=now,
+        )
+    )

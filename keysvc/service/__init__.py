@@ -1,0 +1,1 @@
+"""Use cases: one function per operation, the only code that commits."""
