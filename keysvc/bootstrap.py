@@ -18,6 +18,7 @@ from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
 from keysvc.service.mutations import MutationRunner
 from keysvc.signing_keys import SigningKeys, signing_passphrase
+from scheduler.calendar import BusinessCalendar
 from scheduler.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Services:
     authenticator: Authenticator
     runner: Runner
     signing_keys: SigningKeys
+    clock: Clock
+    calendar: BusinessCalendar
 
     def close(self) -> None:
         """Waits for database work in flight, then closes the connections."""
@@ -99,4 +102,8 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         authenticator=Authenticator(engine),
         runner=Runner(engine, executor, MutationRunner(engine, clock)),
         signing_keys=signing_keys,
+        clock=clock,
+        # Default cutoff 17:00 and opening 09:00 JST, year-end closure Dec 29 - Jan 3;
+        # closures from the database are added per request.
+        calendar=BusinessCalendar(),
     )

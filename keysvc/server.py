@@ -35,9 +35,13 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         interceptors=[ServiceInterceptor(services.authenticator, services.executor)]
     )
     # Methods of later issues are inherited from the generated bases and answer UNIMPLEMENTED.
-    license_servicer = LicenseServicer(services.runner)  # type: ignore[abstract]
+    license_servicer = LicenseServicer(  # type: ignore[abstract]
+        services.runner, services.clock, services.calendar
+    )
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
-    admin_servicer = AdminServicer(services.runner, services.signing_keys)  # type: ignore[abstract]
+    admin_servicer = AdminServicer(  # type: ignore[abstract]
+        services.runner, services.signing_keys, services.clock
+    )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

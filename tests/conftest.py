@@ -44,7 +44,7 @@ _KEPT_TABLES = frozenset({"alembic_version"})
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks every test that asks for a PostgreSQL database as ``postgres``."""
     for item in items:
-        if "postgres_url" in getattr(item, "fixturenames", ()):
+        if {"postgres_url", "module_postgres_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
 
 
@@ -99,6 +99,13 @@ def _scratch_database(admin_engine: Engine) -> Iterator[str]:
 @pytest.fixture
 def postgres_url(postgres_admin_engine) -> Iterator[str]:
     """A new, empty, unmigrated PostgreSQL database for this test only."""
+    with _scratch_database(postgres_admin_engine) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url(postgres_admin_engine) -> Iterator[str]:
+    """A new, empty, unmigrated PostgreSQL database shared by one test module."""
     with _scratch_database(postgres_admin_engine) as url:
         yield url
 

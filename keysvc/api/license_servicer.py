@@ -2,28 +2,188 @@
 
 Servicers validate, call the service layer, and map results; errors are mapped
 by the interceptor. Methods not implemented here yet are inherited from the
-generated base and answer UNIMPLEMENTED until the service issue lands them.
+generated base and answer UNIMPLEMENTED until their issue lands them.
 """
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import grpc
+from sqlalchemy import Connection
 
-from keysvc.api import messages
+from keysvc.api import messages, validation
+from keysvc.api.interceptor import current_principal
 from keysvc.api.runner import Runner
+from keysvc.domain import coverage_on, ice_entitled, jst_date, policy_for
+from keysvc.errors import InvalidArgument
+from keysvc.persistence.closure_repository import list_closures
+from keysvc.persistence.key_request_repository import get_license, mail_state_of
+from keysvc.persistence.signing_key_repository import list_signing_keys
+from keysvc.service.contracts import require_contract
+from keysvc.service.key_requests import Submission, require_key_request, submit_key_request
+from keysvc.service.mutations import Mutation, validate_request_id
 from keysvc.signing_keys import SigningKeys
-from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
+from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
+from scheduler.calendar import BusinessCalendar
+from scheduler.clock import Clock
+from signing import LicenseKeyError, LicenseVerifier, normalise_fingerprint
+from signing.errors import InvalidFingerprint
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+_SUBMIT = "/keysvc.v1.LicenseService/SubmitKeyRequest"
+
 
 class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
-    """Key requests, verification and the published keys."""
+    """Key requests, verification, support status and the published keys."""
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, clock: Clock, calendar: BusinessCalendar) -> None:
         self._runner = runner
+        self._clock = clock
+        self._calendar = calendar
+
+    async def SubmitKeyRequest(
+        self, request: license_service_pb2.SubmitKeyRequestRequest, context: Context
+    ) -> resources_pb2.KeyRequest:
+        """Accepts a key request and schedules its release by the business calendar."""
+        validate_request_id(request.request_id)
+        kind = messages.KIND_NAMES.get(request.kind)
+        if kind is None:
+            raise InvalidArgument("kind", "kind must be INITIAL, REISSUE or SEATS_CHANGE")
+        submission = Submission(
+            contract_number=validation.contract_number("contract_number", request.contract_number),
+            kind=kind,
+            fingerprint=request.fingerprint,
+            contact_email=request.contact_email,
+            previous_license_serial=request.previous_license_serial,
+            previous_key=request.previous_key,
+        )
+        principal = current_principal()
+
+        def submit(connection: Connection) -> tuple[resources_pb2.KeyRequest, str]:
+            record = submit_key_request(
+                connection, submission, principal, self._clock.now(), self._calendar
+            )
+            return messages.key_request(record), f"keyRequests/{record.id}"
+
+        mutation = Mutation(
+            principal, _SUBMIT, request, request.request_id, f"contracts/{request.contract_number}"
+        )
+        return await self._runner.mutate(mutation, resources_pb2.KeyRequest, submit)
+
+    async def GetKeyRequest(
+        self, request: license_service_pb2.GetKeyRequestRequest, context: Context
+    ) -> resources_pb2.KeyRequest:
+        """The request, with its key once released."""
+        request_id = validation.required_text("id", request.id, max_length=64)
+
+        def read(connection: Connection) -> resources_pb2.KeyRequest:
+            record = require_key_request(connection, request_id)
+            license_ = get_license(connection, record.license_serial or "")
+            return messages.key_request(
+                record,
+                license_key=license_.license_key if license_ else "",
+                mail_state=mail_state_of(connection, record.id),
+            )
+
+        return await self._runner.read(read)
+
+    async def VerifyLicenseKey(
+        self, request: license_service_pb2.VerifyLicenseKeyRequest, context: Context
+    ) -> license_service_pb2.VerifyLicenseKeyResponse:
+        """Verifies a key with the published keys and reports its license's current status.
+
+        `valid` is about the key itself (format, signature, fingerprint); a
+        superseded or revoked license's key is still valid, and `license_status`
+        says what became of it.
+        """
+        if not request.license_key.strip():
+            raise InvalidArgument("license_key", "license_key is required")
+        fingerprint = None
+        if request.fingerprint:
+            try:
+                fingerprint = normalise_fingerprint(request.fingerprint)
+            except InvalidFingerprint as error:
+                raise InvalidArgument("fingerprint", str(error), reason=error.reason) from error
+
+        def verify(connection: Connection) -> license_service_pb2.VerifyLicenseKeyResponse:
+            keys = list_signing_keys(connection)
+            try:
+                verified = LicenseVerifier(k.verifying_key for k in keys).verify(
+                    request.license_key, fingerprint
+                )
+            except LicenseKeyError as error:
+                return license_service_pb2.VerifyLicenseKeyResponse(
+                    valid=False, reason=error.reason, message=str(error)
+                )
+            claims = verified.claims
+            license_ = get_license(connection, claims.serial)
+            if license_ is None:
+                return license_service_pb2.VerifyLicenseKeyResponse(
+                    valid=False,
+                    reason="LICENSE_NOT_FOUND",
+                    license_serial=claims.serial,
+                    message="signed by our key, but no such license is on record",
+                )
+            return license_service_pb2.VerifyLicenseKeyResponse(
+                valid=True,
+                license_serial=claims.serial,
+                license_status=messages.license_status(license_.status),
+                product_code=claims.product_code,
+                contract_number=claims.contract_number,
+                seats=claims.seats,
+                generation=claims.generation,
+                kid=verified.kid,
+                support_end=claims.support_end.isoformat(),
+                issue_time=messages.timestamp(license_.issued_at),
+                message=f"valid; the license is {license_.status}",
+            )
+
+        return await self._runner.read(verify)
+
+    async def GetSupportStatus(
+        self, request: license_service_pb2.GetSupportStatusRequest, context: Context
+    ) -> resources_pb2.SupportStatus:
+        """Coverage of a contract on a day (default today in JST)."""
+        number = validation.contract_number("contract_number", request.contract_number)
+        day = validation.iso_date("date", request.date, required=False) or jst_date(
+            self._clock.now(), field="now"
+        )
+
+        def read(connection: Connection) -> resources_pb2.SupportStatus:
+            contract = require_contract(connection, number)
+            coverage = coverage_on(day, contract.purchase_date, contract.periods)
+            period = coverage.period
+            return resources_pb2.SupportStatus(
+                contract_number=number,
+                date=day.isoformat(),
+                covered=coverage.covered,
+                coverage_start=contract.coverage_start.isoformat(),
+                period_start=period.start.isoformat() if period else "",
+                period_end=period.end.isoformat() if period else "",
+                ice_entitled=ice_entitled(policy_for(contract.product_code), coverage),
+                product_code=contract.product_code,
+            )
+
+        return await self._runner.read(read)
+
+    async def PreviewRelease(
+        self, request: license_service_pb2.PreviewReleaseRequest, context: Context
+    ) -> license_service_pb2.PreviewReleaseResponse:
+        """The due date and release time of a request accepted at an instant (default now)."""
+        if request.HasField("accept_time"):
+            accept = request.accept_time.ToDatetime(tzinfo=UTC)
+        else:
+            accept = self._clock.now()
+        closures = await self._runner.read(list_closures)
+        schedule = self._calendar.with_closures(closures).schedule(accept)
+        return license_service_pb2.PreviewReleaseResponse(
+            due_date=schedule.due_date.isoformat(),
+            release_time=messages.timestamp(schedule.release_time),
+            same_day=schedule.same_day,
+        )
 
     async def ListSigningKeys(
         self, request: license_service_pb2.ListSigningKeysRequest, context: Context

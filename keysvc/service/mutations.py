@@ -38,7 +38,7 @@ ResponseT = TypeVar("ResponseT", bound=Message)
 MAX_REQUEST_ID_LENGTH = 128
 OUTCOME_OK = "OK"
 OUTCOME_REPLAYED = "REPLAYED"
-# A racing twin can make at most one attempt fail; more means something else is wrong.
+# A racing writer makes an attempt fail now and then; three failures in a row is a bug.
 _ATTEMPTS = 3
 
 
@@ -90,9 +90,11 @@ class MutationRunner:
                 with self._engine.begin() as connection:
                     return self._run_once(mutation, response_type, action, connection, digest)
             except IntegrityError:
-                if not mutation.request_id or attempt == _ATTEMPTS:
+                # A racing twin, or a racing writer of the same unique value (the next
+                # contract number): everything was rolled back, so running again is safe.
+                if attempt == _ATTEMPTS:
                     raise
-                logger.info("retrying after a concurrent twin", extra={"method": mutation.method})
+                logger.info("retrying after a concurrent write", extra={"method": mutation.method})
             except (KeysvcError, SigningError) as error:
                 self._audit_failure(mutation, error.reason)
                 raise

@@ -125,11 +125,9 @@ def test_tokens_create_refuses_an_unknown_role(tmp_path: Path) -> None:
 
 def test_admins_pass_the_role_check_on_the_admin_service(server, channel) -> None:
     stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-    with pytest.raises(grpc.RpcError) as caught:
-        stub.ListContracts(
-            admin_service_pb2.ListContractsRequest(),
-            timeout=5,
-            metadata=bearer(server.tokens["admin"]),
-        )
-    # Past authentication and authorization: the method itself is not there yet.
-    assert error_info(caught.value)[:2] == (grpc.StatusCode.UNIMPLEMENTED, "UNIMPLEMENTED")
+    reply = stub.ListContracts(
+        admin_service_pb2.ListContractsRequest(),
+        timeout=5,
+        metadata=bearer(server.tokens["admin"]),
+    )
+    assert reply.next_page_token == ""

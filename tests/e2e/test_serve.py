@@ -155,8 +155,10 @@ def test_methods_of_later_issues_answer_unimplemented(tmp_path: Path) -> None:
         token = create_token(data, "site")
         stub = license_service_pb2_grpc.LicenseServiceStub(ch)
         with pytest.raises(grpc.RpcError) as caught:
-            stub.GetKeyRequest(
-                license_service_pb2.GetKeyRequestRequest(id="x"), timeout=5, metadata=bearer(token)
+            stub.IssueIceCredentials(
+                license_service_pb2.IssueIceCredentialsRequest(contract_number="SS-2026-000001"),
+                timeout=5,
+                metadata=bearer(token),
             )
         assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
         # The server keeps serving afterwards.

@@ -1,0 +1,160 @@
+"""Contracts and their support periods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from keysvc.domain import Period
+from keysvc.persistence.schema import contracts, products, support_periods
+
+
+@dataclass(frozen=True, slots=True)
+class ContractRecord:
+    """A support contract with its periods, oldest first."""
+
+    contract_number: str
+    product_code: str
+    customer_name: str
+    contact_email: str
+    seats: int
+    purchase_date: date
+    accept_date: date
+    created_at: datetime
+    periods: tuple[Period, ...]
+
+    @property
+    def coverage_start(self) -> date:
+        """Support is given from the purchase date, or the first period if that is earlier."""
+        return min(self.purchase_date, self.periods[0].start)
+
+
+def product_exists(connection: Connection, product_code: str) -> bool:
+    """True when the product is one the service knows."""
+    query = select(products.c.code).where(products.c.code == product_code)
+    return connection.execute(query).first() is not None
+
+
+def add_contract(connection: Connection, contract: ContractRecord, period_kind: str) -> None:
+    """Stores a new contract with its first period."""
+    connection.execute(
+        insert(contracts).values(
+            contract_number=contract.contract_number,
+            product_code=contract.product_code,
+            customer_name=contract.customer_name,
+            contact_email=contract.contact_email,
+            seats=contract.seats,
+            purchase_date=contract.purchase_date,
+            accept_date=contract.accept_date,
+            created_at=contract.created_at,
+        )
+    )
+    for period in contract.periods:
+        add_period(
+            connection,
+            contract.contract_number,
+            period,
+            kind=period_kind,
+            accept_date=contract.accept_date,
+            now=contract.created_at,
+        )
+
+
+def add_period(
+    connection: Connection,
+    contract_number: str,
+    period: Period,
+    *,
+    kind: str,
+    accept_date: date,
+    now: datetime,
+) -> None:
+    """Appends a support period (INITIAL, RENEWAL or RECONTINUATION)."""
+    connection.execute(
+        insert(support_periods).values(
+            contract_number=contract_number,
+            start_date=period.start,
+            end_date=period.end,
+            kind=kind,
+            accept_date=accept_date,
+            created_at=now,
+        )
+    )
+
+
+def set_seats(connection: Connection, contract_number: str, seats: int) -> None:
+    """Records a new licensed quantity."""
+    connection.execute(
+        update(contracts).where(contracts.c.contract_number == contract_number).values(seats=seats)
+    )
+
+
+def get_contract(
+    connection: Connection, contract_number: str, *, for_update: bool = False
+) -> ContractRecord | None:
+    """The contract with its periods, or None. `for_update` locks it on PostgreSQL."""
+    query = select(contracts).where(contracts.c.contract_number == contract_number)
+    if for_update:
+        query = query.with_for_update()
+    row = connection.execute(query).one_or_none()
+    if row is None:
+        return None
+    return _record(row, _periods(connection, [contract_number])[contract_number])
+
+
+def list_contracts(
+    connection: Connection, *, limit: int, after: str | None, product_code: str
+) -> list[ContractRecord]:
+    """Contracts ordered by number, starting after `after`."""
+    query = select(contracts).order_by(contracts.c.contract_number).limit(limit)
+    if after is not None:
+        query = query.where(contracts.c.contract_number > after)
+    if product_code:
+        query = query.where(contracts.c.product_code == product_code)
+    rows = connection.execute(query).all()
+    periods = _periods(connection, [row.contract_number for row in rows])
+    return [_record(row, periods.get(row.contract_number, ())) for row in rows]
+
+
+def last_number_of_year(connection: Connection, year: int) -> str | None:
+    """The highest generated support service number of a year, e.g. "SS-2026-000123"."""
+    return connection.execute(
+        select(func.max(contracts.c.contract_number)).where(
+            contracts.c.contract_number.like(f"SS-{year}-______")
+        )
+    ).scalar_one_or_none()
+
+
+def _periods(connection: Connection, numbers: list[str]) -> dict[str, tuple[Period, ...]]:
+    if not numbers:
+        return {}
+    rows = connection.execute(
+        select(
+            support_periods.c.contract_number,
+            support_periods.c.start_date,
+            support_periods.c.end_date,
+        )
+        .where(support_periods.c.contract_number.in_(numbers))
+        .order_by(support_periods.c.start_date)
+    )
+    found: dict[str, list[Period]] = {}
+    for number, start, end in rows:
+        found.setdefault(number, []).append(Period(start, end))
+    return {number: tuple(periods) for number, periods in found.items()}
+
+
+def _record(row: Row[Any], periods: tuple[Period, ...]) -> ContractRecord:
+    return ContractRecord(
+        contract_number=row.contract_number,
+        product_code=row.product_code,
+        customer_name=row.customer_name,
+        contact_email=row.contact_email,
+        seats=row.seats,
+        purchase_date=row.purchase_date,
+        accept_date=row.accept_date,
+        created_at=row.created_at,
+        periods=periods,
+    )

@@ -1,0 +1,173 @@
+"""Key requests and the licenses their release makes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from keysvc.persistence.schema import key_requests, licenses, mail_outbox
+
+OPEN_STATES = ("PENDING", "HELD")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRequestRecord:
+    """A key request as stored."""
+
+    id: str
+    contract_number: str
+    kind: str
+    state: str
+    fingerprint: str | None
+    fingerprint_hash: str
+    contact_email: str
+    previous_license_serial: str | None
+    accepted_at: datetime
+    due_date: date
+    release_at: datetime
+    released_at: datetime | None
+    license_serial: str | None
+    hold_reason: str | None
+    reject_reason: str | None
+    at_risk: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseRecord:
+    """A license as stored."""
+
+    serial: str
+    contract_number: str
+    key_request_id: str
+    status: str
+    seats: int
+    generation: int
+    fingerprint_hash: str
+    kid: str
+    issued_at: datetime
+    support_end: date
+    license_key: str
+    superseded_by: str | None
+    revoke_reason: str | None
+
+
+def add_key_request(connection: Connection, record: KeyRequestRecord, created_by: str) -> None:
+    """Stores an accepted request."""
+    values = {name: getattr(record, name) for name in KeyRequestRecord.__slots__}
+    connection.execute(insert(key_requests).values(**values, created_by_token_id=created_by))
+
+
+def get_key_request(
+    connection: Connection, request_id: str, *, for_update: bool = False
+) -> KeyRequestRecord | None:
+    """The request, or None. `for_update` locks it on PostgreSQL."""
+    query = select(key_requests).where(key_requests.c.id == request_id)
+    if for_update:
+        query = query.with_for_update()
+    row = connection.execute(query).one_or_none()
+    return None if row is None else _key_request(row)
+
+
+def open_request_of(connection: Connection, contract_number: str) -> str | None:
+    """The id of the contract's request still waiting (PENDING or HELD), if any."""
+    return connection.execute(
+        select(key_requests.c.id)
+        .where(
+            key_requests.c.contract_number == contract_number,
+            key_requests.c.state.in_(OPEN_STATES),
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def reissue_times(connection: Connection, contract_number: str, since: datetime) -> list[datetime]:
+    """Accept times of the contract's re-issues since `since` that count towards the limit.
+
+    Rejected requests do not count; held ones still undecided do.
+    """
+    return list(
+        connection.execute(
+            select(key_requests.c.accepted_at).where(
+                key_requests.c.contract_number == contract_number,
+                key_requests.c.kind == "REISSUE",
+                key_requests.c.state != "REJECTED",
+                key_requests.c.accepted_at >= since,
+            )
+        ).scalars()
+    )
+
+
+def mark_released(
+    connection: Connection, request_id: str, license_serial: str, now: datetime
+) -> None:
+    """Records the release of a request and the license it made."""
+    connection.execute(
+        update(key_requests)
+        .where(key_requests.c.id == request_id)
+        .values(state="RELEASED", released_at=now, license_serial=license_serial)
+    )
+
+
+def get_license(connection: Connection, serial: str) -> LicenseRecord | None:
+    """The license, or None."""
+    row = connection.execute(select(licenses).where(licenses.c.serial == serial)).one_or_none()
+    return None if row is None else _license(row)
+
+
+def active_license_of(connection: Connection, contract_number: str) -> LicenseRecord | None:
+    """The contract's ACTIVE license, if any."""
+    row = connection.execute(
+        select(licenses).where(
+            licenses.c.contract_number == contract_number, licenses.c.status == "ACTIVE"
+        )
+    ).one_or_none()
+    return None if row is None else _license(row)
+
+
+def last_generation(connection: Connection, contract_number: str) -> int:
+    """The highest license generation of the contract, 0 before its first key."""
+    value = connection.execute(
+        select(func.max(licenses.c.generation)).where(licenses.c.contract_number == contract_number)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def supersede(connection: Connection, serial: str) -> bool:
+    """Marks an ACTIVE license SUPERSEDED; False when it was no longer active."""
+    result = connection.execute(
+        update(licenses)
+        .where(licenses.c.serial == serial, licenses.c.status == "ACTIVE")
+        .values(status="SUPERSEDED")
+    )
+    return result.rowcount == 1
+
+
+def set_superseded_by(connection: Connection, serial: str, successor: str) -> None:
+    """Links a superseded license to the one that replaced it."""
+    connection.execute(
+        update(licenses).where(licenses.c.serial == serial).values(superseded_by=successor)
+    )
+
+
+def add_license(connection: Connection, record: LicenseRecord) -> None:
+    """Stores a newly signed license."""
+    values = {name: getattr(record, name) for name in LicenseRecord.__slots__}
+    connection.execute(insert(licenses).values(**values))
+
+
+def mail_state_of(connection: Connection, request_id: str) -> str | None:
+    """Delivery state of the request's e-mail (QUEUED, SENT, FAILED), or None."""
+    return connection.execute(
+        select(mail_outbox.c.state).where(mail_outbox.c.key_request_id == request_id)
+    ).scalar_one_or_none()
+
+
+def _key_request(row: Row[Any]) -> KeyRequestRecord:
+    return KeyRequestRecord(**{name: getattr(row, name) for name in KeyRequestRecord.__slots__})
+
+
+def _license(row: Row[Any]) -> LicenseRecord:
+    return LicenseRecord(**{name: getattr(row, name) for name in LicenseRecord.__slots__})

@@ -1,0 +1,78 @@
+"""Use cases of support contracts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection
+
+from keysvc.domain import first_period, jst_date, policy_for
+from keysvc.errors import AlreadyExists, InvalidArgument, NotFound
+from keysvc.persistence.contract_repository import (
+    ContractRecord,
+    add_contract,
+    get_contract,
+    last_number_of_year,
+    product_exists,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewContract:
+    """A validated CreateContract request."""
+
+    contract_number: str
+    product_code: str
+    customer_name: str
+    contact_email: str
+    seats: int
+    purchase_date: date
+    accept_date: date | None
+
+
+def create_contract(connection: Connection, new: NewContract, now: datetime) -> ContractRecord:
+    """Stores a contract with its first support period, generating its number when empty."""
+    if not product_exists(connection, new.product_code):
+        raise InvalidArgument(
+            "product_code", f"unknown product {new.product_code!r}", reason="UNKNOWN_PRODUCT"
+        )
+    accept_date = new.accept_date or jst_date(now, field="now")
+    number = new.contract_number or _next_contract_number(connection, accept_date.year)
+    if get_contract(connection, number) is not None:
+        raise AlreadyExists(
+            f"contract {number} exists already",
+            reason="CONTRACT_EXISTS",
+            metadata={"resource": f"contracts/{number}"},
+        )
+    record = ContractRecord(
+        contract_number=number,
+        product_code=new.product_code,
+        customer_name=new.customer_name,
+        contact_email=new.contact_email,
+        seats=new.seats,
+        purchase_date=new.purchase_date,
+        accept_date=accept_date,
+        created_at=now,
+        periods=(first_period(policy_for(new.product_code), accept_date),),
+    )
+    add_contract(connection, record, "INITIAL")
+    return record
+
+
+def require_contract(
+    connection: Connection, contract_number: str, *, for_update: bool = False
+) -> ContractRecord:
+    """The contract, or `NotFound`."""
+    contract = get_contract(connection, contract_number, for_update=for_update)
+    if contract is None:
+        raise NotFound(f"contracts/{contract_number}", reason="CONTRACT_NOT_FOUND")
+    return contract
+
+
+def _next_contract_number(connection: Connection, year: int) -> str:
+    # Sequential per year, as on the support certificates. Two creations racing for
+    # the same number collide on the primary key; the runner retries the loser.
+    last = last_number_of_year(connection, year)
+    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"SS-{year}-{sequence:06d}"

@@ -1,0 +1,85 @@
+"""Releasing a key request: sign the key, store the license, supersede, queue the e-mail.
+
+One path for every release — IssueKeyNow, ReleaseDue and the scheduler loop —
+inside the caller's transaction, so a release is all or nothing: the database
+admits one license per request and one ACTIVE license per contract, so a
+request can never be released twice nor leave two active licenses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from keysvc.domain import jst_date, support_end_for
+from keysvc.errors import FailedPrecondition
+from keysvc.persistence.key_request_repository import (
+    KeyRequestRecord,
+    LicenseRecord,
+    active_license_of,
+    add_license,
+    last_generation,
+    mark_released,
+    set_superseded_by,
+    supersede,
+)
+from keysvc.service.contracts import require_contract
+from keysvc.service.identifiers import new_license_serial
+from signing import KeyRing, LicenseClaims
+
+
+def release(
+    connection: Connection, request: KeyRequestRecord, key_ring: KeyRing, now: datetime
+) -> LicenseRecord:
+    """Signs and stores the license of a PENDING request (locked by the caller)."""
+    if request.state != "PENDING":
+        raise FailedPrecondition(
+            f"key request {request.id} is {request.state}, only PENDING requests are released",
+            reason=f"KEY_REQUEST_{request.state}",
+            metadata={"key_request_id": request.id},
+        )
+    contract = require_contract(connection, request.contract_number, for_update=True)
+    if request.previous_license_serial is not None:
+        if not supersede(connection, request.previous_license_serial):
+            raise FailedPrecondition(
+                f"license {request.previous_license_serial} is no longer ACTIVE",
+                reason="PREVIOUS_LICENSE_NOT_ACTIVE",
+                metadata={"license_serial": request.previous_license_serial},
+            )
+    elif active_license_of(connection, contract.contract_number) is not None:
+        raise FailedPrecondition(
+            f"contract {contract.contract_number} has an active key already",
+            reason="LICENSE_ALREADY_ISSUED",
+        )
+    today = jst_date(now, field="now")
+    claims = LicenseClaims(
+        serial=new_license_serial(today.year),
+        issued_at=int(now.timestamp()),
+        product_code=contract.product_code,
+        contract_number=contract.contract_number,
+        seats=contract.seats,
+        generation=last_generation(connection, contract.contract_number) + 1,
+        fingerprint_hash=request.fingerprint_hash,
+        support_end=support_end_for(today, contract.periods),
+    )
+    license_ = LicenseRecord(
+        serial=claims.serial,
+        contract_number=contract.contract_number,
+        key_request_id=request.id,
+        status="ACTIVE",
+        seats=claims.seats,
+        generation=claims.generation,
+        fingerprint_hash=claims.fingerprint_hash,
+        kid=key_ring.active.kid,
+        issued_at=now,
+        support_end=claims.support_end,
+        license_key=key_ring.sign_license(claims),
+        superseded_by=None,
+        revoke_reason=None,
+    )
+    add_license(connection, license_)
+    if request.previous_license_serial is not None:
+        set_superseded_by(connection, request.previous_license_serial, license_.serial)
+    mark_released(connection, request.id, license_.serial, now)
+    return license_

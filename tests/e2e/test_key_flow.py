@@ -1,0 +1,364 @@
+"""The whole flow over gRPC against a real server, on SQLite and on PostgreSQL.
+
+contract -> initial request -> issue -> the key verifies -> re-issue for a new
+server -> the old key is SUPERSEDED.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import grpc
+import pytest
+
+from keysvc.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    license_service_pb2,
+    license_service_pb2_grpc,
+    resources_pb2,
+)
+from signing import LicenseVerifier, fingerprint_hash
+
+from .server_process import bearer, create_token, error_info, keysvc_server, run_keysvc
+
+pytestmark = pytest.mark.e2e
+
+OLD_SERVER = "fp1:0d6c8f1e-old-server"
+NEW_SERVER = "FP1:7a2b9c4d-NEW-server  "
+PASSPHRASE = {"KEYSVC_SIGNING_KEY_PASSPHRASE": "e2e passphrase, not a secret"}
+
+
+class Clients:
+    def __init__(self, channel, tokens):
+        self.license = license_service_pb2_grpc.LicenseServiceStub(channel)
+        self.admin_stub = admin_service_pb2_grpc.AdminServiceStub(channel)
+        self.tokens = tokens
+
+    def site(self, method, request):
+        return getattr(self.license, method)(
+            request, timeout=10, metadata=bearer(self.tokens["site"])
+        )
+
+    def migration(self, method, request):
+        return getattr(self.license, method)(
+            request, timeout=10, metadata=bearer(self.tokens["migration"])
+        )
+
+    def admin(self, method, request):
+        stub = self.admin_stub if hasattr(self.admin_stub, method) else self.license
+        return getattr(stub, method)(request, timeout=10, metadata=bearer(self.tokens["admin"]))
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def clients(request, tmp_path_factory):
+    # One server per backend for the module: each test works on contracts of its own.
+    data = tmp_path_factory.mktemp(request.param) / "data"
+    env = dict(PASSPHRASE)
+    if request.param == "postgresql":
+        url = request.getfixturevalue("module_postgres_url")
+        env["KEYSVC_DATABASE_URL"] = url
+        upgraded = run_keysvc("db", "upgrade", "--data-dir", str(data), env=env)
+        assert upgraded.returncode == 0, upgraded.stderr
+    with keysvc_server(data, env) as server, grpc.insecure_channel(server.address) as channel:
+        tokens = {role: create_token(data, role, env) for role in ("site", "migration", "admin")}
+        yield Clients(channel, tokens)
+
+
+def _contract(clients, product="neo-backup"):
+    return clients.admin(
+        "CreateContract",
+        admin_service_pb2.CreateContractRequest(
+            request_id=str(uuid.uuid4()),
+            product_code=product,
+            customer_name="株式会社サンプル",
+            contact_email="it@example.co.jp",
+            seats=25,
+            purchase_date="2026-11-02",
+            accept_date="2026-11-02",
+        ),
+    )
+
+
+def _jwks(clients):
+    return clients.site("ListSigningKeys", license_service_pb2.ListSigningKeysRequest()).jwks_json
+
+
+def test_initial_key_then_reissue_supersedes_the_old_key(clients) -> None:
+    contract = _contract(clients)
+    assert contract.contract_number.startswith("SS-2026-")
+    assert [(p.start, p.end) for p in contract.periods] == [("2026-12-01", "2027-11-30")]
+    assert contract.coverage_start == "2026-11-02"
+
+    submitted = clients.site(
+        "SubmitKeyRequest",
+        license_service_pb2.SubmitKeyRequestRequest(
+            request_id=str(uuid.uuid4()),
+            contract_number=contract.contract_number,
+            kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
+            fingerprint=OLD_SERVER,
+        ),
+    )
+    assert submitted.state == resources_pb2.KEY_REQUEST_STATE_PENDING
+    assert submitted.due_date
+    assert submitted.HasField("accept_time")
+    assert submitted.HasField("release_time")
+    assert not submitted.license_key
+
+    issued = clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=submitted.id))
+    assert issued.state == resources_pb2.KEY_REQUEST_STATE_RELEASED
+    assert issued.HasField("released_time")
+    first_key = issued.license_key
+    fetched = clients.site(
+        "GetKeyRequest", license_service_pb2.GetKeyRequestRequest(id=submitted.id)
+    )
+    assert fetched.license_key == first_key
+    assert fetched.license_serial == issued.license_serial
+
+    # Offline, as the product does, with the published keys only.
+    claims = LicenseVerifier.from_jwks(_jwks(clients)).verify(first_key, OLD_SERVER).claims
+    assert claims.contract_number == contract.contract_number
+    assert claims.product_code == "neo-backup"
+    assert claims.seats == 25
+    assert claims.generation == 1
+    assert claims.fingerprint_hash == fingerprint_hash(OLD_SERVER)
+    assert claims.support_end.isoformat() == "2027-11-30"
+
+    verified = clients.site(
+        "VerifyLicenseKey",
+        license_service_pb2.VerifyLicenseKeyRequest(license_key=first_key, fingerprint=OLD_SERVER),
+    )
+    assert verified.valid
+    assert verified.license_status == resources_pb2.LICENSE_STATUS_ACTIVE
+    assert verified.license_serial == issued.license_serial
+
+    # The customer moves: the migration tool proves possession of the old key.
+    reissue = clients.migration(
+        "SubmitKeyRequest",
+        license_service_pb2.SubmitKeyRequestRequest(
+            request_id=str(uuid.uuid4()),
+            contract_number=contract.contract_number,
+            kind=resources_pb2.KEY_REQUEST_KIND_REISSUE,
+            fingerprint=NEW_SERVER,
+            contact_email="new-admin@example.co.jp",
+            previous_key=first_key[:100] + "\n" + first_key[100:],  # wrapped by e-mail
+        ),
+    )
+    assert reissue.previous_license_serial == issued.license_serial
+    reissued = clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=reissue.id))
+    new_claims = (
+        LicenseVerifier.from_jwks(_jwks(clients)).verify(reissued.license_key, NEW_SERVER).claims
+    )
+    assert new_claims.generation == 2
+    assert new_claims.fingerprint_hash == fingerprint_hash(NEW_SERVER.strip().lower())
+
+    old = clients.site(
+        "VerifyLicenseKey", license_service_pb2.VerifyLicenseKeyRequest(license_key=first_key)
+    )
+    assert old.valid  # still a key we signed ...
+    assert old.license_status == resources_pb2.LICENSE_STATUS_SUPERSEDED  # ... but replaced
+    superseded = clients.admin(
+        "GetLicense", admin_service_pb2.GetLicenseRequest(serial=old.license_serial)
+    )
+    assert superseded.superseded_by == reissued.license_serial
+    mismatch = clients.site(
+        "VerifyLicenseKey",
+        license_service_pb2.VerifyLicenseKeyRequest(
+            license_key=reissued.license_key, fingerprint=OLD_SERVER
+        ),
+    )
+    assert not mismatch.valid
+    assert mismatch.reason == "FINGERPRINT_MISMATCH"
+
+
+def test_a_repeated_submit_returns_the_same_request(clients) -> None:
+    contract = _contract(clients)
+    request = license_service_pb2.SubmitKeyRequestRequest(
+        request_id=str(uuid.uuid4()),
+        contract_number=contract.contract_number,
+        kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
+        fingerprint=OLD_SERVER,
+    )
+    first = clients.site("SubmitKeyRequest", request)
+    again = clients.site("SubmitKeyRequest", request)
+    assert again == first
+
+
+def test_a_migration_token_must_prove_possession(clients) -> None:
+    contract = _contract(clients)
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.migration(
+            "SubmitKeyRequest",
+            license_service_pb2.SubmitKeyRequestRequest(
+                contract_number=contract.contract_number,
+                kind=resources_pb2.KEY_REQUEST_KIND_REISSUE,
+                fingerprint=NEW_SERVER,
+                previous_license_serial="L-2026-AAAAAAAAAA",
+            ),
+        )
+    assert error_info(caught.value)[:2] == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "MIGRATION_REISSUE_ONLY",
+    )
+
+
+def test_a_forged_previous_key_is_refused_with_its_reason(clients) -> None:
+    contract = _contract(clients)
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.migration(
+            "SubmitKeyRequest",
+            license_service_pb2.SubmitKeyRequestRequest(
+                contract_number=contract.contract_number,
+                kind=resources_pb2.KEY_REQUEST_KIND_REISSUE,
+                fingerprint=NEW_SERVER,
+                previous_key="eyJhbGciOiJub25lIn0.e30.",
+            ),
+        )
+    code, reason, metadata = error_info(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert metadata["field"] == "previous_key"
+    assert reason.startswith("LICENSE_KEY_")
+
+
+@pytest.mark.parametrize(
+    ("method", "request_message", "field"),
+    [
+        (
+            "SubmitKeyRequest",
+            license_service_pb2.SubmitKeyRequestRequest(contract_number="SS-2026-000001"),
+            "kind",
+        ),
+        (
+            "SubmitKeyRequest",
+            license_service_pb2.SubmitKeyRequestRequest(
+                kind=resources_pb2.KEY_REQUEST_KIND_INITIAL, contract_number="bad number!"
+            ),
+            "contract_number",
+        ),
+        ("GetKeyRequest", license_service_pb2.GetKeyRequestRequest(), "id"),
+        ("VerifyLicenseKey", license_service_pb2.VerifyLicenseKeyRequest(), "license_key"),
+        (
+            "VerifyLicenseKey",
+            license_service_pb2.VerifyLicenseKeyRequest(license_key="x", fingerprint="short"),
+            "fingerprint",
+        ),
+        (
+            "GetSupportStatus",
+            license_service_pb2.GetSupportStatusRequest(contract_number="SS-1", date="2026-13-01"),
+            "date",
+        ),
+        (
+            "CreateContract",
+            admin_service_pb2.CreateContractRequest(
+                product_code="neo-backup",
+                customer_name="x",
+                contact_email="not-an-address",
+                seats=1,
+                purchase_date="2026-11-01",
+            ),
+            "contact_email",
+        ),
+        (
+            "CreateContract",
+            admin_service_pb2.CreateContractRequest(
+                product_code="neo-backup",
+                customer_name="x",
+                contact_email="a@b.example",
+                seats=0,
+                purchase_date="2026-11-01",
+            ),
+            "seats",
+        ),
+        (
+            "CreateContract",
+            admin_service_pb2.CreateContractRequest(
+                product_code="neo-nothing",
+                customer_name="x",
+                contact_email="a@b.example",
+                seats=1,
+                purchase_date="2026-11-01",
+            ),
+            "product_code",
+        ),
+        ("ListContracts", admin_service_pb2.ListContractsRequest(page_size=-5), "page_size"),
+        ("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(), "id"),
+        ("GetLicense", admin_service_pb2.GetLicenseRequest(), "serial"),
+    ],
+)
+def test_bad_input_is_an_invalid_argument_naming_the_field(
+    clients, method, request_message, field
+) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin(method, request_message)
+    code, _, metadata = error_info(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert metadata["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("method", "request_message", "reason"),
+    [
+        (
+            "GetKeyRequest",
+            license_service_pb2.GetKeyRequestRequest(id="kr_nope"),
+            "KEY_REQUEST_NOT_FOUND",
+        ),
+        (
+            "GetContract",
+            admin_service_pb2.GetContractRequest(contract_number="SS-1999-000001"),
+            "CONTRACT_NOT_FOUND",
+        ),
+        (
+            "GetLicense",
+            admin_service_pb2.GetLicenseRequest(serial="L-1999-XXXXXXXXXX"),
+            "LICENSE_NOT_FOUND",
+        ),
+        (
+            "IssueKeyNow",
+            admin_service_pb2.IssueKeyNowRequest(id="kr_nope"),
+            "KEY_REQUEST_NOT_FOUND",
+        ),
+    ],
+)
+def test_unknown_resources_are_not_found(clients, method, request_message, reason) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin(method, request_message)
+    assert error_info(caught.value)[:2] == (grpc.StatusCode.NOT_FOUND, reason)
+
+
+def test_support_status_and_preview(clients) -> None:
+    contract = _contract(clients, product="neo-webconf")
+    status = clients.site(
+        "GetSupportStatus",
+        license_service_pb2.GetSupportStatusRequest(
+            contract_number=contract.contract_number, date="2026-11-20"
+        ),
+    )
+    assert status.covered
+    assert status.ice_entitled
+    # Accepted 2026-11-02: the first period starts the 1st of the month after next.
+    assert (status.period_start, status.period_end) == ("2027-01-01", "2027-12-31")
+    assert status.coverage_start == "2026-11-02"
+    gone = clients.site(
+        "GetSupportStatus",
+        license_service_pb2.GetSupportStatusRequest(
+            contract_number=contract.contract_number,
+            date="2028-01-01",  # after the period
+        ),
+    )
+    assert not gone.covered
+    assert not gone.ice_entitled
+    from google.protobuf.timestamp_pb2 import Timestamp  # noqa: PLC0415
+
+    accept = Timestamp()
+    accept.FromJsonString("2026-11-20T08:00:00Z")  # 17:00 JST on a Friday before a holiday
+    preview = clients.site(
+        "PreviewRelease", license_service_pb2.PreviewReleaseRequest(accept_time=accept)
+    )
+    assert preview.due_date == "2026-11-24"
+    assert not preview.same_day
+    assert preview.release_time.ToJsonString() == "2026-11-24T00:00:00Z"
+    assert json.loads(_jwks(clients))["keys"]
