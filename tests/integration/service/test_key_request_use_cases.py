@@ -1,0 +1,223 @@
+"""Submit and release use cases over real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from keysvc.domain import SupportExpired
+from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from keysvc.persistence.key_request_repository import active_license_of, get_key_request
+from keysvc.persistence.schema import licenses
+from keysvc.persistence.signing_key_repository import add_active_key
+from keysvc.service.contracts import NewContract, create_contract
+from keysvc.service.key_requests import Submission, submit_key_request
+from keysvc.service.release import release
+from keysvc.tokens import Principal, Role
+from scheduler.calendar import BusinessCalendar
+from signing import KeyRing, SigningKey, encrypt_private_key
+
+SITE = Principal("site0000site0000", Role.SITE)
+MIGRATION = Principal("migr0000migr0000", Role.MIGRATION)
+# Friday 2026-11-20, 10:00 JST: a business day before the cutoff.
+NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
+CALENDAR = BusinessCalendar()
+KEY_RING = KeyRing(SigningKey.generate())
+
+
+@pytest.fixture
+def connection(engine):
+    with engine.begin() as conn:
+        add_active_key(
+            conn, KEY_RING.active.verifying_key, encrypt_private_key(KEY_RING.active, b"p"), NOW
+        )
+        yield conn
+
+
+def _contract(connection, *, purchase=date(2026, 11, 2), product="neo-backup"):
+    return create_contract(
+        connection,
+        NewContract("", product, "株式会社テスト", "it@example.co.jp", 10, purchase, purchase),
+        NOW,
+    )
+
+
+def _submit(connection, contract, kind="INITIAL", *, principal=SITE, now=NOW, **fields):
+    defaults = {
+        "fingerprint": "fp1:server-a",
+        "contact_email": "",
+        "previous_license_serial": "",
+        "previous_key": "",
+    }
+    submission = Submission(contract.contract_number, kind, **(defaults | fields))
+    return submit_key_request(connection, submission, principal, now, CALENDAR)
+
+
+def _issue(connection, request, now=NOW):
+    return release(connection, get_key_request(connection, request.id), KEY_RING, now)
+
+
+def test_a_same_day_request_is_due_today_and_releasable_at_once(connection) -> None:
+    request = _submit(connection, _contract(connection))
+    assert request.state == "PENDING"
+    assert request.due_date == date(2026, 11, 20)
+    assert request.release_at == NOW
+    assert request.contact_email == "it@example.co.jp"  # the contract's, when none is given
+    license_ = _issue(connection, request)
+    assert license_.generation == 1
+    assert license_.support_end == date(2027, 11, 30)
+    assert get_key_request(connection, request.id).state == "RELEASED"
+
+
+def test_a_request_is_released_only_once(connection) -> None:
+    request = _submit(connection, _contract(connection))
+    _issue(connection, request)
+    with pytest.raises(FailedPrecondition) as caught:
+        _issue(connection, request)
+    assert caught.value.reason == "KEY_REQUEST_RELEASED"
+
+
+def test_a_reissue_supersedes_and_counts_generations(connection) -> None:
+    contract = _contract(connection)
+    first = _issue(connection, _submit(connection, contract))
+    reissue = _submit(
+        connection,
+        contract,
+        "REISSUE",
+        fingerprint="fp1:server-b",
+        previous_license_serial=first.serial,
+    )
+    second = _issue(connection, reissue)
+    assert second.generation == 2
+    assert active_license_of(connection, contract.contract_number).serial == second.serial
+
+
+def test_the_previous_license_must_still_be_active_at_release(connection) -> None:
+    contract = _contract(connection)
+    first = _issue(connection, _submit(connection, contract))
+    reissue = _submit(
+        connection,
+        contract,
+        "REISSUE",
+        fingerprint="fp1:server-b",
+        previous_license_serial=first.serial,
+    )
+    connection.execute(
+        update(licenses).where(licenses.c.serial == first.serial).values(status="REVOKED")
+    )
+    with pytest.raises(FailedPrecondition) as caught:
+        _issue(connection, reissue)
+    assert caught.value.reason == "PREVIOUS_LICENSE_NOT_ACTIVE"
+
+
+def test_one_open_request_per_contract(connection) -> None:
+    contract = _contract(connection)
+    waiting = _submit(connection, contract)
+    with pytest.raises(FailedPrecondition) as caught:
+        _submit(connection, contract)
+    assert caught.value.reason == "KEY_REQUEST_PENDING"
+    assert caught.value.metadata["key_request_id"] == waiting.id
+
+
+def test_a_second_initial_key_is_refused(connection) -> None:
+    contract = _contract(connection)
+    _issue(connection, _submit(connection, contract))
+    with pytest.raises(FailedPrecondition) as caught:
+        _submit(connection, contract)
+    assert caught.value.reason == "LICENSE_ALREADY_ISSUED"
+
+
+def test_a_reissue_needs_coverage_on_the_acceptance_day(connection) -> None:
+    contract = _contract(connection)
+    first = _issue(connection, _submit(connection, contract))
+    after_the_period = datetime(2027, 12, 6, 1, 0, tzinfo=UTC)
+    with pytest.raises(SupportExpired):
+        _submit(
+            connection,
+            contract,
+            "REISSUE",
+            fingerprint="fp1:server-b",
+            previous_license_serial=first.serial,
+            now=after_the_period,
+        )
+
+
+def test_the_fourth_reissue_within_a_year_is_held(connection) -> None:
+    contract = _contract(connection)
+    license_ = _issue(connection, _submit(connection, contract))
+    for day in range(3):
+        now = NOW + timedelta(days=day * 7)
+        request = _submit(
+            connection,
+            contract,
+            "REISSUE",
+            fingerprint=f"fp1:server-{day}",
+            previous_license_serial=license_.serial,
+            now=now,
+        )
+        assert request.state == "PENDING"
+        license_ = _issue(connection, request, now)
+    fourth = _submit(
+        connection,
+        contract,
+        "REISSUE",
+        fingerprint="fp1:server-4",
+        previous_license_serial=license_.serial,
+        now=NOW + timedelta(days=30),
+    )
+    assert fourth.state == "HELD"
+    assert fourth.hold_reason == "REISSUE_LIMIT"
+
+
+def test_a_reissue_names_the_license_it_replaces(connection) -> None:
+    contract = _contract(connection)
+    _issue(connection, _submit(connection, contract))
+    with pytest.raises(InvalidArgument) as caught:
+        _submit(connection, contract, "REISSUE", fingerprint="fp1:server-b")
+    assert caught.value.field == "previous_license_serial"
+
+
+def test_a_license_of_another_contract_cannot_be_replaced(connection) -> None:
+    mine, other = _contract(connection), _contract(connection)
+    theirs = _issue(connection, _submit(connection, other))
+    _issue(connection, _submit(connection, mine))
+    with pytest.raises(FailedPrecondition) as caught:
+        _submit(
+            connection,
+            mine,
+            "REISSUE",
+            fingerprint="fp1:server-b",
+            previous_license_serial=theirs.serial,
+        )
+    assert caught.value.reason == "PREVIOUS_LICENSE_NOT_FOUND"
+
+
+def test_migration_tokens_submit_proven_reissues_only(connection) -> None:
+    contract = _contract(connection)
+    with pytest.raises(PermissionDenied):
+        _submit(connection, contract, principal=MIGRATION)
+
+
+def test_an_unknown_contract_is_not_found(connection) -> None:
+    ghost = NewContract("SS-1999-000001", "neo-backup", "x", "a@b.example", 1, NOW.date(), None)
+    with pytest.raises(NotFound) as caught:
+        _submit(connection, ghost)
+    assert caught.value.reason == "CONTRACT_NOT_FOUND"
+
+
+def test_contract_numbers_are_sequential_per_year(connection) -> None:
+    first, second = _contract(connection), _contract(connection)
+    assert first.contract_number == "SS-2026-000001"
+    assert second.contract_number == "SS-2026-000002"
+
+
+@pytest.mark.parametrize(
+    "email", ["plain", "two@@at.example", "space in@x.example", "a@nodot", "x" * 250 + "@a.jp"]
+)
+def test_bad_contact_addresses_are_refused(connection, email) -> None:
+    contract = _contract(connection)
+    with pytest.raises(InvalidArgument) as caught:
+        _submit(connection, contract, contact_email=email)
+    assert caught.value.field == "contact_email"
