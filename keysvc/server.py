@@ -40,7 +40,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
     )
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
     admin_servicer = AdminServicer(  # type: ignore[abstract]
-        services.runner, services.signing_keys, services.clock
+        services.runner, services.signing_keys, services.clock, services.calendar
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()

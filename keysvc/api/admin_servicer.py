@@ -6,7 +6,8 @@ answer UNIMPLEMENTED until the service issue lands them.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 import grpc
@@ -16,32 +17,74 @@ from keysvc.api import messages, validation
 from keysvc.api.interceptor import current_principal
 from keysvc.api.pagination import page_of
 from keysvc.api.runner import Runner
-from keysvc.errors import NotFound
+from keysvc.domain import jst_date
+from keysvc.errors import InvalidArgument, NotFound
 from keysvc.persistence.audit_repository import list_events
 from keysvc.persistence.contract_repository import list_contracts
-from keysvc.persistence.key_request_repository import get_license, mail_state_of
-from keysvc.service.contracts import NewContract, create_contract, require_contract
-from keysvc.service.key_requests import require_key_request, validate_email
-from keysvc.service.mutations import Mutation, validate_request_id
+from keysvc.persistence.key_request_repository import (
+    active_license_of,
+    get_license,
+    list_key_requests,
+    list_licenses,
+    mail_state_of,
+    open_request_of,
+)
+from keysvc.service.contracts import (
+    NewContract,
+    add_seats,
+    create_contract,
+    renew_contract,
+    require_contract,
+)
+from keysvc.service.key_requests import (
+    Submission,
+    approve_key_request,
+    reject_key_request,
+    require_key_request,
+    submit_key_request,
+    validate_email,
+)
+from keysvc.service.licenses import revoke_license
+from keysvc.service.mutations import Mutation, ResponseT, validate_request_id
 from keysvc.service.release import release
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
+from scheduler.calendar import BusinessCalendar
 from scheduler.clock import Clock
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-_ROTATE = "/keysvc.v1.AdminService/RotateSigningKey"
-_CREATE_CONTRACT = "/keysvc.v1.AdminService/CreateContract"
-_ISSUE_KEY_NOW = "/keysvc.v1.AdminService/IssueKeyNow"
+_SERVICE = "/keysvc.v1.AdminService/"
+_ROTATE = _SERVICE + "RotateSigningKey"
+_CREATE_CONTRACT = _SERVICE + "CreateContract"
+_ISSUE_KEY_NOW = _SERVICE + "IssueKeyNow"
+_STATE_NAMES = {
+    resources_pb2.KEY_REQUEST_STATE_PENDING: "PENDING",
+    resources_pb2.KEY_REQUEST_STATE_HELD: "HELD",
+    resources_pb2.KEY_REQUEST_STATE_RELEASED: "RELEASED",
+    resources_pb2.KEY_REQUEST_STATE_REJECTED: "REJECTED",
+}
+_STATUS_NAMES = {
+    resources_pb2.LICENSE_STATUS_ACTIVE: "ACTIVE",
+    resources_pb2.LICENSE_STATUS_SUPERSEDED: "SUPERSEDED",
+    resources_pb2.LICENSE_STATUS_REVOKED: "REVOKED",
+}
 
 
 class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     """Support staff's operations."""
 
-    def __init__(self, runner: Runner, signing_keys: SigningKeys, clock: Clock) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        signing_keys: SigningKeys,
+        clock: Clock,
+        calendar: BusinessCalendar,
+    ) -> None:
         self._runner = runner
         self._signing_keys = signing_keys
         self._clock = clock
+        self._calendar = calendar
 
     async def CreateContract(
         self, request: admin_service_pb2.CreateContractRequest, context: Context
@@ -134,6 +177,185 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         )
         return await self._runner.mutate(mutation, resources_pb2.KeyRequest, issue)
 
+    async def RenewContract(
+        self, request: admin_service_pb2.RenewContractRequest, context: Context
+    ) -> resources_pb2.Contract:
+        """Adds the next support period (plain, or re-continuation where the policy has one)."""
+        number = validation.contract_number("contract_number", request.contract_number)
+        accepted_on = validation.iso_date(
+            "accept_date", request.accept_date, required=False
+        ) or jst_date(self._clock.now(), field="now")
+
+        def renew(connection: Connection) -> resources_pb2.Contract:
+            return messages.contract(
+                renew_contract(
+                    connection,
+                    number,
+                    accepted_on,
+                    recontinuation=request.recontinuation,
+                    now=self._clock.now(),
+                )
+            )
+
+        return await self._mutate(
+            "RenewContract", request, f"contracts/{number}", resources_pb2.Contract, renew
+        )
+
+    async def AddLicenses(
+        self, request: admin_service_pb2.AddLicensesRequest, context: Context
+    ) -> admin_service_pb2.AddLicensesResponse:
+        """Raises the seat count and queues a SEATS_CHANGE key on the active license.
+
+        With no active license yet, or a key request still waiting, no SEATS_CHANGE
+        is queued: the waiting request is released with the new seat count anyway.
+        """
+        number = validation.contract_number("contract_number", request.contract_number)
+        additional = validation.count("additional_seats", request.additional_seats)
+        bought_on = validation.iso_date(
+            "purchase_date", request.purchase_date, required=False
+        ) or jst_date(self._clock.now(), field="now")
+        principal = current_principal()
+
+        def add(connection: Connection) -> admin_service_pb2.AddLicensesResponse:
+            contract = add_seats(connection, number, additional, bought_on)
+            response = admin_service_pb2.AddLicensesResponse(contract=messages.contract(contract))
+            if active_license_of(connection, number) and not open_request_of(connection, number):
+                queued = submit_key_request(
+                    connection,
+                    Submission(number, "SEATS_CHANGE", "", "", "", ""),
+                    principal,
+                    self._clock.now(),
+                    self._calendar,
+                )
+                response.key_request.CopyFrom(messages.key_request(queued))
+            return response
+
+        return await self._mutate(
+            "AddLicenses",
+            request,
+            f"contracts/{number}",
+            admin_service_pb2.AddLicensesResponse,
+            add,
+        )
+
+    async def ListKeyRequests(
+        self, request: admin_service_pb2.ListKeyRequestsRequest, context: Context
+    ) -> admin_service_pb2.ListKeyRequestsResponse:
+        """Key requests in acceptance order, with filters and the number that match."""
+        if request.late:
+            # Released-late reporting arrives with the scheduler's SLA reports.
+            raise NotImplementedError
+        state = _STATE_NAMES.get(request.state, "")
+        filters = {
+            "contract_number": request.contract_number,
+            "state": state,
+            "at_risk": request.at_risk,
+        }
+        page = page_of(request.page_size, request.page_token, filters)
+        after = _key_request_cursor(page.after)
+        records, total = await self._runner.read(
+            lambda connection: list_key_requests(
+                connection,
+                limit=page.size + 1,
+                after=after,
+                contract_number=request.contract_number,
+                state=state,
+                at_risk=request.at_risk,
+            )
+        )
+        shown = records[: page.size]
+        last = f"{shown[-1].accepted_at.isoformat()}|{shown[-1].id}" if shown else None
+        return admin_service_pb2.ListKeyRequestsResponse(
+            key_requests=[messages.key_request(record) for record in shown],
+            next_page_token=page.next_token(last, len(records)),
+            total_size=total,
+        )
+
+    async def ApproveKeyRequest(
+        self, request: admin_service_pb2.ApproveKeyRequestRequest, context: Context
+    ) -> resources_pb2.KeyRequest:
+        """Moves a HELD request to PENDING."""
+        request_id = validation.required_text("id", request.id, max_length=64)
+        return await self._mutate(
+            "ApproveKeyRequest",
+            request,
+            f"keyRequests/{request_id}",
+            resources_pb2.KeyRequest,
+            lambda connection: messages.key_request(approve_key_request(connection, request_id)),
+        )
+
+    async def RejectKeyRequest(
+        self, request: admin_service_pb2.RejectKeyRequestRequest, context: Context
+    ) -> resources_pb2.KeyRequest:
+        """Moves a HELD or PENDING request to REJECTED, with the reason for the customer."""
+        request_id = validation.required_text("id", request.id, max_length=64)
+        reason = validation.required_text("reason", request.reason, max_length=1000)
+        return await self._mutate(
+            "RejectKeyRequest",
+            request,
+            f"keyRequests/{request_id}",
+            resources_pb2.KeyRequest,
+            lambda connection: messages.key_request(
+                reject_key_request(connection, request_id, reason)
+            ),
+        )
+
+    async def ListLicenses(
+        self, request: admin_service_pb2.ListLicensesRequest, context: Context
+    ) -> admin_service_pb2.ListLicensesResponse:
+        """Licenses by serial, optionally of one contract or status."""
+        status = _STATUS_NAMES.get(request.status, "")
+        filters = {"contract_number": request.contract_number, "status": status}
+        page = page_of(request.page_size, request.page_token, filters)
+        after = page.after if isinstance(page.after, str) else None
+        records = await self._runner.read(
+            lambda connection: list_licenses(
+                connection,
+                limit=page.size + 1,
+                after=after,
+                contract_number=request.contract_number,
+                status=status,
+            )
+        )
+        shown = records[: page.size]
+        return admin_service_pb2.ListLicensesResponse(
+            licenses=[messages.license_message(record) for record in shown],
+            next_page_token=page.next_token(shown[-1].serial if shown else None, len(records)),
+        )
+
+    async def RevokeLicense(
+        self, request: admin_service_pb2.RevokeLicenseRequest, context: Context
+    ) -> resources_pb2.License:
+        """Withdraws a license; its key then verifies as REVOKED."""
+        serial = validation.required_text("serial", request.serial, max_length=64)
+        reason = validation.required_text("reason", request.reason, max_length=1000)
+        return await self._mutate(
+            "RevokeLicense",
+            request,
+            f"licenses/{serial}",
+            resources_pb2.License,
+            lambda connection: messages.license_message(
+                revoke_license(connection, serial, reason, self._clock.now())
+            ),
+        )
+
+    async def _mutate(
+        self,
+        method: str,
+        request: Any,  # noqa: ANN401 - any mutating request message: each has request_id
+        resource: str,
+        response_type: type[ResponseT],
+        change: Callable[[Connection], ResponseT],
+    ) -> ResponseT:
+        """Runs `change` as an idempotent, audited mutation of `resource`."""
+        validate_request_id(request.request_id)
+        mutation = Mutation(
+            current_principal(), _SERVICE + method, request, request.request_id, resource
+        )
+        return await self._runner.mutate(
+            mutation, response_type, lambda connection: (change(connection), resource)
+        )
+
     async def GetLicense(
         self, request: admin_service_pb2.GetLicenseRequest, context: Context
     ) -> resources_pb2.License:
@@ -187,3 +409,14 @@ def _required_date(field: str, value: str) -> date:
     day = validation.iso_date(field, value)
     assert day is not None, "a required date is never None"
     return day
+
+
+def _key_request_cursor(after: str | int | None) -> tuple[datetime, str] | None:
+    """The (accept time, id) a key request page starts after."""
+    if not isinstance(after, str):
+        return None
+    accepted_at, _, request_id = after.partition("|")
+    try:
+        return datetime.fromisoformat(accepted_at), request_id
+    except ValueError:
+        raise InvalidArgument("page_token", "page_token is not one this service made") from None

@@ -171,3 +171,79 @@ def _key_request(row: Row[Any]) -> KeyRequestRecord:
 
 def _license(row: Row[Any]) -> LicenseRecord:
     return LicenseRecord(**{name: getattr(row, name) for name in LicenseRecord.__slots__})
+
+
+def set_state(
+    connection: Connection,
+    request_id: str,
+    state: str,
+    *,
+    reject_reason: str | None = None,
+) -> None:
+    """Moves a request to `state` (approval or rejection)."""
+    connection.execute(
+        update(key_requests)
+        .where(key_requests.c.id == request_id)
+        .values(state=state, reject_reason=reject_reason)
+    )
+
+
+def list_key_requests(
+    connection: Connection,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    contract_number: str,
+    state: str,
+    at_risk: bool,
+) -> tuple[list[KeyRequestRecord], int]:
+    """Requests in acceptance order (the support queue's order) and how many match."""
+    conditions = []
+    if contract_number:
+        conditions.append(key_requests.c.contract_number == contract_number)
+    if state:
+        conditions.append(key_requests.c.state == state)
+    if at_risk:
+        conditions.append(key_requests.c.at_risk.is_(True))
+    query = select(key_requests).where(*conditions)
+    if after is not None:
+        accepted_at, request_id = after
+        query = query.where(
+            (key_requests.c.accepted_at > accepted_at)
+            | ((key_requests.c.accepted_at == accepted_at) & (key_requests.c.id > request_id))
+        )
+    rows = connection.execute(
+        query.order_by(key_requests.c.accepted_at, key_requests.c.id).limit(limit)
+    )
+    total = connection.execute(
+        select(func.count()).select_from(key_requests).where(*conditions)
+    ).scalar_one()
+    return [_key_request(row) for row in rows], total
+
+
+def list_licenses(
+    connection: Connection,
+    *,
+    limit: int,
+    after: str | None,
+    contract_number: str,
+    status: str,
+) -> list[LicenseRecord]:
+    """Licenses by serial, optionally of one contract or status."""
+    query = select(licenses).order_by(licenses.c.serial).limit(limit)
+    if after is not None:
+        query = query.where(licenses.c.serial > after)
+    if contract_number:
+        query = query.where(licenses.c.contract_number == contract_number)
+    if status:
+        query = query.where(licenses.c.status == status)
+    return [_license(row) for row in connection.execute(query)]
+
+
+def revoke(connection: Connection, serial: str, reason: str, now: datetime) -> None:
+    """Marks a license REVOKED."""
+    connection.execute(
+        update(licenses)
+        .where(licenses.c.serial == serial)
+        .values(status="REVOKED", revoked_at=now, revoke_reason=reason)
+    )

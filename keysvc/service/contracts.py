@@ -7,14 +7,16 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection
 
-from keysvc.domain import first_period, jst_date, policy_for
+from keysvc.domain import add_licenses, first_period, jst_date, policy_for, renewal_period
 from keysvc.errors import AlreadyExists, InvalidArgument, NotFound
 from keysvc.persistence.contract_repository import (
     ContractRecord,
     add_contract,
+    add_period,
     get_contract,
     last_number_of_year,
     product_exists,
+    set_seats,
 )
 
 
@@ -76,3 +78,46 @@ def _next_contract_number(connection: Connection, year: int) -> str:
     last = last_number_of_year(connection, year)
     sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"SS-{year}-{sequence:06d}"
+
+
+def renew_contract(
+    connection: Connection,
+    contract_number: str,
+    accepted_on: date,
+    *,
+    recontinuation: bool,
+    now: datetime,
+) -> ContractRecord:
+    """Adds the next support period by the product's renewal rules."""
+    contract = require_contract(connection, contract_number, for_update=True)
+    period = renewal_period(
+        policy_for(contract.product_code),
+        contract.periods[-1],
+        accepted_on,
+        recontinuation=recontinuation,
+    )
+    add_period(
+        connection,
+        contract_number,
+        period,
+        kind="RECONTINUATION" if recontinuation else "RENEWAL",
+        accept_date=accepted_on,
+        now=now,
+    )
+    return require_contract(connection, contract_number)
+
+
+def add_seats(
+    connection: Connection, contract_number: str, additional: int, bought_on: date
+) -> ContractRecord:
+    """Raises the licensed quantity; the period stays as it is."""
+    contract = require_contract(connection, contract_number, for_update=True)
+    seats = add_licenses(
+        contract.seats,
+        additional,
+        bought_on=bought_on,
+        purchase_date=contract.purchase_date,
+        periods=contract.periods,
+    )
+    set_seats(connection, contract_number, seats)
+    return require_contract(connection, contract_number)

@@ -25,6 +25,7 @@ from keysvc.persistence.key_request_repository import (
     get_license,
     open_request_of,
     reissue_times,
+    set_state,
 )
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.contracts import require_contract
@@ -212,3 +213,30 @@ def _fingerprint(submission: Submission, previous: LicenseRecord | None) -> tupl
     except InvalidFingerprint as error:
         raise InvalidArgument("fingerprint", str(error), reason=error.reason) from error
     return fingerprint, fingerprint_hash(fingerprint)
+
+
+def approve_key_request(connection: Connection, request_id: str) -> KeyRequestRecord:
+    """Moves a HELD request to PENDING; it is released at its scheduled time (or at once
+    by IssueKeyNow). Approving a request that is PENDING already changes nothing."""
+    record = require_key_request(connection, request_id, for_update=True)
+    if record.state == "PENDING":
+        return record
+    if record.state != "HELD":
+        raise FailedPrecondition(
+            f"key request {request_id} is {record.state}; only HELD requests are approved",
+            reason=f"KEY_REQUEST_{record.state}",
+        )
+    set_state(connection, request_id, "PENDING")
+    return require_key_request(connection, request_id)
+
+
+def reject_key_request(connection: Connection, request_id: str, reason: str) -> KeyRequestRecord:
+    """Moves a HELD or PENDING request to REJECTED with the staff's reason."""
+    record = require_key_request(connection, request_id, for_update=True)
+    if record.state not in ("HELD", "PENDING"):
+        raise FailedPrecondition(
+            f"key request {request_id} is {record.state}; only waiting requests are rejected",
+            reason=f"KEY_REQUEST_{record.state}",
+        )
+    set_state(connection, request_id, "REJECTED", reject_reason=reason)
+    return require_key_request(connection, request_id)

@@ -362,3 +362,163 @@ def test_support_status_and_preview(clients) -> None:
     assert not preview.same_day
     assert preview.release_time.ToJsonString() == "2026-11-24T00:00:00Z"
     assert json.loads(_jwks(clients))["keys"]
+
+
+def _issued_contract(clients, fingerprint=OLD_SERVER):
+    contract = _contract(clients)
+    submitted = clients.site(
+        "SubmitKeyRequest",
+        license_service_pb2.SubmitKeyRequestRequest(
+            contract_number=contract.contract_number,
+            kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
+            fingerprint=fingerprint,
+        ),
+    )
+    issued = clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=submitted.id))
+    return contract, issued
+
+
+def test_renewals_follow_the_product_policy(clients) -> None:
+    contract = _contract(clients)  # neo-backup, period 2026-12-01 .. 2027-11-30
+    late = clients.admin(
+        "RenewContract",
+        admin_service_pb2.RenewContractRequest(
+            contract_number=contract.contract_number, accept_date="2028-01-10"
+        ),
+    )
+    assert [(p.start, p.end) for p in late.periods][-1] == ("2028-02-01", "2029-01-31")
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin(
+            "RenewContract",
+            admin_service_pb2.RenewContractRequest(
+                contract_number=contract.contract_number, accept_date="2030-02-01"
+            ),
+        )
+    assert error_info(caught.value)[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "RECONTINUATION_REQUIRED",
+    )
+    renewed = clients.admin(
+        "RenewContract",
+        admin_service_pb2.RenewContractRequest(
+            contract_number=contract.contract_number,
+            accept_date="2030-02-01",
+            recontinuation=True,
+        ),
+    )
+    assert (renewed.periods[-1].start, renewed.periods[-1].end) == ("2030-02-01", "2031-01-31")
+
+
+def test_added_licenses_queue_a_seats_change_on_the_same_server(clients) -> None:
+    contract, issued = _issued_contract(clients)
+    added = clients.admin(
+        "AddLicenses",
+        admin_service_pb2.AddLicensesRequest(
+            request_id=str(uuid.uuid4()),
+            contract_number=contract.contract_number,
+            additional_seats=5,
+            purchase_date="2026-11-10",
+        ),
+    )
+    assert added.contract.seats == 30
+    assert added.contract.periods == contract.periods
+    queued = added.key_request
+    assert queued.kind == resources_pb2.KEY_REQUEST_KIND_SEATS_CHANGE
+    assert queued.previous_license_serial == issued.license_serial
+    changed = clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=queued.id))
+    claims = (
+        LicenseVerifier.from_jwks(_jwks(clients)).verify(changed.license_key, OLD_SERVER).claims
+    )
+    assert claims.seats == 30
+    assert claims.generation == 2
+
+
+def test_held_requests_are_approved_or_rejected_and_listed(clients) -> None:
+    contract = _contract(clients)
+    waiting = clients.site(
+        "SubmitKeyRequest",
+        license_service_pb2.SubmitKeyRequestRequest(
+            contract_number=contract.contract_number,
+            kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
+            fingerprint=OLD_SERVER,
+        ),
+    )
+    listed = clients.admin(
+        "ListKeyRequests",
+        admin_service_pb2.ListKeyRequestsRequest(
+            contract_number=contract.contract_number,
+            state=resources_pb2.KEY_REQUEST_STATE_PENDING,
+        ),
+    )
+    assert [r.id for r in listed.key_requests] == [waiting.id]
+    assert listed.total_size == 1
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin("ApproveKeyRequest", admin_service_pb2.ApproveKeyRequestRequest(id="kr_x"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin("RejectKeyRequest", admin_service_pb2.RejectKeyRequestRequest(id=waiting.id))
+    assert error_info(caught.value)[2]["field"] == "reason"
+    rejected = clients.admin(
+        "RejectKeyRequest",
+        admin_service_pb2.RejectKeyRequestRequest(id=waiting.id, reason="duplicate order"),
+    )
+    assert rejected.state == resources_pb2.KEY_REQUEST_STATE_REJECTED
+    assert rejected.reject_reason == "duplicate order"
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=waiting.id))
+    assert error_info(caught.value)[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "KEY_REQUEST_REJECTED",
+    )
+
+
+def test_key_requests_page_through_in_acceptance_order(clients) -> None:
+    ids = []
+    for _ in range(3):
+        contract = _contract(clients)
+        ids.append(
+            clients.site(
+                "SubmitKeyRequest",
+                license_service_pb2.SubmitKeyRequestRequest(
+                    contract_number=contract.contract_number,
+                    kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
+                    fingerprint=OLD_SERVER,
+                ),
+            ).id
+        )
+    seen, token = [], ""
+    while True:
+        page = clients.admin(
+            "ListKeyRequests",
+            admin_service_pb2.ListKeyRequestsRequest(page_size=2, page_token=token),
+        )
+        seen += [r.id for r in page.key_requests]
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(seen) == len(set(seen)) == page.total_size
+    assert [i for i in seen if i in ids] == ids
+
+
+def test_a_revoked_license_verifies_as_revoked(clients) -> None:
+    contract, issued = _issued_contract(clients)
+    revoked = clients.admin(
+        "RevokeLicense",
+        admin_service_pb2.RevokeLicenseRequest(
+            serial=issued.license_serial, reason="refund", request_id=str(uuid.uuid4())
+        ),
+    )
+    assert revoked.status == resources_pb2.LICENSE_STATUS_REVOKED
+    assert revoked.revoke_reason == "refund"
+    verified = clients.site(
+        "VerifyLicenseKey",
+        license_service_pb2.VerifyLicenseKeyRequest(license_key=issued.license_key),
+    )
+    assert verified.license_status == resources_pb2.LICENSE_STATUS_REVOKED
+    listed = clients.admin(
+        "ListLicenses",
+        admin_service_pb2.ListLicensesRequest(contract_number=contract.contract_number),
+    )
+    assert [(lic.serial, lic.status) for lic in listed.licenses] == [
+        (issued.license_serial, resources_pb2.LICENSE_STATUS_REVOKED)
+    ]
