@@ -7,7 +7,7 @@ answer UNIMPLEMENTED until the service issue lands them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import grpc
@@ -20,6 +20,7 @@ from keysvc.api.runner import Runner
 from keysvc.domain import jst_date
 from keysvc.errors import InvalidArgument, NotFound
 from keysvc.persistence.audit_repository import list_events
+from keysvc.persistence.closure_repository import list_closure_records
 from keysvc.persistence.contract_repository import list_contracts
 from keysvc.persistence.key_request_repository import (
     active_license_of,
@@ -29,6 +30,7 @@ from keysvc.persistence.key_request_repository import (
     mail_state_of,
     open_request_of,
 )
+from keysvc.service.closures import create_closure, delete_closure
 from keysvc.service.contracts import (
     NewContract,
     add_seats,
@@ -46,10 +48,10 @@ from keysvc.service.key_requests import (
 )
 from keysvc.service.licenses import revoke_license
 from keysvc.service.mutations import Mutation, ResponseT, validate_request_id
-from keysvc.service.release import release
+from keysvc.service.release import release, release_due
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
-from scheduler.calendar import BusinessCalendar
+from scheduler.calendar import BusinessCalendar, CalendarError, Closure
 from scheduler.clock import Clock
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -58,6 +60,7 @@ _SERVICE = "/keysvc.v1.AdminService/"
 _ROTATE = _SERVICE + "RotateSigningKey"
 _CREATE_CONTRACT = _SERVICE + "CreateContract"
 _ISSUE_KEY_NOW = _SERVICE + "IssueKeyNow"
+_RELEASE_BATCH = 500
 _STATE_NAMES = {
     resources_pb2.KEY_REQUEST_STATE_PENDING: "PENDING",
     resources_pb2.KEY_REQUEST_STATE_HELD: "HELD",
@@ -354,6 +357,82 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         )
         return await self._runner.mutate(
             mutation, response_type, lambda connection: (change(connection), resource)
+        )
+
+    async def AddClosure(
+        self, request: admin_service_pb2.AddClosureRequest, context: Context
+    ) -> resources_pb2.Closure:
+        """Adds a company closure and reschedules every waiting request."""
+        start = _required_date("start_date", request.start_date)
+        end = _required_date("end_date", request.end_date)
+        label = validation.required_text("label", request.label)
+        if end < start:
+            raise InvalidArgument("end_date", "end_date must not be before start_date")
+        try:
+            closure = Closure(start, end, label)
+        except CalendarError as error:
+            raise InvalidArgument("end_date", str(error), reason=error.reason) from error
+
+        def add(connection: Connection) -> resources_pb2.Closure:
+            record, _ = create_closure(connection, closure, self._calendar, self._clock.now())
+            return messages.closure(record)
+
+        return await self._mutate("AddClosure", request, "closures", resources_pb2.Closure, add)
+
+    async def ListClosures(
+        self, request: admin_service_pb2.ListClosuresRequest, context: Context
+    ) -> admin_service_pb2.ListClosuresResponse:
+        """The configured closures, earliest first (the yearly Dec 29 - Jan 3 is built in)."""
+        if request.year and not 2000 <= request.year <= 2099:
+            raise InvalidArgument("year", "year must be between 2000 and 2099")
+        page = page_of(request.page_size, request.page_token, {"year": request.year})
+        records = await self._runner.read(list_closure_records)
+        if request.year:
+            first, last = date(request.year, 1, 1), date(request.year, 12, 31)
+            records = [r for r in records if r.closure.start <= last and r.closure.end >= first]
+        # Closures are a few a year: page over the list in memory, by position.
+        start = int(page.after) if isinstance(page.after, int) else 0
+        shown = records[start : start + page.size]
+        return admin_service_pb2.ListClosuresResponse(
+            closures=[messages.closure(record) for record in shown],
+            next_page_token=page.next_token(start + len(shown), len(records) - start),
+        )
+
+    async def RemoveClosure(
+        self, request: admin_service_pb2.RemoveClosureRequest, context: Context
+    ) -> resources_pb2.Closure:
+        """Removes a closure, reschedules every waiting request, and returns the closure."""
+        closure_id = validation.required_text("id", request.id, max_length=64)
+        return await self._mutate(
+            "RemoveClosure",
+            request,
+            f"closures/{closure_id}",
+            resources_pb2.Closure,
+            lambda connection: messages.closure(
+                delete_closure(connection, closure_id, self._calendar)
+            ),
+        )
+
+    async def ReleaseDue(
+        self, request: admin_service_pb2.ReleaseDueRequest, context: Context
+    ) -> admin_service_pb2.ReleaseDueResponse:
+        """Releases every PENDING request due at or before as_of (default now).
+
+        The same path as the scheduler loop; requests that can no longer be
+        released are HELD with their reason instead.
+        """
+        now = self._clock.now()
+        as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.HasField("as_of") else now
+
+        def release_all(connection: Connection) -> admin_service_pb2.ReleaseDueResponse:
+            key_ring = self._signing_keys.key_ring(connection)
+            total = 0
+            while released := release_due(connection, as_of, key_ring, now, _RELEASE_BATCH):
+                total += released
+            return admin_service_pb2.ReleaseDueResponse(released_count=total)
+
+        return await self._mutate(
+            "ReleaseDue", request, "keyRequests", admin_service_pb2.ReleaseDueResponse, release_all
         )
 
     async def GetLicense(

@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from keysvc.domain import jst_date
 from keysvc.persistence.audit_repository import AuditEvent
+from keysvc.persistence.closure_repository import ClosureRecord
 from keysvc.persistence.contract_repository import ContractRecord
 from keysvc.persistence.key_request_repository import KeyRequestRecord, LicenseRecord
 from keysvc.persistence.signing_key_repository import StoredSigningKey
@@ -148,4 +149,14 @@ def license_message(record: LicenseRecord) -> resources_pb2.License:
         support_end=record.support_end.isoformat(),
         superseded_by=record.superseded_by or "",
         revoke_reason=record.revoke_reason or "",
+    )
+
+
+def closure(record: ClosureRecord) -> resources_pb2.Closure:
+    """A company closure."""
+    return resources_pb2.Closure(
+        id=record.id,
+        start_date=record.closure.start.isoformat(),
+        end_date=record.closure.end.isoformat(),
+        label=record.closure.label,
     )

@@ -179,12 +179,13 @@ def set_state(
     state: str,
     *,
     reject_reason: str | None = None,
+    hold_reason: str | None = None,
 ) -> None:
-    """Moves a request to `state` (approval or rejection)."""
+    """Moves a request to `state` (hold, approval or rejection) with its reason."""
     connection.execute(
         update(key_requests)
         .where(key_requests.c.id == request_id)
-        .values(state=state, reject_reason=reject_reason)
+        .values(state=state, reject_reason=reject_reason, hold_reason=hold_reason)
     )
 
 
@@ -247,3 +248,39 @@ def revoke(connection: Connection, serial: str, reason: str, now: datetime) -> N
         .where(licenses.c.serial == serial)
         .values(status="REVOKED", revoked_at=now, revoke_reason=reason)
     )
+
+
+def waiting_requests(connection: Connection) -> list[KeyRequestRecord]:
+    """Every request not yet released nor rejected, locked for rescheduling."""
+    rows = connection.execute(
+        select(key_requests).where(key_requests.c.state.in_(OPEN_STATES)).with_for_update()
+    )
+    return [_key_request(row) for row in rows]
+
+
+def reschedule(
+    connection: Connection, request_id: str, release_at: datetime, *, at_risk: bool
+) -> None:
+    """Sets a waiting request's release time; its due date never changes."""
+    connection.execute(
+        update(key_requests)
+        .where(key_requests.c.id == request_id)
+        .values(release_at=release_at, at_risk=at_risk)
+    )
+
+
+def claim_due(connection: Connection, as_of: datetime, limit: int) -> list[KeyRequestRecord]:
+    """PENDING requests whose release time has come, oldest first, locked for release.
+
+    On PostgreSQL rows another transaction holds are skipped (SKIP LOCKED), so
+    concurrent releasers share the work instead of waiting or doubling it;
+    SQLite has one writer at a time anyway.
+    """
+    rows = connection.execute(
+        select(key_requests)
+        .where(key_requests.c.state == "PENDING", key_requests.c.release_at <= as_of)
+        .order_by(key_requests.c.release_at, key_requests.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [_key_request(row) for row in rows]

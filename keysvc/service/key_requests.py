@@ -226,7 +226,7 @@ def approve_key_request(connection: Connection, request_id: str) -> KeyRequestRe
             f"key request {request_id} is {record.state}; only HELD requests are approved",
             reason=f"KEY_REQUEST_{record.state}",
         )
-    set_state(connection, request_id, "PENDING")
+    set_state(connection, request_id, "PENDING", hold_reason=record.hold_reason)
     return require_key_request(connection, request_id)
 
 
@@ -238,5 +238,7 @@ def reject_key_request(connection: Connection, request_id: str, reason: str) -> 
             f"key request {request_id} is {record.state}; only waiting requests are rejected",
             reason=f"KEY_REQUEST_{record.state}",
         )
-    set_state(connection, request_id, "REJECTED", reject_reason=reason)
+    set_state(
+        connection, request_id, "REJECTED", reject_reason=reason, hold_reason=record.hold_reason
+    )
     return require_key_request(connection, request_id)

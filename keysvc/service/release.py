@@ -8,25 +8,30 @@ request can never be released twice nor leave two active licenses.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from keysvc.domain import jst_date, support_end_for
-from keysvc.errors import FailedPrecondition
+from keysvc.errors import FailedPrecondition, KeysvcError
 from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
     LicenseRecord,
     active_license_of,
     add_license,
+    claim_due,
     last_generation,
     mark_released,
+    set_state,
     set_superseded_by,
     supersede,
 )
 from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_license_serial
 from signing import KeyRing, LicenseClaims
+
+logger = logging.getLogger(__name__)
 
 
 def release(
@@ -83,3 +88,31 @@ def release(
         set_superseded_by(connection, request.previous_license_serial, license_.serial)
     mark_released(connection, request.id, license_.serial, now)
     return license_
+
+
+def release_due(
+    connection: Connection, as_of: datetime, key_ring: KeyRing, now: datetime, limit: int
+) -> int:
+    """Releases up to `limit` PENDING requests due at or before `as_of`, in this transaction.
+
+    This is the scheduler loop's path and ReleaseDue's. A request that can no
+    longer be released as asked (its previous license was revoked meanwhile, say)
+    must not block the others nor come back in every batch: it is HELD with the
+    reason, for staff to approve or reject. Returns how many were released.
+    """
+    released = 0
+    for request in claim_due(connection, as_of, limit):
+        savepoint = connection.begin_nested()
+        try:
+            release(connection, request, key_ring, now)
+        except KeysvcError as error:
+            savepoint.rollback()
+            set_state(connection, request.id, "HELD", hold_reason=error.reason)
+            logger.warning(
+                "held a due key request that cannot be released",
+                extra={"key_request_id": request.id, "reason": error.reason},
+            )
+        else:
+            savepoint.commit()
+            released += 1
+    return released

@@ -14,7 +14,7 @@ from keysvc.persistence.schema import licenses
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
-from keysvc.service.release import release
+from keysvc.service.release import release, release_due
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar
 from signing import KeyRing, SigningKey, encrypt_private_key
@@ -221,3 +221,25 @@ def test_bad_contact_addresses_are_refused(connection, email) -> None:
     with pytest.raises(InvalidArgument) as caught:
         _submit(connection, contract, contact_email=email)
     assert caught.value.field == "contact_email"
+
+
+def test_a_due_request_that_cannot_be_released_is_held_and_the_batch_goes_on(connection) -> None:
+    blocked_contract, fine_contract = _contract(connection), _contract(connection)
+    first = _issue(connection, _submit(connection, blocked_contract))
+    blocked = _submit(
+        connection,
+        blocked_contract,
+        "REISSUE",
+        fingerprint="fp1:server-b",
+        previous_license_serial=first.serial,
+    )
+    fine = _submit(connection, fine_contract)
+    connection.execute(
+        update(licenses).where(licenses.c.serial == first.serial).values(status="REVOKED")
+    )
+    assert release_due(connection, NOW, KEY_RING, NOW, limit=10) == 1
+    held = get_key_request(connection, blocked.id)
+    assert held.state == "HELD"
+    assert held.hold_reason == "PREVIOUS_LICENSE_NOT_ACTIVE"
+    assert get_key_request(connection, fine.id).state == "RELEASED"
+    assert release_due(connection, NOW, KEY_RING, NOW, limit=10) == 0
