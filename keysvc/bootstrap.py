@@ -17,9 +17,17 @@ from keysvc.config import ConfigError, Settings
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
 from keysvc.service.mutations import MutationRunner
+from keysvc.service.release import MailIdentity
 from keysvc.signing_keys import SigningKeys, signing_passphrase
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import Clock
+from scheduler.mail import (
+    InvalidSmtpUrl,
+    MaildirTransport,
+    MailTransport,
+    OutboxSender,
+    transport_from_url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +84,8 @@ class Services:
     signing_keys: SigningKeys
     clock: Clock
     calendar: BusinessCalendar
+    mail: MailIdentity
+    outbox_sender: OutboxSender
 
     def close(self) -> None:
         """Waits for database work in flight, then closes the connections."""
@@ -85,6 +95,8 @@ class Services:
 
 def build_services(settings: Settings, clock: Clock) -> Services:
     """Opens the database, makes sure a signing key exists, and wires the parts."""
+    # A malformed SMTP URL stops the start rather than every delivery.
+    transport = mail_transport(settings)
     engine = open_database(settings)
     try:
         signing_keys = SigningKeys(engine, signing_passphrase(settings), clock)
@@ -106,4 +118,16 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         # Default cutoff 17:00 and opening 09:00 JST, year-end closure Dec 29 - Jan 3;
         # closures from the database are added per request.
         calendar=BusinessCalendar(),
+        mail=MailIdentity(settings.mail_from, settings.mail_domain),
+        outbox_sender=OutboxSender(engine, transport, clock),
     )
+
+
+def mail_transport(settings: Settings) -> MailTransport:
+    """SMTP when KEYSVC_SMTP_URL is set, else the Maildir ``<data-dir>/mail/``."""
+    if settings.smtp_url is None:
+        return MaildirTransport(settings.data_dir / "mail")
+    try:
+        return transport_from_url(settings.smtp_url)
+    except InvalidSmtpUrl as error:
+        raise ConfigError(f"KEYSVC_SMTP_URL: {error}") from error

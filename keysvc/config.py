@@ -12,6 +12,9 @@ from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_LISTEN = "127.0.0.1:50051"
+# Reserved names (RFC 2606) that can never reach anyone: production sets real ones.
+DEFAULT_MAIL_FROM = "keysvc <keysvc@keysvc.invalid>"
+DEFAULT_MAIL_DOMAIN = "keysvc.invalid"
 
 
 class ConfigError(Exception):
@@ -35,6 +38,14 @@ class Settings:
     signing_passphrase: str | None = None
     signing_passphrase_file: Path | None = None
     shutdown_grace_seconds: float = 10.0
+    # TLS: certificate chain and key (PEM) of the server; with a client CA, mutual TLS.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+    # E-mail: SMTP when a URL is set, else the Maildir <data-dir>/mail/.
+    smtp_url: str | None = None
+    mail_from: str = DEFAULT_MAIL_FROM
+    mail_domain: str = DEFAULT_MAIL_DOMAIN
 
     @classmethod
     def from_environment(
@@ -46,13 +57,28 @@ class Settings:
     ) -> Settings:
         """Builds settings from ``KEYSVC_*`` variables; explicit arguments win."""
         passphrase_file = environ.get("KEYSVC_SIGNING_KEY_PASSPHRASE_FILE") or None
+
+        def path(name: str) -> Path | None:
+            value = environ.get(name)
+            return Path(value) if value else None
+
         settings = cls(
             data_dir=data_dir or Path(environ.get("KEYSVC_DATA_DIR") or DEFAULT_DATA_DIR),
             listen=listen or environ.get("KEYSVC_LISTEN") or DEFAULT_LISTEN,
             database_url=environ.get("KEYSVC_DATABASE_URL") or None,
             signing_passphrase=environ.get("KEYSVC_SIGNING_KEY_PASSPHRASE") or None,
             signing_passphrase_file=Path(passphrase_file) if passphrase_file else None,
+            tls_cert_file=path("KEYSVC_TLS_CERT_FILE"),
+            tls_key_file=path("KEYSVC_TLS_KEY_FILE"),
+            tls_client_ca_file=path("KEYSVC_TLS_CLIENT_CA_FILE"),
+            smtp_url=environ.get("KEYSVC_SMTP_URL") or None,
+            mail_from=environ.get("KEYSVC_MAIL_FROM") or DEFAULT_MAIL_FROM,
+            mail_domain=environ.get("KEYSVC_MAIL_DOMAIN") or DEFAULT_MAIL_DOMAIN,
         )
+        if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+            raise ConfigError("set both KEYSVC_TLS_CERT_FILE and KEYSVC_TLS_KEY_FILE, or neither")
+        if settings.tls_client_ca_file is not None and settings.tls_cert_file is None:
+            raise ConfigError("KEYSVC_TLS_CLIENT_CA_FILE (mutual TLS) needs KEYSVC_TLS_CERT_FILE")
         parse_listen_address(settings.listen)
         if settings.signing_passphrase and settings.signing_passphrase_file:
             raise ConfigError(

@@ -14,13 +14,14 @@ from keysvc.api.admin_servicer import AdminServicer
 from keysvc.api.interceptor import ServiceInterceptor
 from keysvc.api.license_servicer import LicenseServicer
 from keysvc.bootstrap import Services
-from keysvc.config import Settings, parse_listen_address
+from keysvc.config import ConfigError, Settings, parse_listen_address
 from keysvc.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
     license_service_pb2,
     license_service_pb2_grpc,
 )
+from scheduler.mail import run_sender
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +35,14 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor(services.authenticator, services.executor)]
     )
-    # Methods of later issues are inherited from the generated bases and answer UNIMPLEMENTED.
+    # IssueIceCredentials arrives with the ICE issue: until then the generated base
+    # answers UNIMPLEMENTED.
     license_servicer = LicenseServicer(  # type: ignore[abstract]
         services.runner, services.clock, services.calendar
     )
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
-    admin_servicer = AdminServicer(  # type: ignore[abstract]
-        services.runner, services.signing_keys, services.clock, services.calendar
+    admin_servicer = AdminServicer(
+        services.runner, services.signing_keys, services.clock, services.calendar, services.mail
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()
@@ -54,16 +56,50 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         server,
     )
     host, port = parse_listen_address(settings.listen)
-    bound_port = server.add_insecure_port(f"{host}:{port}")
+    credentials = server_credentials(settings)
+    if credentials is None:
+        bound_port = server.add_insecure_port(f"{host}:{port}")
+    else:
+        bound_port = server.add_secure_port(f"{host}:{port}", credentials)
     await server.start()
     for name in ("", *SERVED):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info(
         "serving",
-        extra={"listen": f"{host}:{bound_port}", "data_dir": str(settings.data_dir)},
+        extra={
+            "listen": f"{host}:{bound_port}",
+            "data_dir": str(settings.data_dir),
+            "tls": "mutual" if settings.tls_client_ca_file else bool(credentials),
+        },
+    )
+    # The outbox sender delivers queued e-mail every few seconds; on stop it
+    # finishes the batch in hand.
+    sender = asyncio.create_task(
+        run_sender(services.outbox_sender, stop, executor=services.executor)
     )
     await stop.wait()
     logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
     await health.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
+    await sender
     logger.info("stopped")
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS credentials from the configured PEM files; None for plaintext.
+
+    With a client CA, clients must present a certificate it signed (mutual TLS).
+    """
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    try:
+        chain = settings.tls_cert_file.read_bytes()
+        key = settings.tls_key_file.read_bytes()
+        client_ca = (
+            settings.tls_client_ca_file.read_bytes() if settings.tls_client_ca_file else None
+        )
+    except OSError as error:
+        raise ConfigError(f"cannot read a TLS file: {error}") from error
+    return grpc.ssl_server_credentials(
+        [(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )

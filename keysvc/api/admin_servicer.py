@@ -27,9 +27,9 @@ from keysvc.persistence.key_request_repository import (
     get_license,
     list_key_requests,
     list_licenses,
-    mail_state_of,
     open_request_of,
 )
+from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.service.closures import create_closure, delete_closure
 from keysvc.service.contracts import (
     NewContract,
@@ -48,7 +48,7 @@ from keysvc.service.key_requests import (
 )
 from keysvc.service.licenses import revoke_license
 from keysvc.service.mutations import Mutation, ResponseT, validate_request_id
-from keysvc.service.release import release, release_due
+from keysvc.service.release import MailIdentity, Releaser, release, release_due
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure
@@ -83,11 +83,16 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         signing_keys: SigningKeys,
         clock: Clock,
         calendar: BusinessCalendar,
+        mail: MailIdentity,
     ) -> None:
         self._runner = runner
         self._signing_keys = signing_keys
         self._clock = clock
         self._calendar = calendar
+        self._mail = mail
+
+    def _releaser(self, connection: Connection) -> Releaser:
+        return Releaser(self._signing_keys.key_ring(connection), self._mail)
 
     async def CreateContract(
         self, request: admin_service_pb2.CreateContractRequest, context: Context
@@ -155,19 +160,14 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         def issue(connection: Connection) -> tuple[resources_pb2.KeyRequest, str]:
             record = require_key_request(connection, request_id, for_update=True)
             if record.state != "RELEASED":
-                release(
-                    connection,
-                    record,
-                    self._signing_keys.key_ring(connection),
-                    self._clock.now(),
-                )
+                release(connection, record, self._releaser(connection), self._clock.now())
                 record = require_key_request(connection, request_id)
             license_ = get_license(connection, record.license_serial or "")
             assert license_ is not None, "a released request has its license"
             answer = messages.key_request(
                 record,
                 license_key=license_.license_key,
-                mail_state=mail_state_of(connection, record.id),
+                mail_state=delivery_state(connection, record.id),
             )
             return answer, f"keyRequests/{record.id}"
 
@@ -425,9 +425,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.HasField("as_of") else now
 
         def release_all(connection: Connection) -> admin_service_pb2.ReleaseDueResponse:
-            key_ring = self._signing_keys.key_ring(connection)
+            releaser = self._releaser(connection)
             total = 0
-            while released := release_due(connection, as_of, key_ring, now, _RELEASE_BATCH):
+            while released := release_due(connection, as_of, releaser, now, _RELEASE_BATCH):
                 total += released
             return admin_service_pb2.ReleaseDueResponse(released_count=total)
 

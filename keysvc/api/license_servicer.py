@@ -19,7 +19,8 @@ from keysvc.api.runner import Runner
 from keysvc.domain import coverage_on, ice_entitled, jst_date, policy_for
 from keysvc.errors import InvalidArgument
 from keysvc.persistence.closure_repository import list_closures
-from keysvc.persistence.key_request_repository import get_license, mail_state_of
+from keysvc.persistence.key_request_repository import get_license
+from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.contracts import require_contract
 from keysvc.service.key_requests import Submission, require_key_request, submit_key_request
@@ -85,7 +86,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
             return messages.key_request(
                 record,
                 license_key=license_.license_key if license_ else "",
-                mail_state=mail_state_of(connection, record.id),
+                mail_state=delivery_state(connection, record.id),
             )
 
         return await self._runner.read(read)

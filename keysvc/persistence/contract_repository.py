@@ -38,6 +38,12 @@ def product_exists(connection: Connection, product_code: str) -> bool:
     return connection.execute(query).first() is not None
 
 
+def product_display_name(connection: Connection, product_code: str) -> str:
+    """The product's name for people, e.g. in the e-mail that carries a key."""
+    query = select(products.c.display_name).where(products.c.code == product_code)
+    return str(connection.execute(query).scalar_one())
+
+
 def add_contract(connection: Connection, contract: ContractRecord, period_kind: str) -> None:
     """Stores a new contract with its first period."""
     connection.execute(

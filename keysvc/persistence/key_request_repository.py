@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from keysvc.persistence.schema import key_requests, licenses, mail_outbox
+from keysvc.persistence.schema import key_requests, licenses
 
 OPEN_STATES = ("PENDING", "HELD")
 
@@ -156,13 +156,6 @@ def add_license(connection: Connection, record: LicenseRecord) -> None:
     """Stores a newly signed license."""
     values = {name: getattr(record, name) for name in LicenseRecord.__slots__}
     connection.execute(insert(licenses).values(**values))
-
-
-def mail_state_of(connection: Connection, request_id: str) -> str | None:
-    """Delivery state of the request's e-mail (QUEUED, SENT, FAILED), or None."""
-    return connection.execute(
-        select(mail_outbox.c.state).where(mail_outbox.c.key_request_id == request_id)
-    ).scalar_one_or_none()
 
 
 def _key_request(row: Row[Any]) -> KeyRequestRecord:

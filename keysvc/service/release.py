@@ -9,12 +9,14 @@ request can never be released twice nor leave two active licenses.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from keysvc.domain import jst_date, support_end_for
 from keysvc.errors import FailedPrecondition, KeysvcError
+from keysvc.persistence.contract_repository import product_display_name
 from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
     LicenseRecord,
@@ -27,17 +29,37 @@ from keysvc.persistence.key_request_repository import (
     set_superseded_by,
     supersede,
 )
+from keysvc.persistence.outbox_repository import queue_mail
 from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_license_serial
+from scheduler.mail import compose_license_mail
 from signing import KeyRing, LicenseClaims
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class MailIdentity:
+    """Who the key e-mails come from, and the domain of their Message-IDs."""
+
+    sender: str
+    message_id_domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class Releaser:
+    """What a release needs besides the database: the signing keys and the mail identity."""
+
+    key_ring: KeyRing
+    mail: MailIdentity
+
+
 def release(
-    connection: Connection, request: KeyRequestRecord, key_ring: KeyRing, now: datetime
+    connection: Connection, request: KeyRequestRecord, releaser: Releaser, now: datetime
 ) -> LicenseRecord:
-    """Signs and stores the license of a PENDING request (locked by the caller)."""
+    """Signs and stores the license of a PENDING request (locked by the caller), and
+    queues the e-mail that carries it, all in the caller's transaction."""
+    key_ring = releaser.key_ring
     if request.state != "PENDING":
         raise FailedPrecondition(
             f"key request {request.id} is {request.state}, only PENDING requests are released",
@@ -87,11 +109,27 @@ def release(
     if request.previous_license_serial is not None:
         set_superseded_by(connection, request.previous_license_serial, license_.serial)
     mark_released(connection, request.id, license_.serial, now)
+    mail = compose_license_mail(
+        key_request_id=request.id,
+        recipient=request.contact_email,
+        customer_name=contract.customer_name,
+        contract_number=contract.contract_number,
+        product_name=product_display_name(connection, contract.product_code),
+        license_serial=license_.serial,
+        license_key=license_.license_key,
+        generation=license_.generation,
+        support_end=license_.support_end,
+        kind=request.kind,
+        issued_at=now,
+        sender=releaser.mail.sender,
+        message_id_domain=releaser.mail.message_id_domain,
+    )
+    queue_mail(connection, key_request_id=request.id, composed=mail, now=now)
     return license_
 
 
 def release_due(
-    connection: Connection, as_of: datetime, key_ring: KeyRing, now: datetime, limit: int
+    connection: Connection, as_of: datetime, releaser: Releaser, now: datetime, limit: int
 ) -> int:
     """Releases up to `limit` PENDING requests due at or before `as_of`, in this transaction.
 
@@ -104,7 +142,7 @@ def release_due(
     for request in claim_due(connection, as_of, limit):
         savepoint = connection.begin_nested()
         try:
-            release(connection, request, key_ring, now)
+            release(connection, request, releaser, now)
         except KeysvcError as error:
             savepoint.rollback()
             set_state(connection, request.id, "HELD", hold_reason=error.reason)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from keysvc.domain import SupportExpired
 from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from keysvc.persistence.key_request_repository import active_license_of, get_key_request
-from keysvc.persistence.schema import licenses
+from keysvc.persistence.outbox_repository import find_outbox_entry
+from keysvc.persistence.schema import licenses, mail_outbox
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
-from keysvc.service.release import release, release_due
+from keysvc.service.release import MailIdentity, Releaser, release, release_due
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar
 from signing import KeyRing, SigningKey, encrypt_private_key
@@ -25,6 +26,7 @@ MIGRATION = Principal("migr0000migr0000", Role.MIGRATION)
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 CALENDAR = BusinessCalendar()
 KEY_RING = KeyRing(SigningKey.generate())
+RELEASER = Releaser(KEY_RING, MailIdentity("keysvc <keysvc@example.jp>", "example.jp"))
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def _submit(connection, contract, kind="INITIAL", *, principal=SITE, now=NOW, **
 
 
 def _issue(connection, request, now=NOW):
-    return release(connection, get_key_request(connection, request.id), KEY_RING, now)
+    return release(connection, get_key_request(connection, request.id), RELEASER, now)
 
 
 def test_a_same_day_request_is_due_today_and_releasable_at_once(connection) -> None:
@@ -69,6 +71,22 @@ def test_a_same_day_request_is_due_today_and_releasable_at_once(connection) -> N
     assert license_.generation == 1
     assert license_.support_end == date(2027, 11, 30)
     assert get_key_request(connection, request.id).state == "RELEASED"
+
+
+def test_a_release_queues_one_e_mail_with_the_key(connection) -> None:
+    request = _submit(connection, _contract(connection), contact_email="admin@example.co.jp")
+    license_ = _issue(connection, request)
+    entry = find_outbox_entry(connection, request.id)
+    assert entry is not None
+    assert entry.state == "QUEUED"
+    assert entry.message_id == f"<keysvc.{request.id}@example.jp>"
+    message = connection.execute(
+        select(mail_outbox.c.message).where(mail_outbox.c.key_request_id == request.id)
+    ).scalar_one()
+    message = bytes(message).decode()
+    assert "To: admin@example.co.jp" in message
+    assert f"X-Keysvc-Request-Id: {request.id}" in message
+    assert license_.license_key in message
 
 
 def test_a_request_is_released_only_once(connection) -> None:
@@ -237,9 +255,9 @@ def test_a_due_request_that_cannot_be_released_is_held_and_the_batch_goes_on(con
     connection.execute(
         update(licenses).where(licenses.c.serial == first.serial).values(status="REVOKED")
     )
-    assert release_due(connection, NOW, KEY_RING, NOW, limit=10) == 1
+    assert release_due(connection, NOW, RELEASER, NOW, limit=10) == 1
     held = get_key_request(connection, blocked.id)
     assert held.state == "HELD"
     assert held.hold_reason == "PREVIOUS_LICENSE_NOT_ACTIVE"
     assert get_key_request(connection, fine.id).state == "RELEASED"
-    assert release_due(connection, NOW, KEY_RING, NOW, limit=10) == 0
+    assert release_due(connection, NOW, RELEASER, NOW, limit=10) == 0

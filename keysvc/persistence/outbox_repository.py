@@ -1,0 +1,268 @@
+"""The mail outbox (``mail_outbox``): queue, claim, and record the outcome.
+
+A transactional outbox: the release use case queues the license e-mail with
+`queue_mail` in the same transaction that records the license, so a key is
+never released without its e-mail nor an e-mail queued for a key that was
+rolled back. A sender (`scheduler.mail.OutboxSender`) then delivers it:
+
+1. `claim_due` — one short transaction: take due QUEUED rows, count the
+   attempt and move ``next_attempt_at`` a *lease* ahead, then commit. The rows
+   are out of the due set for everyone else until the lease runs out.
+2. deliver, outside any transaction (an SMTP conversation cannot be rolled back).
+3. `mark_sent` or `mark_failed_attempt` — one short transaction per message.
+
+A sender that crashes between 2 and 3 leaves its rows QUEUED; when the lease
+runs out another sender delivers them again, with the same Message-ID. That
+is the guarantee: at least once, and recognisably the same message.
+
+On PostgreSQL the claim reads with ``FOR UPDATE SKIP LOCKED``, so concurrent
+senders each take different rows without waiting; SQLite admits one writer
+at a time (``BEGIN IMMEDIATE``), which serialises claims by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Protocol
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from keysvc.persistence.schema import mail_outbox
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "MAX_ERROR_LENGTH",
+    "OutboxEntry",
+    "OutboxItem",
+    "QueueableMail",
+    "claim_due",
+    "delivery_state",
+    "find_outbox_entry",
+    "mark_failed_attempt",
+    "mark_sent",
+    "queue_mail",
+]
+
+# How long a claim keeps a message from other senders. It must outlast one
+# message's delivery by far (the SMTP transport's timeouts are 30 s per
+# command); the sender stops starting new deliveries halfway through it.
+DEFAULT_LEASE: Final = timedelta(minutes=5)
+
+# last_error is for operators; a server's multi-line reply is cut to this.
+MAX_ERROR_LENGTH: Final = 1000
+
+
+class QueueableMail(Protocol):
+    """What `queue_mail` needs of a composed message (`scheduler.mail.ComposedMail`)."""
+
+    @property
+    def message_id(self) -> str:
+        """The Message-ID header value, with angle brackets."""
+        ...
+
+    @property
+    def recipient(self) -> str:
+        """The envelope recipient address."""
+        ...
+
+    @property
+    def message(self) -> bytes:
+        """The whole RFC 5322 message."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A claimed message: what a transport needs to deliver it, and its attempt count.
+
+    ``attempts`` already counts the attempt this claim is for.
+    """
+
+    id: int
+    key_request_id: str
+    message_id: str
+    recipient: str
+    message: bytes
+    attempts: int
+
+    def __repr__(self) -> str:
+        # The message holds the license key; keep it out of logs and tracebacks.
+        return (
+            f"OutboxItem(id={self.id}, key_request_id={self.key_request_id!r}, "
+            f"message_id={self.message_id!r}, attempts={self.attempts})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A row of the outbox as operators see it (no message bytes)."""
+
+    id: int
+    key_request_id: str
+    message_id: str
+    recipient: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def queue_mail(
+    connection: Connection, *, key_request_id: str, composed: QueueableMail, now: datetime
+) -> int:
+    """Queues ``composed`` for delivery as soon as possible; returns the outbox id.
+
+    Call it inside the transaction that releases the key request: the message
+    is then sent if and only if that transaction commits. A second message for
+    the same key request, or a reused Message-ID, violates a unique constraint
+    (``IntegrityError``) and rolls the caller's transaction back.
+    """
+    result = connection.execute(
+        insert(mail_outbox)
+        .values(
+            key_request_id=key_request_id,
+            message_id=composed.message_id,
+            recipient=composed.recipient,
+            message=composed.message,
+            state="QUEUED",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .returning(mail_outbox.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def claim_due(
+    connection: Connection, now: datetime, limit: int, *, lease: timedelta = DEFAULT_LEASE
+) -> list[OutboxItem]:
+    """Claims up to ``limit`` QUEUED messages due at ``now``, oldest first.
+
+    Each claimed row gets one more attempt and ``next_attempt_at = now + lease``,
+    so once the caller commits no other sender takes it until the lease runs
+    out. Commit right after claiming and before delivering: holding the
+    transaction open would hold the rows (and on SQLite, the whole database).
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` — rows another sender is claiming
+    are skipped rather than waited for. SQLite ignores the clause; its
+    ``BEGIN IMMEDIATE`` lets one claim run at a time.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    if lease <= timedelta(0):
+        raise ValueError(f"lease must be positive, got {lease}")
+    rows = connection.execute(
+        select(
+            mail_outbox.c.id,
+            mail_outbox.c.key_request_id,
+            mail_outbox.c.message_id,
+            mail_outbox.c.recipient,
+            mail_outbox.c.message,
+            mail_outbox.c.attempts,
+        )
+        .where(mail_outbox.c.state == "QUEUED", mail_outbox.c.next_attempt_at <= now)
+        .order_by(mail_outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    connection.execute(
+        update(mail_outbox)
+        .where(mail_outbox.c.id.in_(ids))
+        .values(attempts=mail_outbox.c.attempts + 1, next_attempt_at=now + lease)
+    )
+    return [
+        OutboxItem(
+            id=row.id,
+            key_request_id=row.key_request_id,
+            message_id=row.message_id,
+            recipient=row.recipient,
+            message=bytes(row.message),
+            attempts=row.attempts + 1,
+        )
+        for row in rows
+    ]
+
+
+def mark_sent(connection: Connection, outbox_id: int, now: datetime) -> bool:
+    """Records that the message was delivered; False when it was no longer QUEUED.
+
+    False means another sender got there first after this one's lease ran out
+    (the message went out twice, with the same Message-ID); nothing is changed.
+    """
+    result = connection.execute(
+        update(mail_outbox)
+        .where(mail_outbox.c.id == outbox_id, mail_outbox.c.state == "QUEUED")
+        .values(state="SENT", sent_at=now, last_error=None)
+    )
+    return result.rowcount == 1
+
+
+def mark_failed_attempt(
+    connection: Connection,
+    outbox_id: int,
+    *,
+    now: datetime,
+    error: str,
+    next_attempt_at: datetime,
+    give_up: bool,
+    claimed_attempts: int | None = None,
+) -> bool:
+    """Records a failed delivery: the error, and when to try again or FAILED for good.
+
+    ``now`` is when the attempt failed, and ``next_attempt_at`` may not be
+    before it; it is kept even when giving up, for the record. With
+    ``claimed_attempts`` (the `OutboxItem`'s ``attempts``) nothing changes if
+    another sender has claimed the message since — its lease must not be cut
+    short. Returns whether the row changed.
+    """
+    if next_attempt_at < now:
+        raise ValueError(f"next attempt {next_attempt_at} is before the failure at {now}")
+    conditions = [mail_outbox.c.id == outbox_id, mail_outbox.c.state == "QUEUED"]
+    if claimed_attempts is not None:
+        conditions.append(mail_outbox.c.attempts == claimed_attempts)
+    result = connection.execute(
+        update(mail_outbox)
+        .where(and_(*conditions))
+        .values(
+            state="FAILED" if give_up else "QUEUED",
+            next_attempt_at=next_attempt_at,
+            last_error=error[:MAX_ERROR_LENGTH],
+        )
+    )
+    return result.rowcount == 1
+
+
+def delivery_state(connection: Connection, key_request_id: str) -> str | None:
+    """``QUEUED``, ``SENT`` or ``FAILED`` for the key request's e-mail; None if none was queued."""
+    state: str | None = connection.execute(
+        select(mail_outbox.c.state).where(mail_outbox.c.key_request_id == key_request_id)
+    ).scalar_one_or_none()
+    return state
+
+
+def find_outbox_entry(connection: Connection, key_request_id: str) -> OutboxEntry | None:
+    """The outbox row of the key request's e-mail, without the message; None if none."""
+    row = connection.execute(
+        select(
+            mail_outbox.c.id,
+            mail_outbox.c.key_request_id,
+            mail_outbox.c.message_id,
+            mail_outbox.c.recipient,
+            mail_outbox.c.state,
+            mail_outbox.c.attempts,
+            mail_outbox.c.next_attempt_at,
+            mail_outbox.c.last_error,
+            mail_outbox.c.created_at,
+            mail_outbox.c.sent_at,
+        ).where(mail_outbox.c.key_request_id == key_request_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return OutboxEntry(**row._asdict())

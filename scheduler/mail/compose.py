@@ -1,0 +1,298 @@
+"""The license-key e-mail, composed once as bytes: a pure function, no I/O.
+
+The outbox stores the exact bytes `compose_license_mail` returns, so a retry
+or a re-send after a crash sends the very same message, with the same
+``Message-ID``::
+
+    mail = compose_license_mail(
+        key_request_id="kr_01",
+        recipient="it@example.co.jp",
+        customer_name="株式会社テスト",
+        contract_number="SS-2026-000123",
+        product_name="desknet's NEO",
+        license_serial="L-000001",
+        license_key="eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJrZXlzdmMifQ.c2ln",
+        generation=1,
+        support_end=date(2027, 3, 31),
+        kind="INITIAL",
+        issued_at=datetime(2026, 11, 20, 7, 59, tzinfo=UTC),
+        sender="desknet's NEO サポート <noreply@example.jp>",
+        message_id_domain="keysvc.example.jp",
+    )
+    mail.message_id  # '<keysvc.kr_01@keysvc.example.jp>'
+
+Encoding choices (see docs/mail.md):
+
+- Headers are ASCII on the wire: the Japanese subject and display names become
+  RFC 2047 encoded words (UTF-8), which every mail client decodes.
+- The body is UTF-8 text with ``Content-Transfer-Encoding: 8bit``: the license
+  key stays on one line, byte for byte, in the message as stored and sent, so
+  it can be copied whole and even found with ``grep`` in a Maildir. Neither
+  base64 nor quoted-printable would keep it readable in the raw message
+  (quoted-printable also breaks long lines with ``=``). 8bit needs lines of at
+  most 998 bytes (RFC 5322); a message with a longer line is written in base64
+  instead. The SMTP transport re-encodes an 8bit message as base64 for a server
+  that does not announce 8BITMIME.
+"""
+
+# ruff: noqa: RUF001
+# Japanese text is written with full-width parentheses and colons, on purpose.
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from email import policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Final
+
+from scheduler.calendar import JST, NaiveDatetime
+from scheduler.calendar.business import as_utc
+from scheduler.mail.errors import InvalidMail
+
+__all__ = [
+    "MAIL_KINDS",
+    "ComposedMail",
+    "compose_license_mail",
+    "message_id_for",
+]
+
+# Subject line per key-request kind: the product in 【】 as the product's own
+# notices write it, then what happened, then the support service number.
+_SUBJECTS: Final = {
+    "INITIAL": "【{product}】ライセンスキーのお知らせ（{contract}）",
+    "REISSUE": "【{product}】ライセンスキー再発行のお知らせ（{contract}）",
+    "SEATS_CHANGE": "【{product}】ライセンス数変更に伴うライセンスキーのお知らせ（{contract}）",
+}
+MAIL_KINDS: Final = tuple(_SUBJECTS)
+
+# The paragraph that says why this key was issued, and what happens to the old one.
+_INTRODUCTIONS: Final = {
+    "INITIAL": ("ご依頼いただきましたライセンスキーを発行いたしましたので、お知らせいたします。",),
+    "REISSUE": (
+        "サーバー移行に伴うライセンスキーの再発行を承りましたので、",
+        "新しいライセンスキーをお知らせいたします。",
+        "これまでのライセンスキーは、本ライセンスキーの発行をもって無効となりました。",
+        "新しいサーバーに本ライセンスキーを設定してください。",
+    ),
+    "SEATS_CHANGE": (
+        "ライセンス数の変更に伴い、新しいライセンスキーを発行いたしましたので、お知らせいたします。",
+        "これまでのライセンスキーに代えて、本ライセンスキーを設定してください。",
+    ),
+}
+
+# RFC 5322: a line is at most 998 characters plus CRLF.
+_MAX_LINE_BYTES: Final = 998
+# RFC 5322 atext: what may appear between the dots of a dot-atom (the Message-ID's left part).
+_DOT_ATOM: Final = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+)
+_DOMAIN: Final = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+# mail_outbox.message_id is VARCHAR(255).
+_MAX_MESSAGE_ID: Final = 255
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedMail:
+    """A complete message ready to queue: its Message-ID, envelope recipient and bytes.
+
+    ``message`` is the whole RFC 5322 message with CRLF line endings, as sent
+    over SMTP. ``message_id`` includes the angle brackets, as in the header.
+    """
+
+    message_id: str
+    recipient: str
+    message: bytes
+
+    def __repr__(self) -> str:
+        # The bytes hold the license key; keep it out of logs and tracebacks.
+        return (
+            f"ComposedMail(message_id={self.message_id!r}, recipient={self.recipient!r}, "
+            f"message=<{len(self.message)} bytes>)"
+        )
+
+
+def message_id_for(key_request_id: str, domain: str) -> str:
+    """The Message-ID of the e-mail for a key request: the same every time it is asked.
+
+    >>> message_id_for("kr_01", "keysvc.example.jp")
+    '<keysvc.kr_01@keysvc.example.jp>'
+
+    Raises `InvalidMail` when the id is not a dot-atom or the domain not a host name.
+    """
+    if not _DOT_ATOM.fullmatch(key_request_id):
+        raise InvalidMail(f"key request id {key_request_id!r} cannot be part of a Message-ID")
+    if not _DOMAIN.fullmatch(domain):
+        raise InvalidMail(f"Message-ID domain {domain!r} is not a host name")
+    message_id = f"<keysvc.{key_request_id}@{domain}>"
+    if len(message_id) > _MAX_MESSAGE_ID:
+        raise InvalidMail(f"Message-ID longer than {_MAX_MESSAGE_ID} characters: {message_id!r}")
+    return message_id
+
+
+def compose_license_mail(
+    *,
+    key_request_id: str,
+    recipient: str,
+    customer_name: str,
+    contract_number: str,
+    product_name: str,
+    license_serial: str,
+    license_key: str,
+    generation: int,
+    support_end: date,
+    kind: str,
+    issued_at: datetime,
+    sender: str,
+    message_id_domain: str,
+) -> ComposedMail:
+    """Composes the e-mail that hands a customer their license key.
+
+    Deterministic: the same arguments give the same bytes. The message has
+    ``From`` (``sender``, an address optionally with a display name), ``To``,
+    a Japanese ``Subject`` by ``kind`` (``INITIAL``, ``REISSUE``,
+    ``SEATS_CHANGE``), ``Date`` (``issued_at`` in JST), ``Message-ID``
+    (`message_id_for`), ``X-Keysvc-Request-Id`` and ``Auto-Submitted:
+    auto-generated`` (RFC 3834, so auto-responders stay quiet), and a polite
+    plain-text body with the contract number, product, serial, generation,
+    support end date, and the license key alone on its own line.
+
+    Nothing secret goes in but the key itself, which is the customer's.
+
+    Raises `InvalidMail` for an unknown kind, a naive ``issued_at``, an
+    address that is not one plain ASCII ``local@domain`` address, or text
+    with line breaks where a header needs one line.
+    """
+    if kind not in _SUBJECTS:
+        raise InvalidMail(f"unknown key request kind {kind!r}; expected one of {MAIL_KINDS}")
+    try:
+        issued_jst = as_utc(issued_at).astimezone(JST)
+    except NaiveDatetime as error:
+        raise InvalidMail(str(error)) from error
+    message_id = message_id_for(key_request_id, message_id_domain)
+    recipient_address = _recipient(recipient)
+    for name, value in (
+        ("customer name", customer_name),
+        ("contract number", contract_number),
+        ("product name", product_name),
+        ("license serial", license_serial),
+    ):
+        _require_one_line(name, value)
+    key = "".join(license_key.split())
+    if not key or not key.isascii():
+        raise InvalidMail("the license key must be non-empty ASCII text")
+
+    _require_one_line("sender", sender)
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = sender
+    _check_sender(message)
+    message["To"] = recipient_address
+    message["Subject"] = _SUBJECTS[kind].format(product=product_name, contract=contract_number)
+    message["Date"] = format_datetime(issued_jst)
+    message["Message-ID"] = message_id
+    message["X-Keysvc-Request-Id"] = key_request_id
+    message["Auto-Submitted"] = "auto-generated"
+    body = _body(
+        kind=kind,
+        customer_name=customer_name,
+        contract_number=contract_number,
+        product_name=product_name,
+        license_serial=license_serial,
+        license_key=key,
+        generation=generation,
+        support_end=support_end,
+        issued_jst=issued_jst,
+    )
+    longest = max(len(line.encode()) for line in body.splitlines())
+    cte = "8bit" if longest <= _MAX_LINE_BYTES else "base64"
+    message.set_content(body, subtype="plain", charset="utf-8", cte=cte)
+    return ComposedMail(
+        message_id=message_id,
+        recipient=recipient_address.addr_spec,
+        message=message.as_bytes(policy=policy.SMTP),
+    )
+
+
+def _body(
+    *,
+    kind: str,
+    customer_name: str,
+    contract_number: str,
+    product_name: str,
+    license_serial: str,
+    license_key: str,
+    generation: int,
+    support_end: date,
+    issued_jst: datetime,
+) -> str:
+    lines = [
+        f"{customer_name}",
+        "ご担当者様",
+        "",
+        f"平素より{product_name}をご利用いただき、誠にありがとうございます。",
+        *_INTRODUCTIONS[kind],
+        "",
+        "■ ご契約内容",
+        f"　サポートサービス番号：{contract_number}",
+        f"　製品：{product_name}",
+        f"　ライセンスシリアル：{license_serial}",
+        f"　ライセンスキー世代：{generation}",
+        f"　サポート期間終了日：{_japanese_date(support_end)}",
+        f"　発行日時：{_japanese_date(issued_jst.date())} {issued_jst:%H:%M}（日本時間）",
+        "",
+        "■ ライセンスキー",
+        "次の行のライセンスキーを、すべてコピーして製品の管理画面に貼り付けてください。",
+        "",
+        license_key,
+        "",
+        "※ ライセンスキーはお客様のサーバー専用です。第三者に開示しないでください。",
+        "※ お問い合わせの際は、サポートサービス番号をお知らせください。",
+        "※ 本メールは送信専用アドレスから自動でお送りしています。",
+        "　ご返信いただいてもお答えできませんので、ご了承ください。",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _japanese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _require_one_line(name: str, value: str) -> None:
+    if not value.strip():
+        raise InvalidMail(f"the {name} is empty")
+    if any(char in value for char in "\r\n"):
+        raise InvalidMail(f"the {name} must be one line: {value!r}")
+
+
+def _recipient(recipient: str) -> Address:
+    _require_one_line("recipient", recipient)
+    # Internationalised addresses would need SMTPUTF8 end to end; contracts hold ASCII ones.
+    if not recipient.isascii():
+        raise InvalidMail(f"recipient {recipient!r}: only ASCII addresses are supported")
+    try:
+        address = Address(addr_spec=recipient.strip())
+    except (ValueError, IndexError, HeaderParseError) as error:
+        raise InvalidMail(f"recipient {recipient!r} is not an e-mail address: {error}") from error
+    if not address.username or not address.domain:
+        raise InvalidMail(f"recipient {recipient!r} is not an address of the form local@domain")
+    return address
+
+
+def _check_sender(message: EmailMessage) -> None:
+    header = message["From"]
+    addresses: tuple[Address, ...] = getattr(header, "addresses", ())
+    if (
+        header.defects
+        or len(addresses) != 1
+        or not addresses[0].username
+        or not addresses[0].domain
+        or not addresses[0].addr_spec.isascii()
+    ):
+        raise InvalidMail(f"sender {str(header)!r} is not one ASCII address")
