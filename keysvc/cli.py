@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     health_parser.add_argument("--address", default=DEFAULT_LISTEN, help="HOST:PORT of the server")
     health_parser.add_argument("--service", default="", help="service name (default: the server)")
     health_parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait")
+    health_parser.add_argument("--tls-ca", type=Path, help="CA certificate (PEM): connect with TLS")
+    health_parser.add_argument("--tls-cert", type=Path, help="client certificate for mutual TLS")
+    health_parser.add_argument("--tls-key", type=Path, help="client key for mutual TLS")
     health_parser.set_defaults(handler=_health)
     return parser
 
@@ -163,7 +166,7 @@ def _tokens_create(args: argparse.Namespace) -> int:
 
 
 def _health(args: argparse.Namespace) -> int:
-    with grpc.insecure_channel(args.address) as channel:
+    with _channel(args) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             # types-grpcio-health-checking declares HealthStub without its methods.
@@ -176,3 +179,14 @@ def _health(args: argparse.Namespace) -> int:
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
     print(status)
     return EXIT_OK if response.status == health_pb2.HealthCheckResponse.SERVING else EXIT_UNHEALTHY
+
+
+def _channel(args: argparse.Namespace) -> grpc.Channel:
+    if args.tls_ca is None:
+        return grpc.insecure_channel(args.address)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=args.tls_ca.read_bytes(),
+        private_key=args.tls_key.read_bytes() if args.tls_key else None,
+        certificate_chain=args.tls_cert.read_bytes() if args.tls_cert else None,
+    )
+    return grpc.secure_channel(args.address, credentials)
