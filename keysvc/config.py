@@ -46,6 +46,9 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = DEFAULT_MAIL_FROM
     mail_domain: str = DEFAULT_MAIL_DOMAIN
+    # ICE: the secret shared with the TURN servers (coturn use-auth-secret) and their URIs.
+    turn_secret: str | None = None
+    turn_uris: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(
@@ -74,7 +77,14 @@ class Settings:
             smtp_url=environ.get("KEYSVC_SMTP_URL") or None,
             mail_from=environ.get("KEYSVC_MAIL_FROM") or DEFAULT_MAIL_FROM,
             mail_domain=environ.get("KEYSVC_MAIL_DOMAIN") or DEFAULT_MAIL_DOMAIN,
+            turn_secret=environ.get("KEYSVC_TURN_SECRET") or None,
+            turn_uris=tuple(
+                uri.strip() for uri in environ.get("KEYSVC_TURN_URIS", "").split(",") if uri.strip()
+            ),
         )
+        bad_uris = [u for u in settings.turn_uris if not u.startswith(("turn:", "turns:", "stun:"))]
+        if bad_uris:
+            raise ConfigError(f"KEYSVC_TURN_URIS must be turn:, turns: or stun: URIs: {bad_uris}")
         if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
             raise ConfigError("set both KEYSVC_TLS_CERT_FILE and KEYSVC_TLS_KEY_FILE, or neither")
         if settings.tls_client_ca_file is not None and settings.tls_cert_file is None:

@@ -35,10 +35,12 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor(services.authenticator, services.executor)]
     )
-    # IssueIceCredentials arrives with the ICE issue: until then the generated base
-    # answers UNIMPLEMENTED.
-    license_servicer = LicenseServicer(  # type: ignore[abstract]
-        services.runner, services.clock, services.calendar
+    license_servicer = LicenseServicer(
+        services.runner,
+        services.clock,
+        services.calendar,
+        settings.turn_secret.encode() if settings.turn_secret else None,
+        settings.turn_uris,
     )
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
     admin_servicer = AdminServicer(

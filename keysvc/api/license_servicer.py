@@ -1,8 +1,7 @@
 """`keysvc.v1.LicenseService` over gRPC.
 
 Servicers validate, call the service layer, and map results; errors are mapped
-by the interceptor. Methods not implemented here yet are inherited from the
-generated base and answer UNIMPLEMENTED until their issue lands them.
+by the interceptor.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from sqlalchemy import Connection
 from keysvc.api import messages, validation
 from keysvc.api.interceptor import current_principal
 from keysvc.api.runner import Runner
-from keysvc.domain import coverage_on, ice_entitled, jst_date, policy_for
-from keysvc.errors import InvalidArgument
+from keysvc.domain import coverage_on, ice_entitled, jst_date, policy_for, require_ice_entitlement
+from keysvc.domain.ice import turn_credential
+from keysvc.errors import FailedPrecondition, InvalidArgument
 from keysvc.persistence.closure_repository import list_closures
 from keysvc.persistence.key_request_repository import get_license
 from keysvc.persistence.outbox_repository import delivery_state
@@ -40,10 +40,50 @@ _SUBMIT = "/keysvc.v1.LicenseService/SubmitKeyRequest"
 class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
     """Key requests, verification, support status and the published keys."""
 
-    def __init__(self, runner: Runner, clock: Clock, calendar: BusinessCalendar) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        clock: Clock,
+        calendar: BusinessCalendar,
+        turn_secret: bytes | None,
+        turn_uris: tuple[str, ...],
+    ) -> None:
         self._runner = runner
         self._clock = clock
         self._calendar = calendar
+        self._turn_secret = turn_secret
+        self._turn_uris = turn_uris
+
+    async def IssueIceCredentials(
+        self, request: license_service_pb2.IssueIceCredentialsRequest, context: Context
+    ) -> resources_pb2.IceCredentials:
+        """TURN credentials for a covered neo-webconf contract (SPEC section 7)."""
+        number = validation.contract_number("contract_number", request.contract_number)
+        if self._turn_secret is None:
+            raise FailedPrecondition(
+                "this keysvc has no TURN secret configured (KEYSVC_TURN_SECRET)",
+                reason="ICE_NOT_CONFIGURED",
+            )
+        secret = self._turn_secret
+        now = self._clock.now()
+
+        def issue(connection: Connection) -> resources_pb2.IceCredentials:
+            contract = require_contract(connection, number)
+            coverage = require_ice_entitlement(
+                policy_for(contract.product_code),
+                coverage_on(jst_date(now, field="now"), contract.purchase_date, contract.periods),
+            )
+            assert coverage.covered_until is not None, "a covered contract is covered until a day"
+            credential = turn_credential(secret, number, now, coverage.covered_until)
+            return resources_pb2.IceCredentials(
+                username=credential.username,
+                password=credential.password,
+                ttl_seconds=credential.ttl_seconds,
+                uris=self._turn_uris,
+                expire_time=messages.timestamp(credential.expires_at),
+            )
+
+        return await self._runner.read(issue)
 
     async def SubmitKeyRequest(
         self, request: license_service_pb2.SubmitKeyRequestRequest, context: Context

@@ -11,6 +11,7 @@ MODULES = [
     "keysvc.domain.periods",
     "keysvc.domain.policies",
     "keysvc.domain.reissue",
+    "keysvc.domain.ice",
 ]
 
 
