@@ -7,7 +7,7 @@ answer UNIMPLEMENTED until the service issue lands them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import grpc
@@ -422,7 +422,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         released are HELD with their reason instead.
         """
         now = self._clock.now()
-        as_of = request.as_of.ToDatetime(tzinfo=UTC) if request.HasField("as_of") else now
+        as_of = validation.instant("as_of", request.as_of) if request.HasField("as_of") else now
 
         def release_all(connection: Connection) -> admin_service_pb2.ReleaseDueResponse:
             releaser = self._releaser(connection)

@@ -6,7 +6,6 @@ by the interceptor.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 import grpc
@@ -215,7 +214,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
     ) -> license_service_pb2.PreviewReleaseResponse:
         """The due date and release time of a request accepted at an instant (default now)."""
         if request.HasField("accept_time"):
-            accept = request.accept_time.ToDatetime(tzinfo=UTC)
+            accept = validation.instant("accept_time", request.accept_time)
         else:
             accept = self._clock.now()
         closures = await self._runner.read(list_closures)

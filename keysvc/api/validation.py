@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from keysvc.errors import InvalidArgument
 
@@ -58,3 +60,14 @@ def contract_number(field: str, value: str, *, required: bool = True) -> str:
             field, f"{field} must be 3-64 letters, digits and hyphens, e.g. SS-2026-000123"
         )
     return value
+
+
+def instant(field: str, value: Timestamp) -> datetime:
+    """A valid Timestamp between 2000 and 2099 as an aware UTC datetime."""
+    try:
+        moment = value.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidArgument(field, f"{field} is not a valid timestamp") from None
+    if not FIRST_DATE <= moment.date() <= LAST_DATE:
+        raise InvalidArgument(field, f"{field} must be between 2000 and 2099")
+    return moment

@@ -14,6 +14,7 @@ PASSPHRASE = {"KEYSVC_SIGNING_KEY_PASSPHRASE": "e2e passphrase, not a secret"}
 
 class Clients:
     def __init__(self, channel, tokens):
+        self.channel = channel
         self.license = license_service_pb2_grpc.LicenseServiceStub(channel)
         self.admin_stub = admin_service_pb2_grpc.AdminServiceStub(channel)
         self.tokens = tokens
