@@ -18,6 +18,7 @@ from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.release import MailIdentity
+from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.signing_keys import SigningKeys, signing_passphrase
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import Clock
@@ -86,6 +87,7 @@ class Services:
     calendar: BusinessCalendar
     mail: MailIdentity
     outbox_sender: OutboxSender
+    scheduled_release: ScheduledRelease
 
     def close(self) -> None:
         """Waits for database work in flight, then closes the connections."""
@@ -108,6 +110,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         engine.dispose()
         raise
     executor = ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="keysvc-db")
+    mail = MailIdentity(settings.mail_from, settings.mail_domain)
     return Services(
         engine=engine,
         executor=executor,
@@ -118,8 +121,9 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         # Default cutoff 17:00 and opening 09:00 JST, year-end closure Dec 29 - Jan 3;
         # closures from the database are added per request.
         calendar=BusinessCalendar(),
-        mail=MailIdentity(settings.mail_from, settings.mail_domain),
+        mail=mail,
         outbox_sender=OutboxSender(engine, transport, clock),
+        scheduled_release=ScheduledRelease(engine, signing_keys, mail, clock),
     )
 
 

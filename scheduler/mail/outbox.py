@@ -44,6 +44,7 @@ from keysvc.persistence.outbox_repository import (
     mark_sent,
 )
 from scheduler.clock import Clock
+from scheduler.loop import run_batches
 from scheduler.mail.compose import ComposedMail
 from scheduler.mail.errors import DeliveryError, PermanentDeliveryError
 from scheduler.mail.transports import MailSession, MailTransport
@@ -260,20 +261,9 @@ async def run_sender(
     interrupted halfway, and then re-raises. A batch that raises (database
     down) is logged and the loop goes on.
     """
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        future = loop.run_in_executor(executor, sender.send_batch)
-        try:
-            report = await asyncio.shield(future)
-        except asyncio.CancelledError:
-            # The thread runs on regardless; let it finish recording what it sent.
-            with contextlib.suppress(Exception):
-                await future
-            raise
-        except Exception:
-            logger.exception("outbox batch failed; retrying after the interval")
-            report = BatchReport()
-        if report.claimed >= sender.batch_size and report.deferred == 0:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+
+    def batch() -> bool:
+        report = sender.send_batch()
+        return report.claimed >= sender.batch_size and report.deferred == 0
+
+    await run_batches(batch, stop, interval=interval, executor=executor, name="outbox")

@@ -1,0 +1,119 @@
+"""The release loop over real SQLite and PostgreSQL, with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from keysvc.persistence.key_request_repository import get_key_request
+from keysvc.persistence.schema import licenses, mail_outbox
+from keysvc.service.contracts import NewContract, create_contract
+from keysvc.service.key_requests import Submission, submit_key_request
+from keysvc.service.release import MailIdentity
+from keysvc.service.scheduled_release import ScheduledRelease
+from keysvc.signing_keys import SigningKeys
+from keysvc.tokens import Principal, Role
+from scheduler.calendar import BusinessCalendar
+from scheduler.clock import FixedClock
+from scheduler.loop import run_batches
+
+SITE = Principal("site0000site0000", Role.SITE)
+FRIDAY_MORNING = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 10:00 JST, a business day
+FRIDAY_EVENING = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)  # 18:30 JST: due Tue 24th
+TUESDAY_OPENING = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 09:00 JST
+
+
+def _submit(engine, now):
+    with engine.begin() as connection:
+        contract = create_contract(
+            connection,
+            NewContract(
+                "",
+                "neo-backup",
+                "株式会社ループ",
+                "loop@example.co.jp",
+                3,
+                date(2026, 11, 2),
+                date(2026, 11, 2),
+            ),
+            now,
+        )
+        submission = Submission(contract.contract_number, "INITIAL", "fp1:loop-server", "", "", "")
+        return submit_key_request(connection, submission, SITE, now, BusinessCalendar())
+
+
+def _state(engine, request_id):
+    with engine.connect() as connection:
+        return get_key_request(connection, request_id).state
+
+
+def _run_loop_until(scheduled, condition, timeout=10.0):
+    async def main():
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_batches(
+                scheduled.release_batch_and_report_more, stop, interval=0.05, name="release"
+            )
+        )
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(task, timeout)
+
+    asyncio.run(main())
+
+
+def test_same_day_requests_go_out_at_once_and_the_rest_at_the_opening(engine) -> None:
+    clock = FixedClock(FRIDAY_MORNING)
+    signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
+    signing_keys.ensure_active_key()
+    scheduled = ScheduledRelease(
+        engine, signing_keys, MailIdentity("keysvc <k@example.jp>", "example.jp"), clock
+    )
+    same_day = _submit(engine, FRIDAY_MORNING)
+    clock.set(FRIDAY_EVENING)
+    next_day = _submit(engine, FRIDAY_EVENING)
+    assert next_day.release_at == TUESDAY_OPENING
+
+    _run_loop_until(scheduled, lambda: _state(engine, same_day.id) == "RELEASED")
+    assert _state(engine, same_day.id) == "RELEASED"
+    assert _state(engine, next_day.id) == "PENDING"
+
+    clock.set(TUESDAY_OPENING - timedelta(seconds=1))
+    assert scheduled.release_batch() == 0
+    clock.set(TUESDAY_OPENING)
+    _run_loop_until(scheduled, lambda: _state(engine, next_day.id) == "RELEASED")
+    assert _state(engine, next_day.id) == "RELEASED"
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(licenses)).scalar_one() == 2
+        assert connection.execute(select(func.count()).select_from(mail_outbox)).scalar_one() == 2
+
+
+def test_full_batches_follow_each_other(engine) -> None:
+    clock = FixedClock(FRIDAY_MORNING)
+    signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
+    signing_keys.ensure_active_key()
+    scheduled = ScheduledRelease(
+        engine, signing_keys, MailIdentity("k <k@example.jp>", "example.jp"), clock, batch_size=2
+    )
+    ids = [_submit(engine, FRIDAY_MORNING).id for _ in range(5)]
+    started = time.monotonic()
+
+    async def main():
+        stop = asyncio.Event()
+        # An interval longer than the test: only back-to-back batches release all five.
+        task = asyncio.create_task(
+            run_batches(scheduled.release_batch_and_report_more, stop, interval=60, name="release")
+        )
+        while any(_state(engine, i) != "RELEASED" for i in ids):
+            await asyncio.sleep(0.02)
+            assert time.monotonic() - started < 20
+        stop.set()
+        await asyncio.wait_for(task, 70)
+
+    asyncio.run(main())
+    assert all(_state(engine, i) == "RELEASED" for i in ids)
