@@ -47,7 +47,7 @@ from keysvc.service.key_requests import (
     validate_email,
 )
 from keysvc.service.licenses import revoke_license
-from keysvc.service.mutations import Mutation, ResponseT, validate_request_id
+from keysvc.service.mutations import ResponseT
 from keysvc.service.release import MailIdentity, Releaser, release, release_due
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
@@ -98,7 +98,6 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: admin_service_pb2.CreateContractRequest, context: Context
     ) -> resources_pb2.Contract:
         """Stores a contract and its first period; generates its number when empty."""
-        validate_request_id(request.request_id)
         new = NewContract(
             contract_number=validation.contract_number(
                 "contract_number", request.contract_number, required=False
@@ -115,10 +114,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             record = create_contract(connection, new, self._clock.now())
             return messages.contract(record), f"contracts/{record.contract_number}"
 
-        mutation = Mutation(
-            current_principal(), _CREATE_CONTRACT, request, request.request_id, "contracts"
+        return await self._runner.change(
+            _CREATE_CONTRACT, request, "contracts", resources_pb2.Contract, create
         )
-        return await self._runner.mutate(mutation, resources_pb2.Contract, create)
 
     async def GetContract(
         self, request: admin_service_pb2.GetContractRequest, context: Context
@@ -154,7 +152,6 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
 
         A request released already is answered as it is, so a retry is harmless.
         """
-        validate_request_id(request.request_id)
         request_id = validation.required_text("id", request.id, max_length=64)
 
         def issue(connection: Connection) -> tuple[resources_pb2.KeyRequest, str]:
@@ -171,14 +168,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             )
             return answer, f"keyRequests/{record.id}"
 
-        mutation = Mutation(
-            current_principal(),
-            _ISSUE_KEY_NOW,
-            request,
-            request.request_id,
-            f"keyRequests/{request.id}",
+        return await self._runner.change(
+            _ISSUE_KEY_NOW, request, f"keyRequests/{request_id}", resources_pb2.KeyRequest, issue
         )
-        return await self._runner.mutate(mutation, resources_pb2.KeyRequest, issue)
 
     async def RenewContract(
         self, request: admin_service_pb2.RenewContractRequest, context: Context
@@ -351,12 +343,12 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         change: Callable[[Connection], ResponseT],
     ) -> ResponseT:
         """Runs `change` as an idempotent, audited mutation of `resource`."""
-        validate_request_id(request.request_id)
-        mutation = Mutation(
-            current_principal(), _SERVICE + method, request, request.request_id, resource
-        )
-        return await self._runner.mutate(
-            mutation, response_type, lambda connection: (change(connection), resource)
+        return await self._runner.change(
+            _SERVICE + method,
+            request,
+            resource,
+            response_type,
+            lambda connection: (change(connection), resource),
         )
 
     async def AddClosure(
@@ -453,17 +445,15 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: admin_service_pb2.RotateSigningKeyRequest, context: Context
     ) -> resources_pb2.SigningKey:
         """Makes a new active key; keys already issued keep verifying with the retired one."""
-        validate_request_id(request.request_id)
 
         def rotate(connection: Connection) -> tuple[resources_pb2.SigningKey, str]:
             kid = self._signing_keys.rotate(connection)
             (created,) = [key for key in SigningKeys.published(connection) if key.kid == kid]
             return messages.signing_key(created), f"signingKeys/{kid}"
 
-        mutation = Mutation(
-            current_principal(), _ROTATE, request, request.request_id, "signingKeys"
+        return await self._runner.change(
+            _ROTATE, request, "signingKeys", resources_pb2.SigningKey, rotate
         )
-        return await self._runner.mutate(mutation, resources_pb2.SigningKey, rotate)
 
     async def ListAuditEvents(
         self, request: admin_service_pb2.ListAuditEventsRequest, context: Context

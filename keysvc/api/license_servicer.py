@@ -23,7 +23,6 @@ from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.contracts import require_contract
 from keysvc.service.key_requests import Submission, require_key_request, submit_key_request
-from keysvc.service.mutations import Mutation, validate_request_id
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar
@@ -88,7 +87,6 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         self, request: license_service_pb2.SubmitKeyRequestRequest, context: Context
     ) -> resources_pb2.KeyRequest:
         """Accepts a key request and schedules its release by the business calendar."""
-        validate_request_id(request.request_id)
         kind = messages.KIND_NAMES.get(request.kind)
         if kind is None:
             raise InvalidArgument("kind", "kind must be INITIAL, REISSUE or SEATS_CHANGE")
@@ -108,10 +106,13 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
             )
             return messages.key_request(record), f"keyRequests/{record.id}"
 
-        mutation = Mutation(
-            principal, _SUBMIT, request, request.request_id, f"contracts/{request.contract_number}"
+        return await self._runner.change(
+            _SUBMIT,
+            request,
+            f"contracts/{submission.contract_number}",
+            resources_pb2.KeyRequest,
+            submit,
         )
-        return await self._runner.mutate(mutation, resources_pb2.KeyRequest, submit)
 
     async def GetKeyRequest(
         self, request: license_service_pb2.GetKeyRequestRequest, context: Context

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from keysvc.service.mutations import Mutation, MutationRunner, ResponseT
+from keysvc.api.interceptor import current_principal
+from keysvc.service.mutations import Mutation, MutationRunner, ResponseT, validate_request_id
 
 T = TypeVar("T")
 
@@ -36,6 +37,23 @@ class Runner:
         return await asyncio.get_running_loop().run_in_executor(
             self._executor, self._mutations.run, mutation, response_type, action
         )
+
+    async def change(
+        self,
+        method: str,
+        request: Any,  # noqa: ANN401 - any mutating request message: each has request_id
+        resource: str,
+        response_type: type[ResponseT],
+        action: Callable[[Connection], tuple[ResponseT, str]],
+    ) -> ResponseT:
+        """Runs `action` for the current caller as an idempotent, audited mutation.
+
+        `method` is the full RPC path; `resource` names what a refusal is audited
+        against, `action` returns the response and the resource it changed.
+        """
+        validate_request_id(request.request_id)
+        mutation = Mutation(current_principal(), method, request, request.request_id, resource)
+        return await self.mutate(mutation, response_type, action)
 
     def _read(self, query: Callable[[Connection], T]) -> T:
         with (
