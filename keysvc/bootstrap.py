@@ -20,7 +20,7 @@ from keysvc.service.mutations import MutationRunner
 from keysvc.service.release import MailIdentity
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.signing_keys import SigningKeys, signing_passphrase
-from scheduler.calendar import BusinessCalendar
+from scheduler.calendar import BusinessCalendar, CalendarError, parse_closures_toml
 from scheduler.clock import Clock
 from scheduler.mail import (
     InvalidSmtpUrl,
@@ -97,8 +97,9 @@ class Services:
 
 def build_services(settings: Settings, clock: Clock) -> Services:
     """Opens the database, makes sure a signing key exists, and wires the parts."""
-    # A malformed SMTP URL stops the start rather than every delivery.
+    # A malformed SMTP URL or calendar file stops the start rather than every request.
     transport = mail_transport(settings)
+    calendar = business_calendar(settings)
     engine = open_database(settings)
     try:
         signing_keys = SigningKeys(engine, signing_passphrase(settings), clock)
@@ -118,13 +119,23 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         runner=Runner(engine, executor, MutationRunner(engine, clock)),
         signing_keys=signing_keys,
         clock=clock,
-        # Default cutoff 17:00 and opening 09:00 JST, year-end closure Dec 29 - Jan 3;
-        # closures from the database are added per request.
-        calendar=BusinessCalendar(),
+        calendar=calendar,
         mail=mail,
         outbox_sender=OutboxSender(engine, transport, clock),
         scheduled_release=ScheduledRelease(engine, signing_keys, mail, clock),
     )
+
+
+def business_calendar(settings: Settings) -> BusinessCalendar:
+    """Cutoff 17:00 and opening 09:00 JST, the Dec 29 - Jan 3 closure, and the closures
+    of KEYSVC_CALENDAR_FILE; closures from the database are added per request."""
+    if settings.calendar_file is None:
+        return BusinessCalendar()
+    try:
+        closures = parse_closures_toml(settings.calendar_file.read_text(encoding="utf-8"))
+    except (OSError, CalendarError) as error:
+        raise ConfigError(f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error}") from error
+    return BusinessCalendar(closures)
 
 
 def mail_transport(settings: Settings) -> MailTransport:

@@ -1,6 +1,7 @@
 """The `keysvc` command: the composition root of the service.
 
     keysvc serve [--data-dir DIR] [--listen HOST:PORT]
+    keysvc scheduler [--data-dir DIR]
     keysvc db upgrade [--data-dir DIR]
     keysvc tokens create --role ROLE [--description TEXT] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
@@ -16,7 +17,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.exc import SQLAlchemyError
 
+from keysvc.background import run_background_work
 from keysvc.bootstrap import Services, build_services, migrate_database, open_database
 from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
 from keysvc.logs import configure_logging
@@ -64,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
         "picks a free port",
     )
     serve_parser.set_defaults(handler=_serve)
+
+    scheduler_parser = commands.add_parser(
+        "scheduler",
+        help="release due requests and deliver e-mail, without serving RPCs",
+        description="Run the release loop and the mail sender until SIGTERM (keysvc serve "
+        "runs them too; several may share one PostgreSQL database).",
+    )
+    _add_data_dir(scheduler_parser)
+    scheduler_parser.set_defaults(handler=_scheduler)
 
     db_parser = commands.add_parser("db", help="database schema")
     db_commands = db_parser.add_subparsers(required=True, metavar="COMMAND")
@@ -111,26 +122,50 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    return _run(args, serve, listen=args.listen)
+
+
+def _scheduler(args: argparse.Namespace) -> int:
+    return _run(args, _schedule)
+
+
+async def _schedule(settings: Settings, services: Services, stop: asyncio.Event) -> None:
+    logger.info("scheduler running", extra={"data_dir": str(settings.data_dir)})
+    await run_background_work(services, stop)
+    logger.info("stopped")
+
+
+def _run(
+    args: argparse.Namespace,
+    main: Callable[[Settings, Services, asyncio.Event], Awaitable[None]],
+    listen: str | None = None,
+) -> int:
+    """Builds the services and runs `main` until SIGTERM or SIGINT."""
     configure_logging()
     try:
-        settings = Settings.from_environment(os.environ, data_dir=args.data_dir, listen=args.listen)
+        settings = Settings.from_environment(os.environ, data_dir=args.data_dir, listen=listen)
         services = build_services(settings, SystemClock())
     except (ConfigError, SigningError, SQLAlchemyError) as error:
         logger.error("cannot start: %s", error)
         return EXIT_CONFIG
+
+    async def until_signalled() -> None:
+        await main(settings, services, _stop_on_signals())
+
     try:
-        asyncio.run(_serve_until_signalled(settings, services))
+        asyncio.run(until_signalled())
     finally:
         services.close()
     return EXIT_OK
 
 
-async def _serve_until_signalled(settings: Settings, services: Services) -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (call inside the running loop)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await serve(settings, services, stop)
+    return stop
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -46,6 +46,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = DEFAULT_MAIL_FROM
     mail_domain: str = DEFAULT_MAIL_DOMAIN
+    # Closures beyond the built-in Dec 29 - Jan 3, as a TOML file ([[closures]] tables).
+    calendar_file: Path | None = None
     # ICE: the secret shared with the TURN servers (coturn use-auth-secret) and their URIs.
     turn_secret: str | None = None
     turn_uris: tuple[str, ...] = ()
@@ -77,6 +79,7 @@ class Settings:
             smtp_url=environ.get("KEYSVC_SMTP_URL") or None,
             mail_from=environ.get("KEYSVC_MAIL_FROM") or DEFAULT_MAIL_FROM,
             mail_domain=environ.get("KEYSVC_MAIL_DOMAIN") or DEFAULT_MAIL_DOMAIN,
+            calendar_file=path("KEYSVC_CALENDAR_FILE"),
             turn_secret=environ.get("KEYSVC_TURN_SECRET") or None,
             turn_uris=tuple(
                 uri.strip() for uri in environ.get("KEYSVC_TURN_URIS", "").split(",") if uri.strip()

@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from keysvc.api.admin_servicer import AdminServicer
 from keysvc.api.interceptor import ServiceInterceptor
 from keysvc.api.license_servicer import LicenseServicer
+from keysvc.background import run_background_work
 from keysvc.bootstrap import Services
 from keysvc.config import ConfigError, Settings, parse_listen_address
 from keysvc.v1 import (
@@ -21,16 +22,12 @@ from keysvc.v1 import (
     license_service_pb2,
     license_service_pb2_grpc,
 )
-from scheduler.loop import run_batches
-from scheduler.mail import run_sender
 
 logger = logging.getLogger(__name__)
 
 LICENSE_SERVICE = license_service_pb2.DESCRIPTOR.services_by_name["LicenseService"].full_name
 ADMIN_SERVICE = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
 SERVED = (LICENSE_SERVICE, ADMIN_SERVICE)
-# Same-day requests go out within this many seconds of acceptance.
-RELEASE_INTERVAL_SECONDS = 2.0
 
 
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
@@ -77,26 +74,12 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
             "tls": "mutual" if settings.tls_client_ca_file else bool(credentials),
         },
     )
-    # The release loop releases what is due, and the outbox sender delivers the
-    # queued e-mail, every few seconds; on stop each finishes the batch in hand.
-    releases = asyncio.create_task(
-        run_batches(
-            services.scheduled_release.release_batch_and_report_more,
-            stop,
-            interval=RELEASE_INTERVAL_SECONDS,
-            executor=services.executor,
-            name="release",
-        )
-    )
-    sender = asyncio.create_task(
-        run_sender(services.outbox_sender, stop, executor=services.executor)
-    )
+    background = asyncio.create_task(run_background_work(services, stop))
     await stop.wait()
     logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
     await health.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)
-    await releases
-    await sender
+    await background
     logger.info("stopped")
 
 

@@ -17,10 +17,10 @@ from keysvc.api.runner import Runner
 from keysvc.domain import coverage_on, ice_entitled, jst_date, policy_for, require_ice_entitlement
 from keysvc.domain.ice import turn_credential
 from keysvc.errors import FailedPrecondition, InvalidArgument
-from keysvc.persistence.closure_repository import list_closures
 from keysvc.persistence.key_request_repository import get_license
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.signing_key_repository import list_signing_keys
+from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.key_requests import Submission, require_key_request, submit_key_request
 from keysvc.signing_keys import SigningKeys
@@ -218,8 +218,10 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
             accept = validation.instant("accept_time", request.accept_time)
         else:
             accept = self._clock.now()
-        closures = await self._runner.read(list_closures)
-        schedule = self._calendar.with_closures(closures).schedule(accept)
+        calendar = await self._runner.read(
+            lambda connection: current_calendar(connection, self._calendar)
+        )
+        schedule = calendar.schedule(accept)
         return license_service_pb2.PreviewReleaseResponse(
             due_date=schedule.due_date.isoformat(),
             release_time=messages.timestamp(schedule.release_time),

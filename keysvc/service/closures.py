@@ -38,13 +38,18 @@ def delete_closure(
     return record
 
 
+def current_calendar(connection: Connection, calendar: BusinessCalendar) -> BusinessCalendar:
+    """The configured calendar (with its file closures) plus the closures in the database."""
+    return calendar.with_closures((*calendar.closures, *list_closures(connection)))
+
+
 def reschedule_waiting(connection: Connection, calendar: BusinessCalendar) -> int:
     """Recomputes the release time of every waiting request under the current closures.
 
     Due dates stay (they are the promise); a request whose release now falls
     after its due date is flagged at risk. Returns how many are at risk.
     """
-    current = calendar.with_closures(list_closures(connection))
+    current = current_calendar(connection, calendar)
     at_risk = 0
     for request in waiting_requests(connection):
         new = release_after_calendar_change(request.accepted_at, request.due_date, current)

@@ -15,7 +15,6 @@ from keysvc.domain import (
     require_reissue_entitlement,
 )
 from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from keysvc.persistence.closure_repository import list_closures
 from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
     LicenseRecord,
@@ -28,6 +27,7 @@ from keysvc.persistence.key_request_repository import (
     set_state,
 )
 from keysvc.persistence.signing_key_repository import list_signing_keys
+from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_key_request_id
 from keysvc.tokens import Principal, Role
@@ -107,7 +107,7 @@ def submit_key_request(
             f"contract {contract.contract_number} has a key already: ask for a REISSUE",
             reason="LICENSE_ALREADY_ISSUED",
         )
-    schedule = calendar.with_closures(list_closures(connection)).schedule(now)
+    schedule = current_calendar(connection, calendar).schedule(now)
     record = KeyRequestRecord(
         id=new_key_request_id(),
         contract_number=contract.contract_number,

@@ -1,0 +1,144 @@
+"""KEYSVC_CALENDAR_FILE, and `keysvc scheduler` as a process of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from keysvc.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    license_service_pb2,
+    license_service_pb2_grpc,
+    resources_pb2,
+)
+
+from .server_process import KEYSVC, bearer, create_token, keysvc_server, run_keysvc
+
+pytestmark = pytest.mark.e2e
+
+SUMMER = """
+[[closures]]
+start = 2027-08-09
+end = 2027-08-20
+label = "夏期休暇"
+"""
+
+
+def _preview(stub, token, instant: str):
+    accept = Timestamp()
+    accept.FromJsonString(instant)
+    return stub.PreviewRelease(
+        license_service_pb2.PreviewReleaseRequest(accept_time=accept),
+        timeout=10,
+        metadata=bearer(token),
+    )
+
+
+def test_closures_from_the_calendar_file_and_the_api_both_count(tmp_path: Path) -> None:
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_text(SUMMER, encoding="utf-8")
+    data = tmp_path / "data"
+    with (
+        keysvc_server(data, {"KEYSVC_CALENDAR_FILE": str(calendar)}) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        admin = create_token(data, "admin")
+        stub = license_service_pb2_grpc.LicenseServiceStub(channel)
+        # Friday 2027-08-06 18:00 JST: the summer closure runs to Friday the 20th.
+        preview = _preview(stub, admin, "2027-08-06T09:00:00Z")
+        assert preview.due_date == "2027-08-23"
+        admin_service_pb2_grpc.AdminServiceStub(channel).AddClosure(
+            admin_service_pb2.AddClosureRequest(
+                start_date="2027-08-23", end_date="2027-08-23", label="臨時休業"
+            ),
+            timeout=10,
+            metadata=bearer(admin),
+        )
+        assert _preview(stub, admin, "2027-08-06T09:00:00Z").due_date == "2027-08-24"
+
+
+def test_a_bad_calendar_file_stops_the_start(tmp_path: Path) -> None:
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_text('[[closures]]\nstart = 2027-08-20\nend = 2027-08-09\nlabel = "x"\n')
+    result = run_keysvc(
+        "serve",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--listen",
+        "127.0.0.1:0",
+        env={"KEYSVC_CALENDAR_FILE": str(calendar)},
+    )
+    assert result.returncode == 2
+    assert "KEYSVC_CALENDAR_FILE" in result.stderr
+
+
+def _state(data: Path, request_id: str) -> str:
+    with sqlite3.connect(data / "keysvc.db") as db:
+        return db.execute("SELECT state FROM key_requests WHERE id = ?", (request_id,)).fetchone()[
+            0
+        ]
+
+
+def test_the_scheduler_process_releases_due_requests_and_mails_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with keysvc_server(data) as server, grpc.insecure_channel(server.address) as channel:
+        admin = bearer(create_token(data, "admin"))
+        contract = admin_service_pb2_grpc.AdminServiceStub(channel).CreateContract(
+            admin_service_pb2.CreateContractRequest(
+                request_id=str(uuid.uuid4()),
+                product_code="neo-backup",
+                customer_name="株式会社スケジューラ",
+                contact_email="sched@example.co.jp",
+                seats=2,
+                purchase_date="2026-11-02",
+            ),
+            timeout=10,
+            metadata=admin,
+        )
+        request = license_service_pb2_grpc.LicenseServiceStub(channel).SubmitKeyRequest(
+            license_service_pb2.SubmitKeyRequestRequest(
+                contract_number=contract.contract_number,
+                kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
+                fingerprint="fp1:scheduler-process",
+            ),
+            timeout=10,
+            metadata=admin,
+        )
+    # The server is stopped; time passes: the request's release time is now behind us.
+    with sqlite3.connect(data / "keysvc.db") as db:
+        db.execute(
+            "UPDATE key_requests SET release_at = '2026-01-05 00:00:00.000000' WHERE id = ?",
+            (request.id,),
+        )
+    assert _state(data, request.id) == "PENDING"
+    process = subprocess.Popen(
+        [str(KEYSVC), "scheduler", "--data-dir", str(data)],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if _state(data, request.id) == "RELEASED" and list((data / "mail" / "new").glob("*")):
+                break
+            time.sleep(0.2)
+        assert _state(data, request.id) == "RELEASED"
+        (mail,) = (data / "mail" / "new").glob("*")
+        assert request.id.encode() in mail.read_bytes()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert '"stopped"' in stderr
