@@ -47,9 +47,10 @@ DEV_PASSPHRASE_FILE_NAME = "dev-passphrase"  # noqa: S105 - a file name, not a s
 
 def signing_passphrase(settings: Settings) -> bytes:
     """The passphrase of the stored private keys, making a development one if allowed."""
-    if settings.signing_passphrase is not None:
-        return passphrase_from_text(settings.signing_passphrase)
-    if settings.signing_passphrase_file is not None:
+    if not settings.uses_development_key:
+        if settings.signing_passphrase is not None:
+            return passphrase_from_text(settings.signing_passphrase)
+        assert settings.signing_passphrase_file is not None, "one source is configured"
         return read_passphrase_file(settings.signing_passphrase_file)
     if settings.database_url is not None:
         raise ConfigError(

@@ -106,8 +106,8 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             customer_name=validation.required_text("customer_name", request.customer_name),
             contact_email=validate_email("contact_email", request.contact_email),
             seats=validation.count("seats", request.seats),
-            purchase_date=_required_date("purchase_date", request.purchase_date),
-            accept_date=validation.iso_date("accept_date", request.accept_date, required=False),
+            purchase_date=validation.required_date("purchase_date", request.purchase_date),
+            accept_date=validation.optional_date("accept_date", request.accept_date),
         )
 
         def create(connection: Connection) -> tuple[resources_pb2.Contract, str]:
@@ -177,9 +177,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     ) -> resources_pb2.Contract:
         """Adds the next support period (plain, or re-continuation where the policy has one)."""
         number = validation.contract_number("contract_number", request.contract_number)
-        accepted_on = validation.iso_date(
-            "accept_date", request.accept_date, required=False
-        ) or jst_date(self._clock.now(), field="now")
+        accepted_on = validation.optional_date("accept_date", request.accept_date) or jst_date(
+            self._clock.now(), field="now"
+        )
 
         def renew(connection: Connection) -> resources_pb2.Contract:
             return messages.contract(
@@ -206,9 +206,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         """
         number = validation.contract_number("contract_number", request.contract_number)
         additional = validation.count("additional_seats", request.additional_seats)
-        bought_on = validation.iso_date(
-            "purchase_date", request.purchase_date, required=False
-        ) or jst_date(self._clock.now(), field="now")
+        bought_on = validation.optional_date("purchase_date", request.purchase_date) or jst_date(
+            self._clock.now(), field="now"
+        )
         principal = current_principal()
 
         def add(connection: Connection) -> admin_service_pb2.AddLicensesResponse:
@@ -355,8 +355,8 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: admin_service_pb2.AddClosureRequest, context: Context
     ) -> resources_pb2.Closure:
         """Adds a company closure and reschedules every waiting request."""
-        start = _required_date("start_date", request.start_date)
-        end = _required_date("end_date", request.end_date)
+        start = validation.required_date("start_date", request.start_date)
+        end = validation.required_date("end_date", request.end_date)
         label = validation.required_text("label", request.label)
         if end < start:
             raise InvalidArgument("end_date", "end_date must not be before start_date")
@@ -472,12 +472,6 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             audit_events=[messages.audit_event(event) for event in shown],
             next_page_token=page.next_token(shown[-1].id if shown else None, len(events)),
         )
-
-
-def _required_date(field: str, value: str) -> date:
-    day = validation.iso_date(field, value)
-    assert day is not None, "a required date is never None"
-    return day
 
 
 def _key_request_cursor(after: str | int | None) -> tuple[datetime, str] | None:

@@ -122,7 +122,9 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
 
         def read(connection: Connection) -> resources_pb2.KeyRequest:
             record = require_key_request(connection, request_id)
-            license_ = get_license(connection, record.license_serial or "")
+            license_ = (
+                get_license(connection, record.license_serial) if record.license_serial else None
+            )
             return messages.key_request(
                 record,
                 license_key=license_.license_key if license_ else "",
@@ -189,7 +191,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
     ) -> resources_pb2.SupportStatus:
         """Coverage of a contract on a day (default today in JST)."""
         number = validation.contract_number("contract_number", request.contract_number)
-        day = validation.iso_date("date", request.date, required=False) or jst_date(
+        day = validation.optional_date("date", request.date) or jst_date(
             self._clock.now(), field="now"
         )
 

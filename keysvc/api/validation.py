@@ -27,12 +27,15 @@ def required_text(field: str, value: str, *, max_length: int = 200) -> str:
     return text
 
 
-def iso_date(field: str, value: str, *, required: bool = True) -> date | None:
-    """An ISO calendar date ``YYYY-MM-DD`` between 2000 and 2099; None when empty and optional."""
+def optional_date(field: str, value: str) -> date | None:
+    """An ISO calendar date ``YYYY-MM-DD`` between 2000 and 2099, or None when empty."""
+    return required_date(field, value) if value else None
+
+
+def required_date(field: str, value: str) -> date:
+    """An ISO calendar date ``YYYY-MM-DD`` between 2000 and 2099."""
     if not value:
-        if required:
-            raise InvalidArgument(field, f"{field} is required (YYYY-MM-DD)")
-        return None
+        raise InvalidArgument(field, f"{field} is required (YYYY-MM-DD)")
     try:
         if len(value) != 10:
             raise ValueError(value)

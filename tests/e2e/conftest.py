@@ -5,33 +5,9 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from keysvc.v1 import admin_service_pb2_grpc, license_service_pb2_grpc
-
-from .server_process import bearer, create_token, keysvc_server, run_keysvc
+from .server_process import Clients, create_token, keysvc_server, run_keysvc
 
 PASSPHRASE = {"KEYSVC_SIGNING_KEY_PASSPHRASE": "e2e passphrase, not a secret"}
-
-
-class Clients:
-    def __init__(self, channel, tokens):
-        self.channel = channel
-        self.license = license_service_pb2_grpc.LicenseServiceStub(channel)
-        self.admin_stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-        self.tokens = tokens
-
-    def site(self, method, request):
-        return getattr(self.license, method)(
-            request, timeout=10, metadata=bearer(self.tokens["site"])
-        )
-
-    def migration(self, method, request):
-        return getattr(self.license, method)(
-            request, timeout=10, metadata=bearer(self.tokens["migration"])
-        )
-
-    def admin(self, method, request):
-        stub = self.admin_stub if hasattr(self.admin_stub, method) else self.license
-        return getattr(stub, method)(request, timeout=10, metadata=bearer(self.tokens["admin"]))
 
 
 @pytest.fixture(

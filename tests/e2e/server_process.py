@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ from pathlib import Path
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+from keysvc.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    license_service_pb2,
+    license_service_pb2_grpc,
+    resources_pb2,
+)
 
 KEYSVC = Path(sys.executable).with_name("keysvc")
 START_TIMEOUT = 30.0
@@ -125,3 +134,52 @@ def error_info(error: object) -> tuple[object, str, dict[str, str]]:
     assert detail.Unpack(info)
     assert info.domain == "keysvc"
     return error.code(), info.reason, dict(info.metadata)
+
+
+class Clients:
+    def __init__(self, channel, tokens):
+        self.channel = channel
+        self.license = license_service_pb2_grpc.LicenseServiceStub(channel)
+        self.admin_stub = admin_service_pb2_grpc.AdminServiceStub(channel)
+        self.tokens = tokens
+
+    def site(self, method, request):
+        return getattr(self.license, method)(
+            request, timeout=10, metadata=bearer(self.tokens["site"])
+        )
+
+    def migration(self, method, request):
+        return getattr(self.license, method)(
+            request, timeout=10, metadata=bearer(self.tokens["migration"])
+        )
+
+    def admin(self, method, request):
+        stub = self.admin_stub if hasattr(self.admin_stub, method) else self.license
+        return getattr(stub, method)(request, timeout=10, metadata=bearer(self.tokens["admin"]))
+
+
+def new_contract(
+    clients: Clients, product: str = "neo-backup", purchase: str = "2026-11-02", **fields
+):
+    """Creates a contract (accepted on its purchase date unless told otherwise)."""
+    values = {
+        "request_id": str(uuid.uuid4()),
+        "product_code": product,
+        "customer_name": "株式会社サンプル",
+        "contact_email": "it@example.co.jp",
+        "seats": 25,
+        "purchase_date": purchase,
+        "accept_date": purchase,
+    } | fields
+    return clients.admin("CreateContract", admin_service_pb2.CreateContractRequest(**values))
+
+
+def submit_initial(clients: Clients, contract_number: str, fingerprint: str, **fields):
+    """Submits the first key request of a contract, as the product site does."""
+    request = license_service_pb2.SubmitKeyRequestRequest(
+        contract_number=contract_number,
+        kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
+        fingerprint=fingerprint,
+        **fields,
+    )
+    return clients.site("SubmitKeyRequest", request)

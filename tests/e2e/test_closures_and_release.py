@@ -16,30 +16,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from keysvc.v1 import admin_service_pb2, license_service_pb2, resources_pb2
 
-from .server_process import error_info
+from .server_process import error_info, new_contract, submit_initial
 
 pytestmark = pytest.mark.e2e
 
 
 def _waiting_request(clients):
-    contract = clients.admin(
-        "CreateContract",
-        admin_service_pb2.CreateContractRequest(
-            product_code="neo-webconf",
-            customer_name="株式会社カレンダー",
-            contact_email="cal@example.co.jp",
-            seats=3,
-            purchase_date="2026-11-02",
-        ),
-    )
-    return clients.site(
-        "SubmitKeyRequest",
-        license_service_pb2.SubmitKeyRequestRequest(
-            contract_number=contract.contract_number,
-            kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
-            fingerprint="fp1:calendar-server",
-        ),
-    )
+    contract = new_contract(clients, "neo-webconf", customer_name="株式会社カレンダー", seats=3)
+    return submit_initial(clients, contract.contract_number, "fp1:calendar-server")
 
 
 def _get(clients, request_id):

@@ -6,20 +6,24 @@ import base64
 import hashlib
 import hmac
 import time
-import uuid
 from pathlib import Path
 
 import grpc
 import pytest
 
 from keysvc.v1 import (
-    admin_service_pb2,
-    admin_service_pb2_grpc,
     license_service_pb2,
     license_service_pb2_grpc,
 )
 
-from .server_process import bearer, create_token, error_info, keysvc_server
+from .server_process import (
+    Clients,
+    bearer,
+    create_token,
+    error_info,
+    keysvc_server,
+    new_contract,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -32,30 +36,15 @@ def ice(tmp_path_factory):
     data = tmp_path_factory.mktemp("ice") / "data"
     env = {"KEYSVC_TURN_SECRET": SECRET, "KEYSVC_TURN_URIS": URIS}
     with keysvc_server(data, env) as server, grpc.insecure_channel(server.address) as channel:
-        admin = bearer(create_token(data, "admin"))
-        site = bearer(create_token(data, "site"))
-        admin_stub = admin_service_pb2_grpc.AdminServiceStub(channel)
+        clients = Clients(channel, {role: create_token(data, role) for role in ("site", "admin")})
 
         def contract(product: str, purchase: str) -> str:
-            return admin_stub.CreateContract(
-                admin_service_pb2.CreateContractRequest(
-                    request_id=str(uuid.uuid4()),
-                    product_code=product,
-                    customer_name="株式会社アイス",
-                    contact_email="ice@example.co.jp",
-                    seats=1,
-                    purchase_date=purchase,
-                    accept_date=purchase,
-                ),
-                timeout=10,
-                metadata=admin,
-            ).contract_number
+            return new_contract(clients, product, purchase, seats=1).contract_number
 
         def issue(number: str):
-            return license_service_pb2_grpc.LicenseServiceStub(channel).IssueIceCredentials(
+            return clients.site(
+                "IssueIceCredentials",
                 license_service_pb2.IssueIceCredentialsRequest(contract_number=number),
-                timeout=10,
-                metadata=site,
             )
 
         yield contract, issue
@@ -79,9 +68,10 @@ def test_backup_contracts_have_no_ice_service(ice) -> None:
     contract, issue = ice
     with pytest.raises(grpc.RpcError) as caught:
         issue(contract("neo-backup", "2026-11-02"))
-    code, reason, _ = error_info(caught.value)
-    assert code == grpc.StatusCode.FAILED_PRECONDITION
-    assert reason != "SUPPORT_EXPIRED"
+    assert error_info(caught.value)[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "ICE_NOT_OFFERED",
+    )
 
 
 def test_an_expired_contract_gets_support_expired(ice) -> None:

@@ -19,7 +19,7 @@ from keysvc.v1 import (
 )
 from signing import LicenseVerifier, fingerprint_hash
 
-from .server_process import error_info
+from .server_process import error_info, new_contract, submit_initial
 
 pytestmark = pytest.mark.e2e
 
@@ -27,39 +27,18 @@ OLD_SERVER = "fp1:0d6c8f1e-old-server"
 NEW_SERVER = "FP1:7a2b9c4d-NEW-server  "
 
 
-def _contract(clients, product="neo-backup"):
-    return clients.admin(
-        "CreateContract",
-        admin_service_pb2.CreateContractRequest(
-            request_id=str(uuid.uuid4()),
-            product_code=product,
-            customer_name="株式会社サンプル",
-            contact_email="it@example.co.jp",
-            seats=25,
-            purchase_date="2026-11-02",
-            accept_date="2026-11-02",
-        ),
-    )
-
-
 def _jwks(clients):
     return clients.site("ListSigningKeys", license_service_pb2.ListSigningKeysRequest()).jwks_json
 
 
 def test_initial_key_then_reissue_supersedes_the_old_key(clients) -> None:
-    contract = _contract(clients)
+    contract = new_contract(clients)
     assert contract.contract_number.startswith("SS-2026-")
     assert [(p.start, p.end) for p in contract.periods] == [("2026-12-01", "2027-11-30")]
     assert contract.coverage_start == "2026-11-02"
 
-    submitted = clients.site(
-        "SubmitKeyRequest",
-        license_service_pb2.SubmitKeyRequestRequest(
-            request_id=str(uuid.uuid4()),
-            contract_number=contract.contract_number,
-            kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
-            fingerprint=OLD_SERVER,
-        ),
+    submitted = submit_initial(
+        clients, contract.contract_number, OLD_SERVER, request_id=str(uuid.uuid4())
     )
     assert submitted.state == resources_pb2.KEY_REQUEST_STATE_PENDING
     assert submitted.due_date
@@ -134,7 +113,7 @@ def test_initial_key_then_reissue_supersedes_the_old_key(clients) -> None:
 
 
 def test_a_repeated_submit_returns_the_same_request(clients) -> None:
-    contract = _contract(clients)
+    contract = new_contract(clients)
     request = license_service_pb2.SubmitKeyRequestRequest(
         request_id=str(uuid.uuid4()),
         contract_number=contract.contract_number,
@@ -147,7 +126,7 @@ def test_a_repeated_submit_returns_the_same_request(clients) -> None:
 
 
 def test_a_migration_token_must_prove_possession(clients) -> None:
-    contract = _contract(clients)
+    contract = new_contract(clients)
     with pytest.raises(grpc.RpcError) as caught:
         clients.migration(
             "SubmitKeyRequest",
@@ -165,7 +144,7 @@ def test_a_migration_token_must_prove_possession(clients) -> None:
 
 
 def test_a_forged_previous_key_is_refused_with_its_reason(clients) -> None:
-    contract = _contract(clients)
+    contract = new_contract(clients)
     with pytest.raises(grpc.RpcError) as caught:
         clients.migration(
             "SubmitKeyRequest",
@@ -289,7 +268,7 @@ def test_unknown_resources_are_not_found(clients, method, request_message, reaso
 
 
 def test_support_status_and_preview(clients) -> None:
-    contract = _contract(clients, product="neo-webconf")
+    contract = new_contract(clients, "neo-webconf")
     status = clients.site(
         "GetSupportStatus",
         license_service_pb2.GetSupportStatusRequest(
@@ -324,21 +303,14 @@ def test_support_status_and_preview(clients) -> None:
 
 
 def _issued_contract(clients, fingerprint=OLD_SERVER):
-    contract = _contract(clients)
-    submitted = clients.site(
-        "SubmitKeyRequest",
-        license_service_pb2.SubmitKeyRequestRequest(
-            contract_number=contract.contract_number,
-            kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
-            fingerprint=fingerprint,
-        ),
-    )
+    contract = new_contract(clients)
+    submitted = submit_initial(clients, contract.contract_number, fingerprint)
     issued = clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=submitted.id))
     return contract, issued
 
 
 def test_renewals_follow_the_product_policy(clients) -> None:
-    contract = _contract(clients)  # neo-backup, period 2026-12-01 .. 2027-11-30
+    contract = new_contract(clients)  # neo-backup, period 2026-12-01 .. 2027-11-30
     late = clients.admin(
         "RenewContract",
         admin_service_pb2.RenewContractRequest(
@@ -393,15 +365,8 @@ def test_added_licenses_queue_a_seats_change_on_the_same_server(clients) -> None
 
 
 def test_held_requests_are_approved_or_rejected_and_listed(clients) -> None:
-    contract = _contract(clients)
-    waiting = clients.site(
-        "SubmitKeyRequest",
-        license_service_pb2.SubmitKeyRequestRequest(
-            contract_number=contract.contract_number,
-            kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
-            fingerprint=OLD_SERVER,
-        ),
-    )
+    contract = new_contract(clients)
+    waiting = submit_initial(clients, contract.contract_number, OLD_SERVER)
     listed = clients.admin(
         "ListKeyRequests",
         admin_service_pb2.ListKeyRequestsRequest(
@@ -434,17 +399,8 @@ def test_held_requests_are_approved_or_rejected_and_listed(clients) -> None:
 def test_key_requests_page_through_in_acceptance_order(clients) -> None:
     ids = []
     for _ in range(3):
-        contract = _contract(clients)
-        ids.append(
-            clients.site(
-                "SubmitKeyRequest",
-                license_service_pb2.SubmitKeyRequestRequest(
-                    contract_number=contract.contract_number,
-                    kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
-                    fingerprint=OLD_SERVER,
-                ),
-            ).id
-        )
+        contract = new_contract(clients)
+        ids.append(submit_initial(clients, contract.contract_number, OLD_SERVER).id)
     seen, token = [], ""
     while True:
         page = clients.admin(

@@ -6,7 +6,6 @@ import email
 import email.policy
 import socket
 import time
-import uuid
 from pathlib import Path
 
 import grpc
@@ -15,46 +14,32 @@ from aiosmtpd.controller import Controller
 
 from keysvc.v1 import (
     admin_service_pb2,
-    admin_service_pb2_grpc,
     license_service_pb2,
     license_service_pb2_grpc,
     resources_pb2,
 )
 
-from .server_process import bearer, create_token, keysvc_server
+from .server_process import (
+    Clients,
+    bearer,
+    create_token,
+    keysvc_server,
+    new_contract,
+    submit_initial,
+)
 
 pytestmark = pytest.mark.e2e
 
 
 def _issue_a_key(address: str, data: Path, recipient: str) -> resources_pb2.KeyRequest:
-    admin = bearer(create_token(data, "admin"))
+    tokens = {role: create_token(data, role) for role in ("site", "admin")}
     with grpc.insecure_channel(address) as channel:
-        admin_stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-        contract = admin_stub.CreateContract(
-            admin_service_pb2.CreateContractRequest(
-                request_id=str(uuid.uuid4()),
-                product_code="neo-backup",
-                customer_name="株式会社メール",
-                contact_email="it@example.co.jp",
-                seats=5,
-                purchase_date="2026-11-02",
-            ),
-            timeout=10,
-            metadata=admin,
+        clients = Clients(channel, tokens)
+        contract = new_contract(clients, customer_name="株式会社メール", seats=5)
+        submitted = submit_initial(
+            clients, contract.contract_number, "fp1:mail-test-server", contact_email=recipient
         )
-        submitted = license_service_pb2_grpc.LicenseServiceStub(channel).SubmitKeyRequest(
-            license_service_pb2.SubmitKeyRequestRequest(
-                contract_number=contract.contract_number,
-                kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
-                fingerprint="fp1:mail-test-server",
-                contact_email=recipient,
-            ),
-            timeout=10,
-            metadata=admin,
-        )
-        return admin_stub.IssueKeyNow(
-            admin_service_pb2.IssueKeyNowRequest(id=submitted.id), timeout=10, metadata=admin
-        )
+        return clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=submitted.id))
 
 
 def _delivery_state(address: str, data: Path, request_id: str) -> int:

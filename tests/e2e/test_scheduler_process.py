@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import grpc
@@ -19,10 +18,18 @@ from keysvc.v1 import (
     admin_service_pb2_grpc,
     license_service_pb2,
     license_service_pb2_grpc,
-    resources_pb2,
 )
 
-from .server_process import KEYSVC, bearer, create_token, keysvc_server, run_keysvc
+from .server_process import (
+    KEYSVC,
+    Clients,
+    bearer,
+    create_token,
+    keysvc_server,
+    new_contract,
+    run_keysvc,
+    submit_initial,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -92,28 +99,9 @@ def _state(data: Path, request_id: str) -> str:
 def test_the_scheduler_process_releases_due_requests_and_mails_them(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with keysvc_server(data) as server, grpc.insecure_channel(server.address) as channel:
-        admin = bearer(create_token(data, "admin"))
-        contract = admin_service_pb2_grpc.AdminServiceStub(channel).CreateContract(
-            admin_service_pb2.CreateContractRequest(
-                request_id=str(uuid.uuid4()),
-                product_code="neo-backup",
-                customer_name="株式会社スケジューラ",
-                contact_email="sched@example.co.jp",
-                seats=2,
-                purchase_date="2026-11-02",
-            ),
-            timeout=10,
-            metadata=admin,
-        )
-        request = license_service_pb2_grpc.LicenseServiceStub(channel).SubmitKeyRequest(
-            license_service_pb2.SubmitKeyRequestRequest(
-                contract_number=contract.contract_number,
-                kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
-                fingerprint="fp1:scheduler-process",
-            ),
-            timeout=10,
-            metadata=admin,
-        )
+        clients = Clients(channel, {role: create_token(data, role) for role in ("site", "admin")})
+        contract = new_contract(clients, customer_name="株式会社スケジューラ", seats=2)
+        request = submit_initial(clients, contract.contract_number, "fp1:scheduler-process")
     # The server is stopped; time passes: the request's release time is now behind us.
     with sqlite3.connect(data / "keysvc.db") as db:
         db.execute(
