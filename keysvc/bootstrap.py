@@ -122,7 +122,9 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         calendar=calendar,
         mail=mail,
         outbox_sender=OutboxSender(engine, transport, clock),
-        scheduled_release=ScheduledRelease(engine, signing_keys, mail, clock),
+        scheduled_release=ScheduledRelease(
+            engine, signing_keys, mail, clock, batch_size=settings.release_batch_size
+        ),
     )
 
 

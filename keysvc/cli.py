@@ -18,7 +18,6 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -32,7 +31,7 @@ from keysvc.logs import configure_logging
 from keysvc.persistence.token_repository import add_token
 from keysvc.server import serve
 from keysvc.tokens import Role, new_token
-from scheduler.clock import SystemClock
+from scheduler.clock import Clock, SystemClock
 from signing import SigningError
 
 logger = logging.getLogger("keysvc")
@@ -42,10 +41,15 @@ EXIT_UNHEALTHY = 1
 EXIT_CONFIG = 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs a `keysvc` subcommand and returns its exit code."""
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Runs a `keysvc` subcommand and returns its exit code.
+
+    `clock` is for programs that embed keysvc, such as the end-to-end tests'
+    test-only launcher; the installed command always runs on the system clock.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
+    args.clock = clock or SystemClock()
     code: int = args.handler(args)
     return code
 
@@ -144,7 +148,7 @@ def _run(
     configure_logging()
     try:
         settings = Settings.from_environment(os.environ, data_dir=args.data_dir, listen=listen)
-        services = build_services(settings, SystemClock())
+        services = build_services(settings, args.clock)
     except (ConfigError, SigningError, SQLAlchemyError) as error:
         logger.error("cannot start: %s", error)
         return EXIT_CONFIG
@@ -192,7 +196,7 @@ def _tokens_create(args: argparse.Namespace) -> int:
     token = new_token()
     try:
         with engine.begin() as connection:
-            add_token(connection, token, role, args.description, datetime.now(UTC))
+            add_token(connection, token, role, args.description, args.clock.now())
     finally:
         engine.dispose()
     print(f"created {role.value} token {token.token_id}; keep it secret, it is shown only once:")

@@ -15,6 +15,9 @@ DEFAULT_LISTEN = "127.0.0.1:50051"
 # Reserved names (RFC 2606) that can never reach anyone: production sets real ones.
 DEFAULT_MAIL_FROM = "keysvc <keysvc@keysvc.invalid>"
 DEFAULT_MAIL_DOMAIN = "keysvc.invalid"
+DEFAULT_RELEASE_BATCH_SIZE = 200
+# A batch is one transaction holding its rows' locks: keep it short.
+MAX_RELEASE_BATCH_SIZE = 10_000
 
 
 class ConfigError(Exception):
@@ -51,6 +54,8 @@ class Settings:
     # ICE: the secret shared with the TURN servers (coturn use-auth-secret) and their URIs.
     turn_secret: str | None = None
     turn_uris: tuple[str, ...] = ()
+    # Requests released per transaction by the release loop and ReleaseDue.
+    release_batch_size: int = DEFAULT_RELEASE_BATCH_SIZE
 
     @classmethod
     def from_environment(
@@ -84,6 +89,7 @@ class Settings:
             turn_uris=tuple(
                 uri.strip() for uri in environ.get("KEYSVC_TURN_URIS", "").split(",") if uri.strip()
             ),
+            release_batch_size=_batch_size(environ.get("KEYSVC_RELEASE_BATCH_SIZE")),
         )
         bad_uris = [u for u in settings.turn_uris if not u.startswith(("turn:", "turns:", "stun:"))]
         if bad_uris:
@@ -116,3 +122,13 @@ def parse_listen_address(listen: str) -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ConfigError(f"listen address must be HOST:PORT, got {listen!r}")
     return host, int(port_text)
+
+
+def _batch_size(text: str | None) -> int:
+    if not text:
+        return DEFAULT_RELEASE_BATCH_SIZE
+    if not text.isdigit() or not 1 <= int(text) <= MAX_RELEASE_BATCH_SIZE:
+        raise ConfigError(
+            f"KEYSVC_RELEASE_BATCH_SIZE must be a whole number from 1 to {MAX_RELEASE_BATCH_SIZE}"
+        )
+    return int(text)

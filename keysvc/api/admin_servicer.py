@@ -1,8 +1,4 @@
-"""`keysvc.v1.AdminService` over gRPC (role admin only, see `keysvc.api.policy`).
-
-Methods not implemented here yet are inherited from the generated base and
-answer UNIMPLEMENTED until the service issue lands them.
-"""
+"""`keysvc.v1.AdminService` over gRPC (role admin only, see `keysvc.api.policy`)."""
 
 from __future__ import annotations
 
@@ -237,14 +233,12 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: admin_service_pb2.ListKeyRequestsRequest, context: Context
     ) -> admin_service_pb2.ListKeyRequestsResponse:
         """Key requests in acceptance order, with filters and the number that match."""
-        if request.late:
-            # Released-late reporting arrives with the scheduler's SLA reports.
-            raise NotImplementedError
         state = _STATE_NAMES.get(request.state, "")
         filters = {
             "contract_number": request.contract_number,
             "state": state,
             "at_risk": request.at_risk,
+            "late": request.late,
         }
         page = page_of(request.page_size, request.page_token, filters)
         after = _key_request_cursor(page.after)
@@ -256,6 +250,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
                 contract_number=request.contract_number,
                 state=state,
                 at_risk=request.at_risk,
+                late=request.late,
             )
         )
         shown = records[: page.size]

@@ -20,7 +20,7 @@ import grpc
 from google.protobuf.message import Message
 
 from keysvc.api.policy import allowed_roles, is_public
-from keysvc.api.status import internal_status, status_for, unimplemented_status
+from keysvc.api.status import internal_status, status_for
 from keysvc.authentication import Authenticator
 from keysvc.errors import KeysvcError, PermissionDenied
 from keysvc.tokens import Principal
@@ -98,8 +98,6 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 def _status_of(method: str, error: Exception) -> grpc.Status:
     if isinstance(error, KeysvcError | SigningError):
         return status_for(error)
-    if isinstance(error, NotImplementedError):
-        return unimplemented_status(method)
     logger.error("unexpected error", exc_info=error, extra={"method": method})
     return internal_status()
 

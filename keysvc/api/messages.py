@@ -7,7 +7,6 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from keysvc.domain import jst_date
 from keysvc.persistence.audit_repository import AuditEvent
 from keysvc.persistence.closure_repository import ClosureRecord
 from keysvc.persistence.contract_repository import ContractRecord
@@ -126,8 +125,7 @@ def key_request(
         previous_license_serial=record.previous_license_serial or "",
         reject_reason=record.reject_reason or "",
         at_risk=record.at_risk,
-        late=record.released_at is not None
-        and jst_date(record.released_at, field="released_at") > record.due_date,
+        late=record.released_late,
         mail_delivery_state=_MAIL_STATES.get(
             mail_state or "", resources_pb2.MAIL_DELIVERY_STATE_UNSPECIFIED
         ),

@@ -52,11 +52,6 @@ def status_for(error: KeysvcError | SigningError) -> grpc.Status:
     return _status(code, message, error.reason, metadata)
 
 
-def unimplemented_status(method: str) -> grpc.Status:
-    """The answer for a method the service does not implement (yet)."""
-    return _status(rpc_code.UNIMPLEMENTED, f"{method} is not implemented", "UNIMPLEMENTED", {})
-
-
 def internal_status() -> grpc.Status:
     """The answer to an unexpected failure: INTERNAL, nothing else disclosed."""
     return _status(rpc_code.INTERNAL, "internal error", INTERNAL_REASON, {})

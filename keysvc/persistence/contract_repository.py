@@ -6,10 +6,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from keysvc.domain import Period
-from keysvc.persistence.schema import contracts, products, support_periods
+from keysvc.persistence.schema import (
+    contract_number_counters,
+    contracts,
+    products,
+    support_periods,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +132,27 @@ def list_contracts(
     return [_record(row, periods.get(row.contract_number, ())) for row in rows]
 
 
-def last_number_of_year(connection: Connection, year: int) -> str | None:
-    """The highest generated support service number of a year, e.g. "SS-2026-000123"."""
-    return connection.execute(
-        select(func.max(contracts.c.contract_number)).where(
-            contracts.c.contract_number.like(f"SS-{year}-______")
-        )
-    ).scalar_one_or_none()
+def next_contract_sequence(connection: Connection, year: int) -> int:
+    """Takes the next support service number's sequence of `year` (1, 2, ...).
+
+    The counter row stays locked until the transaction ends, so concurrent
+    creations queue for it instead of colliding; a rolled-back creation gives
+    its number back.
+    """
+    insert_ = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    connection.execute(
+        insert_(contract_number_counters)
+        .values(year=year, last_sequence=0)
+        .on_conflict_do_nothing(index_elements=["year"])
+    )
+    counter = contract_number_counters.c
+    sequence: int = connection.execute(
+        update(contract_number_counters)
+        .where(counter.year == year)
+        .values(last_sequence=counter.last_sequence + 1)
+        .returning(counter.last_sequence)
+    ).scalar_one()
+    return sequence
 
 
 def _periods(connection: Connection, numbers: list[str]) -> dict[str, tuple[Period, ...]]:

@@ -33,6 +33,7 @@ class KeyRequestRecord:
     hold_reason: str | None
     reject_reason: str | None
     at_risk: bool
+    released_late: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +102,15 @@ def reissue_times(connection: Connection, contract_number: str, since: datetime)
 
 
 def mark_released(
-    connection: Connection, request_id: str, license_serial: str, now: datetime
+    connection: Connection, request_id: str, license_serial: str, now: datetime, *, late: bool
 ) -> None:
-    """Records the release of a request and the license it made."""
+    """Records the release of a request, the license it made, and whether it was late."""
     connection.execute(
         update(key_requests)
         .where(key_requests.c.id == request_id)
-        .values(state="RELEASED", released_at=now, license_serial=license_serial)
+        .values(
+            state="RELEASED", released_at=now, license_serial=license_serial, released_late=late
+        )
     )
 
 
@@ -190,6 +193,7 @@ def list_key_requests(
     contract_number: str,
     state: str,
     at_risk: bool,
+    late: bool,
 ) -> tuple[list[KeyRequestRecord], int]:
     """Requests in acceptance order (the support queue's order) and how many match."""
     conditions = []
@@ -199,6 +203,8 @@ def list_key_requests(
         conditions.append(key_requests.c.state == state)
     if at_risk:
         conditions.append(key_requests.c.at_risk.is_(True))
+    if late:
+        conditions.append(key_requests.c.released_late.is_(True))
     query = select(key_requests).where(*conditions)
     if after is not None:
         accepted_at, request_id = after

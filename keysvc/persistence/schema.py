@@ -137,6 +137,8 @@ key_requests = Table(
     Column("reject_reason", Text),
     Column("at_risk", Boolean, nullable=False, server_default=text("false")),
     Column("created_by_token_id", String(64)),
+    # Released on a Tokyo day after the due date: the SLA report (migration 0002).
+    Column("released_late", Boolean, nullable=False, server_default=text("false")),
     _one_of("kind", KEY_REQUEST_KINDS),
     _one_of("state", KEY_REQUEST_STATES),
     CheckConstraint(
@@ -176,6 +178,16 @@ licenses = Table(
         sqlite_where=text("status = 'ACTIVE'"),
         postgresql_where=text("status = 'ACTIVE'"),
     ),
+)
+
+# The last support service number handed out per year (SS-<year>-<sequence>):
+# a row lock serialises concurrent creations instead of letting them collide.
+contract_number_counters = Table(
+    "contract_number_counters",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last_sequence", Integer, nullable=False),
+    CheckConstraint("last_sequence >= 0", name="not_negative"),
 )
 
 closures = Table(

@@ -14,7 +14,7 @@ from keysvc.persistence.contract_repository import (
     add_contract,
     add_period,
     get_contract,
-    last_number_of_year,
+    next_contract_sequence,
     product_exists,
     set_seats,
 )
@@ -40,7 +40,7 @@ def create_contract(connection: Connection, new: NewContract, now: datetime) -> 
             "product_code", f"unknown product {new.product_code!r}", reason="UNKNOWN_PRODUCT"
         )
     accept_date = new.accept_date or jst_date(now, field="now")
-    number = new.contract_number or _next_contract_number(connection, accept_date.year)
+    number = new.contract_number or _new_contract_number(connection, accept_date.year)
     if get_contract(connection, number) is not None:
         raise AlreadyExists(
             f"contract {number} exists already",
@@ -72,12 +72,13 @@ def require_contract(
     return contract
 
 
-def _next_contract_number(connection: Connection, year: int) -> str:
-    # Sequential per year, as on the support certificates. Two creations racing for
-    # the same number collide on the primary key; the runner retries the loser.
-    last = last_number_of_year(connection, year)
-    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"SS-{year}-{sequence:06d}"
+def _new_contract_number(connection: Connection, year: int) -> str:
+    # Sequential per year, as on the support certificates; numbers staff typed in
+    # by hand in the same pattern are skipped, never reused.
+    while True:
+        number = f"SS-{year}-{next_contract_sequence(connection, year):06d}"
+        if get_contract(connection, number) is None:
+            return number
 
 
 def renew_contract(

@@ -125,6 +125,7 @@ def submit_key_request(
         hold_reason=hold_reason,
         reject_reason=None,
         at_risk=False,
+        released_late=False,
     )
     add_key_request(connection, record, created_by=principal.token_id)
     return record

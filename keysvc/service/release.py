@@ -108,7 +108,7 @@ def release(
     add_license(connection, license_)
     if request.previous_license_serial is not None:
         set_superseded_by(connection, request.previous_license_serial, license_.serial)
-    mark_released(connection, request.id, license_.serial, now)
+    mark_released(connection, request.id, license_.serial, now, late=today > request.due_date)
     mail = compose_license_mail(
         key_request_id=request.id,
         recipient=request.contact_email,

@@ -9,13 +9,15 @@ still PENDING) and doubles nothing (one license per request, in the database).
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Engine
 
 from keysvc.service.release import MailIdentity, Releaser, release_due
 from keysvc.signing_keys import SigningKeys
 from scheduler.clock import Clock
 
-DEFAULT_BATCH_SIZE = 200
+logger = logging.getLogger(__name__)
 
 
 class ScheduledRelease:
@@ -27,7 +29,7 @@ class ScheduledRelease:
         signing_keys: SigningKeys,
         mail: MailIdentity,
         clock: Clock,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int,
     ) -> None:
         self._engine = engine
         self._signing_keys = signing_keys
@@ -40,7 +42,10 @@ class ScheduledRelease:
         now = self._clock.now()
         with self._engine.begin() as connection:
             releaser = Releaser(self._signing_keys.key_ring(connection), self._mail)
-            return release_due(connection, now, releaser, now, self.batch_size)
+            released = release_due(connection, now, releaser, now, self.batch_size)
+        if released:
+            logger.info("released due key requests", extra={"released": released})
+        return released
 
     def release_batch_and_report_more(self) -> bool:
         """One batch; True when it was full, so more may be due (for `run_batches`)."""

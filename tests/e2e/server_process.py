@@ -28,6 +28,7 @@ from keysvc.v1 import (
 )
 
 KEYSVC = Path(sys.executable).with_name("keysvc")
+PROJECT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
 
 
@@ -74,10 +75,19 @@ def run_keysvc(*args: str, env: Mapping[str, str] | None = None, timeout: float 
 
 
 @contextmanager
-def keysvc_server(data_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[ServerProcess]:
-    """Starts `keysvc serve` on 127.0.0.1 with a free port; stops it on exit, also on failure."""
+def keysvc_server(
+    data_dir: Path, env: Mapping[str, str] | None = None, *, clock_file: Path | None = None
+) -> Iterator[ServerProcess]:
+    """Starts `keysvc serve` on 127.0.0.1 with a free port; stops it on exit, also on failure.
+
+    With `clock_file` the server runs on the time written there (see `clocked_keysvc`).
+    """
+    command = [str(KEYSVC)]
+    if clock_file is not None:
+        command = [sys.executable, "-m", "tests.e2e.clocked_keysvc", str(clock_file)]
     process = subprocess.Popen(
-        [str(KEYSVC), "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
+        [*command, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
+        cwd=PROJECT,
         env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

@@ -6,13 +6,15 @@ import re
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Index, MetaData, inspect, select
+from sqlalchemy import Index, MetaData, inspect, select, update
 
+from keysvc.persistence.contract_repository import next_contract_sequence
 from keysvc.persistence.database import create_database_engine
 from keysvc.persistence.migrate import (
     _alembic_config,
@@ -20,7 +22,12 @@ from keysvc.persistence.migrate import (
     head_revision,
     upgrade_database,
 )
-from keysvc.persistence.schema import metadata, products
+from keysvc.persistence.schema import contracts, key_requests, metadata, products
+
+from . import rows
+
+# The newest migration file; a new one updates this line.
+LATEST = "0003"
 
 SEEDED_PRODUCTS = [
     ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
@@ -97,7 +104,7 @@ def test_upgrade_is_idempotent_and_seeds_products_once(empty_engine):
 
 def test_upgrade_on_an_already_migrated_database_changes_nothing(engine):
     upgrade_database(engine)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == LATEST
     assert _products(engine) == SEEDED_PRODUCTS
 
 
@@ -111,7 +118,9 @@ def test_two_concurrent_upgrades_both_succeed(empty_url):
         for _ in range(2)
     ]
     outcomes = [(process.wait(timeout=60), *process.communicate()) for process in processes]
-    assert [(code, out.strip()) for code, out, _err in outcomes] == [(0, b"0001")] * 2, outcomes
+    assert [(code, out.strip()) for code, out, _err in outcomes] == [(0, LATEST.encode())] * 2, (
+        outcomes
+    )
     engine = create_database_engine(empty_url)
     try:
         assert current_revision(engine) == head_revision()
@@ -152,3 +161,51 @@ def test_downgrade_to_base_removes_everything_and_upgrade_restores_it(empty_engi
     assert set(inspect(empty_engine).get_table_names()) <= {"alembic_version"}
     upgrade_database(empty_engine)
     assert _differences(empty_engine, metadata) == []
+
+
+def test_0002_back_fills_released_late_by_the_tokyo_date(empty_engine):
+    with empty_engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0001")
+        rows.insert_contract_with_key(connection)
+        # Due 1 April; released at 10:30 and at 00:30 the next day, Tokyo time.
+        for request_id, serial, released_at in (
+            ("R-on-time", "L-1", datetime(2025, 4, 1, 1, 30, tzinfo=UTC)),
+            ("R-late", "L-2", datetime(2025, 4, 1, 15, 30, tzinfo=UTC)),
+        ):
+            rows.insert_license(
+                connection, serial, request_id, status="SUPERSEDED", generation=int(serial[-1])
+            )
+            connection.execute(
+                update(key_requests)
+                .where(key_requests.c.id == request_id)
+                .values(state="RELEASED", license_serial=serial, released_at=released_at)
+            )
+        connection.execute(key_requests.insert(), rows.key_request("R-waiting"))
+    upgrade_database(empty_engine)
+    with empty_engine.connect() as connection:
+        query = select(key_requests.c.id, key_requests.c.released_late)
+        flags = {row.id: row.released_late for row in connection.execute(query)}
+    assert flags == {"R-on-time": False, "R-late": True, "R-waiting": False}
+
+
+def test_0002_downgrades_to_0001(empty_engine):
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0001")
+    columns = {column["name"] for column in inspect(empty_engine).get_columns("key_requests")}
+    assert "released_late" not in columns
+    assert "at_risk" in columns
+    upgrade_database(empty_engine)
+    assert _differences(empty_engine, metadata) == []
+
+
+def test_0003_starts_each_year_counter_after_the_numbers_already_given(empty_engine):
+    with empty_engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0002")
+        for number in ("SS-2025-000007", "SS-2025-000012", "SS-2026-000003", "HAND-TYPED-1"):
+            connection.execute(contracts.insert(), rows.contract(number))
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        assert next_contract_sequence(connection, 2025) == 13
+        assert next_contract_sequence(connection, 2026) == 4
+        assert next_contract_sequence(connection, 2027) == 1

@@ -72,7 +72,11 @@ def test_same_day_requests_go_out_at_once_and_the_rest_at_the_opening(engine) ->
     signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
     signing_keys.ensure_active_key()
     scheduled = ScheduledRelease(
-        engine, signing_keys, MailIdentity("keysvc <k@example.jp>", "example.jp"), clock
+        engine,
+        signing_keys,
+        MailIdentity("keysvc <k@example.jp>", "example.jp"),
+        clock,
+        batch_size=50,
     )
     same_day = _submit(engine, FRIDAY_MORNING)
     clock.set(FRIDAY_EVENING)

@@ -50,3 +50,14 @@ def test_listen_address_is_host_and_port(listen: str, expected: tuple[str, int])
 def test_malformed_listen_address_is_refused(listen: str) -> None:
     with pytest.raises(ConfigError, match="HOST:PORT"):
         parse_listen_address(listen)
+
+
+def test_release_batch_size_defaults_and_is_read_from_the_environment() -> None:
+    assert Settings.from_environment({}).release_batch_size == 200
+    assert Settings.from_environment({"KEYSVC_RELEASE_BATCH_SIZE": "25"}).release_batch_size == 25
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", "2.5", "10001"])
+def test_a_release_batch_size_out_of_range_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="KEYSVC_RELEASE_BATCH_SIZE"):
+        Settings.from_environment({"KEYSVC_RELEASE_BATCH_SIZE": value})
