@@ -14,7 +14,7 @@ from keysvc.api.interceptor import current_principal
 from keysvc.api.pagination import page_of
 from keysvc.api.runner import Runner
 from keysvc.domain import jst_date
-from keysvc.errors import InvalidArgument, NotFound
+from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound
 from keysvc.persistence.audit_repository import list_events
 from keysvc.persistence.closure_repository import list_closure_records
 from keysvc.persistence.contract_repository import list_contracts
@@ -26,6 +26,7 @@ from keysvc.persistence.key_request_repository import (
     open_request_of,
 )
 from keysvc.persistence.outbox_repository import delivery_state
+from keysvc.persistence.token_repository import list_token_records, revoke_token
 from keysvc.service.closures import create_closure, delete_closure
 from keysvc.service.contracts import (
     NewContract,
@@ -466,6 +467,44 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         return admin_service_pb2.ListAuditEventsResponse(
             audit_events=[messages.audit_event(event) for event in shown],
             next_page_token=page.next_token(shown[-1].id if shown else None, len(events)),
+        )
+
+    async def ListTokens(
+        self, request: admin_service_pb2.ListTokensRequest, context: Context
+    ) -> admin_service_pb2.ListTokensResponse:
+        """Tokens by id, without their secrets; revoked ones when asked."""
+        page = page_of(request.page_size, request.page_token, {"revoked": request.show_revoked})
+        after = page.after if isinstance(page.after, str) else None
+        records = await self._runner.read(
+            lambda connection: list_token_records(
+                connection, limit=page.size + 1, after=after, show_revoked=request.show_revoked
+            )
+        )
+        shown = records[: page.size]
+        return admin_service_pb2.ListTokensResponse(
+            tokens=[messages.token(record) for record in shown],
+            next_page_token=page.next_token(shown[-1].token_id if shown else None, len(records)),
+        )
+
+    async def RevokeToken(
+        self, request: admin_service_pb2.RevokeTokenRequest, context: Context
+    ) -> resources_pb2.Token:
+        """Revokes a token at once (not the caller's own: that would lock them out)."""
+        token_id = validation.required_text("id", request.id, max_length=64)
+        if token_id == current_principal().token_id:
+            raise FailedPrecondition(
+                "a token cannot revoke itself; use another admin token",
+                reason="TOKEN_IS_CALLERS",
+            )
+
+        def revoke(connection: Connection) -> resources_pb2.Token:
+            record = revoke_token(connection, token_id, self._clock.now())
+            if record is None:
+                raise NotFound(f"tokens/{token_id}", reason="TOKEN_NOT_FOUND")
+            return messages.token(record)
+
+        return await self._mutate(
+            "RevokeToken", request, f"tokens/{token_id}", resources_pb2.Token, revoke
         )
 
 

@@ -12,6 +12,7 @@ from keysvc.persistence.closure_repository import ClosureRecord
 from keysvc.persistence.contract_repository import ContractRecord
 from keysvc.persistence.key_request_repository import KeyRequestRecord, LicenseRecord
 from keysvc.persistence.signing_key_repository import StoredSigningKey
+from keysvc.persistence.token_repository import TokenRecord
 from keysvc.v1 import resources_pb2
 
 
@@ -157,4 +158,15 @@ def closure(record: ClosureRecord) -> resources_pb2.Closure:
         start_date=record.closure.start.isoformat(),
         end_date=record.closure.end.isoformat(),
         label=record.closure.label,
+    )
+
+
+def token(record: TokenRecord) -> resources_pb2.Token:
+    """A token's id, role and dates; it has no secret to show."""
+    return resources_pb2.Token(
+        id=record.token_id,
+        role=record.role,
+        description=record.description,
+        create_time=timestamp(record.created_at),
+        revoke_time=timestamp(record.revoked_at),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from keysvc.persistence.schema import tokens
 from keysvc.tokens import NewToken, Role
@@ -46,3 +46,47 @@ def find_token(connection: Connection, token_id: str) -> StoredToken | None:
     if row is None:
         return None
     return StoredToken(token_id, Role(row.role), bytes(row.secret_hash), row.revoked_at is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """What may be shown of a token: everything but its secret."""
+
+    token_id: str
+    role: str
+    description: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def list_token_records(
+    connection: Connection, *, limit: int, after: str | None, show_revoked: bool
+) -> list[TokenRecord]:
+    """Tokens by id, revoked ones only when asked."""
+    query = select(
+        tokens.c.id, tokens.c.role, tokens.c.description, tokens.c.created_at, tokens.c.revoked_at
+    ).order_by(tokens.c.id)
+    if after is not None:
+        query = query.where(tokens.c.id > after)
+    if not show_revoked:
+        query = query.where(tokens.c.revoked_at.is_(None))
+    return [TokenRecord(*row) for row in connection.execute(query.limit(limit))]
+
+
+def revoke_token(connection: Connection, token_id: str, now: datetime) -> TokenRecord | None:
+    """Revokes the token (a revoked one keeps its first revocation time); None if unknown."""
+    connection.execute(
+        update(tokens)
+        .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    row = connection.execute(
+        select(
+            tokens.c.id,
+            tokens.c.role,
+            tokens.c.description,
+            tokens.c.created_at,
+            tokens.c.revoked_at,
+        ).where(tokens.c.id == token_id)
+    ).one_or_none()
+    return None if row is None else TokenRecord(*row)

@@ -127,6 +127,16 @@ class AdminServiceStub:
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ReleaseDueRequest.SerializeToString,
                 response_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ReleaseDueResponse.FromString,
                 _registered_method=True)
+        self.ListTokens = channel.unary_unary(
+                '/keysvc.v1.AdminService/ListTokens',
+                request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListTokensRequest.SerializeToString,
+                response_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListTokensResponse.FromString,
+                _registered_method=True)
+        self.RevokeToken = channel.unary_unary(
+                '/keysvc.v1.AdminService/RevokeToken',
+                request_serializer=keysvc_dot_v1_dot_admin__service__pb2.RevokeTokenRequest.SerializeToString,
+                response_deserializer=keysvc_dot_v1_dot_resources__pb2.Token.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -250,6 +260,21 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTokens(self, request, context):
+        """The API's bearer tokens (never their secrets). Tokens are created on the
+        server host with `keysvc tokens create`, so a secret never crosses the wire.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeToken(self, request, context):
+        """Revokes a token at once; the caller's own token cannot be revoked this way.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -342,6 +367,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ReleaseDue,
                     request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ReleaseDueRequest.FromString,
                     response_serializer=keysvc_dot_v1_dot_admin__service__pb2.ReleaseDueResponse.SerializeToString,
+            ),
+            'ListTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTokens,
+                    request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListTokensRequest.FromString,
+                    response_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListTokensResponse.SerializeToString,
+            ),
+            'RevokeToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeToken,
+                    request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.RevokeTokenRequest.FromString,
+                    response_serializer=keysvc_dot_v1_dot_resources__pb2.Token.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -832,6 +867,60 @@ class AdminService:
             '/keysvc.v1.AdminService/ReleaseDue',
             keysvc_dot_v1_dot_admin__service__pb2.ReleaseDueRequest.SerializeToString,
             keysvc_dot_v1_dot_admin__service__pb2.ReleaseDueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/keysvc.v1.AdminService/ListTokens',
+            keysvc_dot_v1_dot_admin__service__pb2.ListTokensRequest.SerializeToString,
+            keysvc_dot_v1_dot_admin__service__pb2.ListTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/keysvc.v1.AdminService/RevokeToken',
+            keysvc_dot_v1_dot_admin__service__pb2.RevokeTokenRequest.SerializeToString,
+            keysvc_dot_v1_dot_resources__pb2.Token.FromString,
             options,
             channel_credentials,
             insecure,

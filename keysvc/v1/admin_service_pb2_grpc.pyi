@@ -62,6 +62,12 @@ class AdminServiceStub:
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEventsRequest, _admin_service_pb2.ListAuditEventsResponse]
     ReleaseDue: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ReleaseDueRequest, _admin_service_pb2.ReleaseDueResponse]
     """Releases every approved request due at or before as_of, as the scheduler does."""
+    ListTokens: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListTokensRequest, _admin_service_pb2.ListTokensResponse]
+    """The API's bearer tokens (never their secrets). Tokens are created on the
+    server host with `keysvc tokens create`, so a secret never crosses the wire.
+    """
+    RevokeToken: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeTokenRequest, _resources_pb2.Token]
+    """Revokes a token at once; the caller's own token cannot be revoked this way."""
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -96,6 +102,12 @@ class AdminServiceAsyncStub(AdminServiceStub):
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEventsRequest, _admin_service_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
     ReleaseDue: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ReleaseDueRequest, _admin_service_pb2.ReleaseDueResponse]  # type: ignore[assignment]
     """Releases every approved request due at or before as_of, as the scheduler does."""
+    ListTokens: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListTokensRequest, _admin_service_pb2.ListTokensResponse]  # type: ignore[assignment]
+    """The API's bearer tokens (never their secrets). Tokens are created on the
+    server host with `keysvc tokens create`, so a secret never crosses the wire.
+    """
+    RevokeToken: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeTokenRequest, _resources_pb2.Token]  # type: ignore[assignment]
+    """Revokes a token at once; the caller's own token cannot be revoked this way."""
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Support staff's operations (role "admin"). Every mutating request carries a
@@ -235,5 +247,23 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_service_pb2.ReleaseDueResponse, _abc.Awaitable[_admin_service_pb2.ReleaseDueResponse]]:
         """Releases every approved request due at or before as_of, as the scheduler does."""
+
+    @_abc_1.abstractmethod
+    def ListTokens(
+        self,
+        request: _admin_service_pb2.ListTokensRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListTokensResponse, _abc.Awaitable[_admin_service_pb2.ListTokensResponse]]:
+        """The API's bearer tokens (never their secrets). Tokens are created on the
+        server host with `keysvc tokens create`, so a secret never crosses the wire.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeToken(
+        self,
+        request: _admin_service_pb2.RevokeTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.Token, _abc.Awaitable[_resources_pb2.Token]]:
+        """Revokes a token at once; the caller's own token cannot be revoked this way."""
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

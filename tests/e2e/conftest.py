@@ -31,4 +31,6 @@ def clients(request, tmp_path_factory):
     env = server_environment(request.param, data, url)
     with keysvc_server(data, env) as server, grpc.insecure_channel(server.address) as channel:
         tokens = {role: create_token(data, role, env) for role in ("site", "migration", "admin")}
-        yield Clients(channel, tokens)
+        clients = Clients(channel, tokens, server.address)
+        clients.make_token = lambda role: create_token(data, role, env)
+        yield clients

@@ -147,8 +147,9 @@ def error_info(error: object) -> tuple[object, str, dict[str, str]]:
 
 
 class Clients:
-    def __init__(self, channel, tokens):
+    def __init__(self, channel, tokens, address: str = ""):
         self.channel = channel
+        self.address = address
         self.license = license_service_pb2_grpc.LicenseServiceStub(channel)
         self.admin_stub = admin_service_pb2_grpc.AdminServiceStub(channel)
         self.tokens = tokens

@@ -1,0 +1,111 @@
+"""What each `ErrorInfo` reason means to the person at the terminal, and what to do.
+
+The command-line tools print these hints under the service's own message.
+`tests/unit/client/test_reasons.py` fails when the service gains a reason
+that has no hint here.
+"""
+
+from __future__ import annotations
+
+from keysvc.client.errors import KeysvcClientError
+
+HINTS: dict[str, str] = {
+    # Generic codes, also used when the service sent no ErrorInfo.
+    "INVALID_ARGUMENT": "A field of the request is invalid; the message names it.",
+    "NOT_FOUND": "No such resource.",
+    "ALREADY_EXISTS": "It exists already.",
+    "FAILED_PRECONDITION": "The request is valid, but the current state refuses it.",
+    "UNAUTHENTICATED": "The token is missing, malformed or unknown: check KEYSVC_TOKEN "
+    "(or --token-file).",
+    "PERMISSION_DENIED": "This token's role may not do that; ask for a token of the right role.",
+    "INTERNAL": "The service failed unexpectedly; it has logged the details. Try again later "
+    "and tell the operators if it persists.",
+    "KEYSVC_ERROR": "The service refused the request.",
+    "UNAVAILABLE": "The service cannot be reached: check the address (KEYSVC_ADDRESS), the "
+    "network and TLS settings, and that the server runs.",
+    "DEADLINE_EXCEEDED": "The service did not answer in time; retrying is safe.",
+    "RESOURCE_EXHAUSTED": "The service is overloaded; try again shortly.",
+    "ABORTED": "A concurrent change got in the way; retrying is safe.",
+    "UNIMPLEMENTED": "The server does not have this method: it is older than this tool.",
+    "UNKNOWN": "The call failed for an unknown reason.",
+    # Requests and idempotency.
+    "REQUEST_ID_REUSED": "This request_id was already used for a different request; use a new one.",
+    "INVALID_EMAIL": "The contact e-mail address is not valid.",
+    "INVALID_FINGERPRINT": "The fingerprint must be 8-512 printable ASCII characters "
+    "(keysvc-migrate fingerprint prints this server's).",
+    "DATE_OUT_OF_RANGE": "The date is outside the years the business calendar covers (2000-2099).",
+    "NAIVE_DATETIME": "The instant has no time zone.",
+    # Contracts and support.
+    "UNKNOWN_PRODUCT": "No such product code (neo-webconf or neo-backup).",
+    "UNKNOWN_POLICY": "The product has no support policy configured.",
+    "CONTRACT_EXISTS": "A contract with this support service number exists already.",
+    "CONTRACT_NOT_FOUND": "No contract has this support service number.",
+    "SUPPORT_EXPIRED": "Support for this contract was not in force on that day: renew it "
+    "(or re-continue it) before asking for a re-issue.",
+    "RECONTINUATION_REQUIRED": "Support lapsed: renew with re-continuation "
+    "(renew --recontinuation).",
+    "RECONTINUATION_NOT_ALLOWED": "Re-continuation is not possible here: support has not "
+    "lapsed, or the product does not allow it.",
+    "INVALID_PERIOD": "The support periods requested are not consistent.",
+    "ICE_NOT_OFFERED": "ICE/TURN credentials are only for covered neo-webconf contracts.",
+    "ICE_NOT_CONFIGURED": "The service has no TURN secret configured (KEYSVC_TURN_SECRET).",
+    # Key requests.
+    "KEY_REQUEST_NOT_FOUND": "No key request has this id.",
+    "KEY_REQUEST_PENDING": "The contract has a key request waiting already; follow that one "
+    "(or have support reject it) instead of asking again.",
+    "KEY_REQUEST_HELD": "The request is held for support staff to approve or reject.",
+    "KEY_REQUEST_RELEASED": "The request was released already; its key is in the request.",
+    "KEY_REQUEST_REJECTED": "The request was rejected; the reason is on the request.",
+    "MIGRATION_REISSUE_ONLY": "Migration tokens may only ask for re-issues, proving "
+    "possession with the old key.",
+    "PREVIOUS_LICENSE_NOT_FOUND": "The previous license or key does not belong to this contract.",
+    "PREVIOUS_LICENSE_NOT_ACTIVE": "The previous license is no longer active (superseded or "
+    "revoked): use the contract's current key.",
+    "LICENSE_ALREADY_ISSUED": "The contract has a key already: ask for a re-issue instead.",
+    "REISSUE_LIMIT": "More than three re-issues within 365 days: support staff must approve.",
+    # Licenses and keys.
+    "LICENSE_NOT_FOUND": "No license has this serial.",
+    "LICENSE_KEY_INVALID": "The text is not a valid license key.",
+    "LICENSE_KEY_MALFORMED": "The text is not a license key (three base64url parts); check "
+    "it was copied whole.",
+    "LICENSE_KEY_TOO_LARGE": "The text is far too long to be a license key.",
+    "LICENSE_KEY_BAD_HEADER": "The key's header is not keysvc's.",
+    "LICENSE_KEY_BAD_CLAIMS": "The key's contents are incomplete or malformed.",
+    "LICENSE_KEY_BAD_SIGNATURE": "The key's signature does not verify: it was altered or damaged.",
+    "LICENSE_KEY_UNKNOWN_KID": "The key was signed by a key this verifier does not know: "
+    "get a fresh JWKS.",
+    "FINGERPRINT_MISMATCH": "The key was issued for another server: request a re-issue for "
+    "this one.",
+    "INVALID_JWKS": "The JWKS is not a valid set of Ed25519 keys.",
+    # Signing keys and configuration (seen by operators).
+    "SIGNING_ERROR": "The signing keys could not be used.",
+    "KEY_STORE_ERROR": "The signing key store could not be read.",
+    "BAD_PASSPHRASE": "The signing key passphrase is wrong.",
+    "INSECURE_KEY_FILE": "A key file is readable by others; make it mode 0600.",
+    # Tokens.
+    "TOKEN_NOT_FOUND": "No token has this id (keysvc admin tokens list shows them).",
+    "TOKEN_IS_CALLERS": "A token cannot revoke itself: use another admin token.",
+    # Calendar.
+    "CLOSURE_NOT_FOUND": "No closure has this id.",
+    "INVALID_CLOSURE": "The closure is not valid: start on or before end, a label, at most "
+    "a year long.",
+    "INVALID_CLOSURES_FILE": "The calendar file is not valid TOML closures.",
+    "INVALID_BUSINESS_HOURS": "The opening must be before the cutoff.",
+    "CALENDAR_ERROR": "The business calendar could not answer.",
+}
+
+
+def hint_for(reason: str) -> str:
+    """The hint for a reason; a generic one for a reason this client does not know yet."""
+    return HINTS.get(reason, "The service refused the request (reason unknown to this tool).")
+
+
+def describe(error: KeysvcClientError) -> str:
+    """The message for a person: the service's words, the field if any, and the hint."""
+    lines = [
+        f"error: {error.reason}: {error.message}" if error.message else f"error: {error.reason}"
+    ]
+    if error.field:
+        lines.append(f"  field: {error.field}")
+    lines.append(f"  {hint_for(error.reason)}")
+    return "\n".join(lines)
