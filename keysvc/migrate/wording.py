@@ -1,0 +1,108 @@
+"""A key request's schedule in the customer's words, in Japanese or English.
+
+The tool cannot know business days offline (that is the service's calendar),
+so the words come from what the service already decided: the request's due
+date, its scheduled release time and whether it was released. Times are shown
+in Japan Standard Time whatever the host's zone, as the support terms state
+them. The first case that applies, in Japanese / English:
+
+1. released: ``発行済み (2026-11-24 09:00 JST)`` / ``released (2026-11-24 09:00 JST)``;
+2. release moved past the due date (a closure added after acceptance):
+   ``2026-11-25 09:00 JST (当初の予定 2026-11-24 から変更)`` /
+   ``2026-11-25 09:00 JST (moved from 2026-11-24)``;
+3. release today (JST), its time still to come: ``今日中 (09:00 JST 予定)`` /
+   ``today (09:00 JST)``;
+4. release today or earlier, its time passed: ``今日中`` / ``today``;
+5. release on a later day: ``翌営業日 2026-11-24 09:00 JST`` /
+   ``next business day, 2026-11-24 09:00 JST``.
+
+A request whose release time has passed without a release (the loop is about
+to take it, or staff approved it late) is "today": it goes out with the next
+round of the release loop.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Final, Literal, NamedTuple
+from zoneinfo import ZoneInfo
+
+__all__ = ["JST", "Language", "describe_schedule"]
+
+JST: Final = ZoneInfo("Asia/Tokyo")
+
+Language = Literal["ja", "en"]
+
+
+class _Phrases(NamedTuple):
+    released: str
+    moved: str
+    today_at: str
+    today: str
+    next_business_day: str
+
+
+_PHRASES: Final[dict[str, _Phrases]] = {
+    "ja": _Phrases(
+        released="発行済み ({when})",
+        moved="{when} (当初の予定 {due} から変更)",
+        today_at="今日中 ({time} 予定)",
+        today="今日中",
+        next_business_day="翌営業日 {when}",
+    ),
+    "en": _Phrases(
+        released="released ({when})",
+        moved="{when} (moved from {due})",
+        today_at="today ({time})",
+        today="today",
+        next_business_day="next business day, {when}",
+    ),
+}
+
+
+def _in_jst(name: str, instant: datetime) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime, got {instant.isoformat()}")
+    return instant.astimezone(JST)
+
+
+def describe_schedule(
+    due_date: date,
+    release_time: datetime,
+    now: datetime,
+    *,
+    released_time: datetime | None = None,
+    lang: Language = "ja",
+) -> str:
+    """Describe when the key of a request comes, as of ``now`` (cases in the module docstring).
+
+    ``due_date`` is the promised JST date, ``release_time`` the scheduled
+    release, ``released_time`` the actual one when the key is out. Instants
+    must be aware (`ValueError` otherwise); any zone is read in JST.
+
+    >>> from datetime import timezone
+    >>> accepted = datetime(2026, 11, 20, 17, 0, tzinfo=JST)  # Friday, at the cutoff
+    >>> release = datetime(2026, 11, 24, 0, 0, tzinfo=timezone.utc)  # 09:00 JST Tuesday
+    >>> describe_schedule(date(2026, 11, 24), release, accepted)
+    '翌営業日 2026-11-24 09:00 JST'
+    >>> describe_schedule(date(2026, 11, 24), release, accepted, lang="en")
+    'next business day, 2026-11-24 09:00 JST'
+    """
+    if lang not in _PHRASES:
+        raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(_PHRASES)}")
+    phrases = _PHRASES[lang]
+    release = _in_jst("release_time", release_time)
+    today = _in_jst("now", now).date()
+    if released_time is not None:
+        return phrases.released.format(when=_when(_in_jst("released_time", released_time)))
+    if release.date() > due_date:
+        return phrases.moved.format(when=_when(release), due=due_date.isoformat())
+    if release.date() <= today:
+        if release_time > now:
+            return phrases.today_at.format(time=f"{release:%H:%M} JST")
+        return phrases.today
+    return phrases.next_business_day.format(when=_when(release))
+
+
+def _when(instant: datetime) -> str:
+    return f"{instant:%Y-%m-%d %H:%M} JST"
