@@ -44,7 +44,12 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
     )
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
     admin_servicer = AdminServicer(
-        services.runner, services.signing_keys, services.clock, services.calendar, services.mail
+        services.runner,
+        signing_keys=services.signing_keys,
+        clock=services.clock,
+        calendar=services.calendar,
+        mail=services.mail,
+        scheduled_release=services.scheduled_release,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()

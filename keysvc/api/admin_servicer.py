@@ -45,7 +45,8 @@ from keysvc.service.key_requests import (
 )
 from keysvc.service.licenses import revoke_license
 from keysvc.service.mutations import ResponseT
-from keysvc.service.release import MailIdentity, Releaser, release, release_due
+from keysvc.service.release import MailIdentity, Releaser, release
+from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure
@@ -57,7 +58,6 @@ _SERVICE = "/keysvc.v1.AdminService/"
 _ROTATE = _SERVICE + "RotateSigningKey"
 _CREATE_CONTRACT = _SERVICE + "CreateContract"
 _ISSUE_KEY_NOW = _SERVICE + "IssueKeyNow"
-_RELEASE_BATCH = 500
 _STATE_NAMES = {
     resources_pb2.KEY_REQUEST_STATE_PENDING: "PENDING",
     resources_pb2.KEY_REQUEST_STATE_HELD: "HELD",
@@ -77,12 +77,15 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     def __init__(
         self,
         runner: Runner,
+        *,
         signing_keys: SigningKeys,
         clock: Clock,
         calendar: BusinessCalendar,
         mail: MailIdentity,
+        scheduled_release: ScheduledRelease,
     ) -> None:
         self._runner = runner
+        self._scheduled_release = scheduled_release
         self._signing_keys = signing_keys
         self._clock = clock
         self._calendar = calendar
@@ -409,18 +412,22 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         The same path as the scheduler loop; requests that can no longer be
         released are HELD with their reason instead.
         """
-        now = self._clock.now()
-        as_of = validation.instant("as_of", request.as_of) if request.HasField("as_of") else now
+        as_of = (
+            validation.instant("as_of", request.as_of)
+            if request.HasField("as_of")
+            else self._clock.now()
+        )
 
-        def release_all(connection: Connection) -> admin_service_pb2.ReleaseDueResponse:
-            releaser = self._releaser(connection)
-            total = 0
-            while released := release_due(connection, as_of, releaser, now, _RELEASE_BATCH):
-                total += released
-            return admin_service_pb2.ReleaseDueResponse(released_count=total)
+        def release_all() -> admin_service_pb2.ReleaseDueResponse:
+            released = self._scheduled_release.release_all_due(as_of)
+            return admin_service_pb2.ReleaseDueResponse(released_count=released)
 
-        return await self._mutate(
-            "ReleaseDue", request, "keyRequests", admin_service_pb2.ReleaseDueResponse, release_all
+        return await self._runner.change_committing(
+            _SERVICE + "ReleaseDue",
+            request,
+            "keyRequests",
+            admin_service_pb2.ReleaseDueResponse,
+            release_all,
         )
 
     async def GetLicense(

@@ -55,6 +55,22 @@ class Runner:
         mutation = Mutation(current_principal(), method, request, request.request_id, resource)
         return await self.mutate(mutation, response_type, action)
 
+    async def change_committing(
+        self,
+        method: str,
+        request: Any,  # noqa: ANN401 - any mutating request message: each has request_id
+        resource: str,
+        response_type: type[ResponseT],
+        work: Callable[[], ResponseT],
+    ) -> ResponseT:
+        """Like `change`, for work that commits batch by batch itself (see
+        `MutationRunner.run_committing_work`)."""
+        validate_request_id(request.request_id)
+        mutation = Mutation(current_principal(), method, request, request.request_id, resource)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._mutations.run_committing_work, mutation, response_type, work
+        )
+
     def _read(self, query: Callable[[Connection], T]) -> T:
         with (
             self._engine.connect().execution_options(sqlite_begin="DEFERRED") as connection,

@@ -118,6 +118,31 @@ def get_contract(
     return _record(row, _periods(connection, [contract_number])[contract_number])
 
 
+def get_contracts(
+    connection: Connection, numbers: list[str], *, for_update: bool = False
+) -> dict[str, ContractRecord]:
+    """The contracts among `numbers` that exist, by number; `for_update` locks them
+    (in number order, so two batches locking overlapping sets cannot deadlock)."""
+    if not numbers:
+        return {}
+    query = (
+        select(contracts)
+        .where(contracts.c.contract_number.in_(numbers))
+        .order_by(contracts.c.contract_number)
+    )
+    if for_update:
+        query = query.with_for_update()
+    rows = list(connection.execute(query))
+    periods = _periods(connection, [row.contract_number for row in rows])
+    return {row.contract_number: _record(row, periods[row.contract_number]) for row in rows}
+
+
+def product_display_names(connection: Connection) -> dict[str, str]:
+    """Every product's name for people, by product code."""
+    rows = connection.execute(select(products.c.code, products.c.display_name))
+    return {row.code: row.display_name for row in rows}
+
+
 def list_contracts(
     connection: Connection, *, limit: int, after: str | None, product_code: str
 ) -> list[ContractRecord]:

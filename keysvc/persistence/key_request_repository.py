@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from keysvc.persistence.schema import key_requests, licenses
 
@@ -34,6 +34,15 @@ class KeyRequestRecord:
     reject_reason: str | None
     at_risk: bool
     released_late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A request's release, as recorded on the request."""
+
+    request_id: str
+    license_serial: str
+    late: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +110,23 @@ def reissue_times(connection: Connection, contract_number: str, since: datetime)
     )
 
 
-def mark_released(
-    connection: Connection, request_id: str, license_serial: str, now: datetime, *, late: bool
-) -> None:
-    """Records the release of a request, the license it made, and whether it was late."""
-    connection.execute(
-        update(key_requests)
-        .where(key_requests.c.id == request_id)
-        .values(
-            state="RELEASED", released_at=now, license_serial=license_serial, released_late=late
+def mark_released(connection: Connection, releases: list[Released], now: datetime) -> None:
+    """Records the release of requests: the license each made and whether it was late."""
+    if releases:
+        connection.execute(
+            update(key_requests)
+            .where(key_requests.c.id == bindparam("request_id"))
+            .values(
+                state="RELEASED",
+                released_at=now,
+                license_serial=bindparam("serial"),
+                released_late=bindparam("late"),
+            ),
+            [
+                {"request_id": r.request_id, "serial": r.license_serial, "late": r.late}
+                for r in releases
+            ],
         )
-    )
 
 
 def get_license(connection: Connection, serial: str) -> LicenseRecord | None:
@@ -130,35 +145,66 @@ def active_license_of(connection: Connection, contract_number: str) -> LicenseRe
     return None if row is None else _license(row)
 
 
-def last_generation(connection: Connection, contract_number: str) -> int:
-    """The highest license generation of the contract, 0 before its first key."""
-    value = connection.execute(
-        select(func.max(licenses.c.generation)).where(licenses.c.contract_number == contract_number)
-    ).scalar_one_or_none()
-    return int(value or 0)
-
-
-def supersede(connection: Connection, serial: str) -> bool:
-    """Marks an ACTIVE license SUPERSEDED; False when it was no longer active."""
-    result = connection.execute(
-        update(licenses)
-        .where(licenses.c.serial == serial, licenses.c.status == "ACTIVE")
-        .values(status="SUPERSEDED")
+def active_licenses_for_update(
+    connection: Connection, contract_numbers: list[str]
+) -> dict[str, LicenseRecord]:
+    """The ACTIVE license of each contract that has one, locked until the transaction
+    ends, so a concurrent revocation waits for the release instead of racing it."""
+    if not contract_numbers:
+        return {}
+    rows = connection.execute(
+        select(licenses)
+        .where(licenses.c.contract_number.in_(contract_numbers), licenses.c.status == "ACTIVE")
+        .order_by(licenses.c.serial)
+        .with_for_update()
     )
-    return result.rowcount == 1
+    return {row.contract_number: _license(row) for row in rows}
 
 
-def set_superseded_by(connection: Connection, serial: str, successor: str) -> None:
-    """Links a superseded license to the one that replaced it."""
-    connection.execute(
-        update(licenses).where(licenses.c.serial == serial).values(superseded_by=successor)
+def last_generations(connection: Connection, contract_numbers: list[str]) -> dict[str, int]:
+    """The highest license generation of each contract that has licenses."""
+    if not contract_numbers:
+        return {}
+    rows = connection.execute(
+        select(licenses.c.contract_number, func.max(licenses.c.generation).label("last"))
+        .where(licenses.c.contract_number.in_(contract_numbers))
+        .group_by(licenses.c.contract_number)
     )
+    return {row.contract_number: int(row.last) for row in rows}
 
 
-def add_license(connection: Connection, record: LicenseRecord) -> None:
-    """Stores a newly signed license."""
-    values = {name: getattr(record, name) for name in LicenseRecord.__slots__}
-    connection.execute(insert(licenses).values(**values))
+def supersede(connection: Connection, serials: list[str]) -> None:
+    """Marks ACTIVE licenses SUPERSEDED, before their successors are stored (a contract
+    has one ACTIVE license at a time). The caller holds them locked
+    (`active_licenses_for_update`), so they are still ACTIVE."""
+    if serials:
+        connection.execute(
+            update(licenses)
+            .where(licenses.c.serial == bindparam("old"), licenses.c.status == "ACTIVE")
+            .values(status="SUPERSEDED"),
+            [{"old": serial} for serial in serials],
+        )
+
+
+def link_successors(connection: Connection, successors: dict[str, str]) -> None:
+    """Records which license replaced each superseded one (old serial -> new serial),
+    once the new ones are stored."""
+    if successors:
+        connection.execute(
+            update(licenses)
+            .where(licenses.c.serial == bindparam("old"))
+            .values(superseded_by=bindparam("new")),
+            [{"old": old, "new": new} for old, new in successors.items()],
+        )
+
+
+def add_licenses(connection: Connection, records: list[LicenseRecord]) -> None:
+    """Stores newly signed licenses (in one statement)."""
+    if records:
+        connection.execute(
+            insert(licenses),
+            [{name: getattr(r, name) for name in LicenseRecord.__slots__} for r in records],
+        )
 
 
 def _key_request(row: Row[Any]) -> KeyRequestRecord:

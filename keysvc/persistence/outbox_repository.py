@@ -1,7 +1,7 @@
 """The mail outbox (``mail_outbox``): queue, claim, and record the outcome.
 
 A transactional outbox: the release use case queues the license e-mail with
-`queue_mail` in the same transaction that records the license, so a key is
+`queue_mails` in the same transaction that records the license, so a key is
 never released without its e-mail nor an e-mail queued for a key that was
 rolled back. A sender (`scheduler.mail.OutboxSender`) then delivers it:
 
@@ -22,6 +22,7 @@ at a time (``BEGIN IMMEDIATE``), which serialises claims by itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
@@ -41,7 +42,7 @@ __all__ = [
     "find_outbox_entry",
     "mark_failed_attempt",
     "mark_sent",
-    "queue_mail",
+    "queue_mails",
 ]
 
 # How long a claim keeps a message from other senders. It must outlast one
@@ -54,7 +55,7 @@ MAX_ERROR_LENGTH: Final = 1000
 
 
 class QueueableMail(Protocol):
-    """What `queue_mail` needs of a composed message (`scheduler.mail.ComposedMail`)."""
+    """What `queue_mails` needs of a composed message (`scheduler.mail.ComposedMail`)."""
 
     @property
     def message_id(self) -> str:
@@ -110,31 +111,32 @@ class OutboxEntry:
     sent_at: datetime | None
 
 
-def queue_mail(
-    connection: Connection, *, key_request_id: str, composed: QueueableMail, now: datetime
-) -> int:
-    """Queues ``composed`` for delivery as soon as possible; returns the outbox id.
+def queue_mails(connection: Connection, mails: Mapping[str, QueueableMail], now: datetime) -> None:
+    """Queues each key request's composed message (key request id -> message) for
+    delivery as soon as possible, in one statement.
 
-    Call it inside the transaction that releases the key request: the message
-    is then sent if and only if that transaction commits. A second message for
-    the same key request, or a reused Message-ID, violates a unique constraint
+    Call it inside the transaction that releases the key requests: a message is
+    then sent if and only if that transaction commits. A second message for the
+    same key request, or a reused Message-ID, violates a unique constraint
     (``IntegrityError``) and rolls the caller's transaction back.
     """
-    result = connection.execute(
-        insert(mail_outbox)
-        .values(
-            key_request_id=key_request_id,
-            message_id=composed.message_id,
-            recipient=composed.recipient,
-            message=composed.message,
-            state="QUEUED",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+    if mails:
+        connection.execute(
+            insert(mail_outbox),
+            [
+                {
+                    "key_request_id": key_request_id,
+                    "message_id": composed.message_id,
+                    "recipient": composed.recipient,
+                    "message": composed.message,
+                    "state": "QUEUED",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for key_request_id, composed in mails.items()
+            ],
         )
-        .returning(mail_outbox.c.id)
-    )
-    return int(result.scalar_one())
 
 
 def claim_due(

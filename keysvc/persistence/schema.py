@@ -145,8 +145,10 @@ key_requests = Table(
         "(state = 'RELEASED') = (license_serial IS NOT NULL AND released_at IS NOT NULL)",
         name="released_has_license",
     ),
-    # The scheduler's claim: approved requests by release time.
-    Index("ix_key_requests_due", "state", "release_at"),
+    # The scheduler's claim: approved requests by release time, then id, so that the
+    # index alone gives the claim's order (migration 0004) instead of a sort of every
+    # request due at the same instant, batch after batch.
+    Index("ix_key_requests_due", "state", "release_at", "id"),
     Index("ix_key_requests_contract", "contract_number", "accepted_at"),
 )
 

@@ -100,6 +100,31 @@ class MutationRunner:
                 raise
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def run_committing_work(
+        self, mutation: Mutation, response_type: type[ResponseT], work: Callable[[], ResponseT]
+    ) -> ResponseT:
+        """Like `run`, for work too large for one transaction (ReleaseDue's morning
+        queue): `work` commits as it goes, and the call is recorded after it.
+
+        A repeat of a request_id recorded before answers from the record without
+        running `work` again. Twins racing past that check both run `work`, which
+        must therefore be harmless to repeat; the second to record answers with
+        the first's response.
+        """
+        if mutation.request_id:
+            with self._engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
+                seen = find_record(
+                    connection, mutation.principal.token_id, mutation.method, mutation.request_id
+                )
+            if seen is not None:
+                return self.run(mutation, response_type, _recorded_already)
+        try:
+            response = work()
+        except (KeysvcError, SigningError) as error:
+            self._audit_failure(mutation, error.reason)
+            raise
+        return self.run(mutation, response_type, lambda connection: (response, mutation.resource))
+
     def _run_once(
         self,
         mutation: Mutation,
@@ -151,3 +176,8 @@ class MutationRunner:
     def _audit_failure(self, mutation: Mutation, reason: str) -> None:
         with self._engine.begin() as connection:
             self._audit(connection, mutation, mutation.resource, reason)
+
+
+def _recorded_already(connection: Connection) -> tuple[ResponseT, str]:
+    # `run` answers a recorded request_id from its record before calling the action.
+    raise AssertionError("idempotency records are never deleted")

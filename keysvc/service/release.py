@@ -15,24 +15,28 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from keysvc.domain import jst_date, support_end_for
-from keysvc.errors import FailedPrecondition, KeysvcError
-from keysvc.persistence.contract_repository import product_display_name
+from keysvc.errors import FailedPrecondition, KeysvcError, NotFound
+from keysvc.persistence.contract_repository import (
+    ContractRecord,
+    get_contracts,
+    product_display_names,
+)
 from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
     LicenseRecord,
-    active_license_of,
-    add_license,
+    Released,
+    active_licenses_for_update,
+    add_licenses,
     claim_due,
-    last_generation,
+    last_generations,
+    link_successors,
     mark_released,
     set_state,
-    set_superseded_by,
     supersede,
 )
-from keysvc.persistence.outbox_repository import queue_mail
-from keysvc.service.contracts import require_contract
+from keysvc.persistence.outbox_repository import queue_mails
 from keysvc.service.identifiers import new_license_serial
-from scheduler.mail import compose_license_mail
+from scheduler.mail import ComposedMail, compose_license_mail
 from signing import KeyRing, LicenseClaims
 
 logger = logging.getLogger(__name__)
@@ -54,27 +58,115 @@ class Releaser:
     mail: MailIdentity
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request that could not be released, and why."""
+
+    request: KeyRequestRecord
+    error: KeysvcError
+
+
 def release(
     connection: Connection, request: KeyRequestRecord, releaser: Releaser, now: datetime
 ) -> LicenseRecord:
-    """Signs and stores the license of a PENDING request (locked by the caller), and
-    queues the e-mail that carries it, all in the caller's transaction."""
-    key_ring = releaser.key_ring
+    """Releases one PENDING request (locked by the caller); raises why if it cannot be."""
+    released, refused = release_batch(connection, [request], releaser, now)
+    if refused:
+        raise refused[0].error
+    return released[0]
+
+
+def release_batch(
+    connection: Connection, requests: list[KeyRequestRecord], releaser: Releaser, now: datetime
+) -> tuple[list[LicenseRecord], list[Refusal]]:
+    """Signs and stores the licenses of PENDING requests (locked by the caller),
+    supersedes the licenses they replace, and queues their e-mails, in the
+    caller's transaction. Returns the licenses made and the requests refused,
+    with nothing written for those.
+
+    Everything is read first and decided in Python, then written with one
+    statement per kind of change, whatever the number of requests: the cost
+    of a release is signing and composing, not round trips. Requests of one
+    contract are decided in order, each seeing the result of the one before,
+    as if released one by one.
+    """
+    numbers = sorted({request.contract_number for request in requests})
+    contracts = get_contracts(connection, numbers, for_update=True)
+    active = active_licenses_for_update(connection, numbers)
+    generations = last_generations(connection, numbers)
+    product_names = product_display_names(connection)
+    plans: list[_Plan] = []
+    refusals: list[Refusal] = []
+    for request in requests:
+        try:
+            plan = _plan(
+                request,
+                contract=contracts.get(request.contract_number),
+                active=active.get(request.contract_number),
+                last_generation=generations.get(request.contract_number, 0),
+                product_names=product_names,
+                releaser=releaser,
+                now=now,
+            )
+        except KeysvcError as error:
+            refusals.append(Refusal(request, error))
+            continue
+        plans.append(plan)
+        active[request.contract_number] = plan.license
+        generations[request.contract_number] = plan.license.generation
+    successors = {
+        plan.request.previous_license_serial: plan.license.serial
+        for plan in plans
+        if plan.request.previous_license_serial is not None
+    }
+    supersede(connection, list(successors))
+    add_licenses(connection, [plan.license for plan in plans])
+    link_successors(connection, successors)
+    mark_released(
+        connection,
+        [Released(plan.request.id, plan.license.serial, plan.late) for plan in plans],
+        now,
+    )
+    queue_mails(connection, {plan.request.id: plan.mail for plan in plans}, now)
+    return [plan.license for plan in plans], refusals
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One request's release, decided and signed, not yet written."""
+
+    request: KeyRequestRecord
+    license: LicenseRecord
+    mail: ComposedMail
+    late: bool
+
+
+def _plan(
+    request: KeyRequestRecord,
+    *,
+    contract: ContractRecord | None,
+    active: LicenseRecord | None,
+    last_generation: int,
+    product_names: dict[str, str],
+    releaser: Releaser,
+    now: datetime,
+) -> _Plan:
     if request.state != "PENDING":
         raise FailedPrecondition(
             f"key request {request.id} is {request.state}, only PENDING requests are released",
             reason=f"KEY_REQUEST_{request.state}",
             metadata={"key_request_id": request.id},
         )
-    contract = require_contract(connection, request.contract_number, for_update=True)
+    if contract is None:
+        raise NotFound(f"contracts/{request.contract_number}", reason="CONTRACT_NOT_FOUND")
     if request.previous_license_serial is not None:
-        if not supersede(connection, request.previous_license_serial):
+        if active is None or active.serial != request.previous_license_serial:
             raise FailedPrecondition(
                 f"license {request.previous_license_serial} is no longer ACTIVE",
                 reason="PREVIOUS_LICENSE_NOT_ACTIVE",
                 metadata={"license_serial": request.previous_license_serial},
             )
-    elif active_license_of(connection, contract.contract_number) is not None:
+    elif active is not None:
         raise FailedPrecondition(
             f"contract {contract.contract_number} has an active key already",
             reason="LICENSE_ALREADY_ISSUED",
@@ -86,7 +178,7 @@ def release(
         product_code=contract.product_code,
         contract_number=contract.contract_number,
         seats=contract.seats,
-        generation=last_generation(connection, contract.contract_number) + 1,
+        generation=last_generation + 1,
         fingerprint_hash=request.fingerprint_hash,
         support_end=support_end_for(today, contract.periods),
     )
@@ -98,23 +190,19 @@ def release(
         seats=claims.seats,
         generation=claims.generation,
         fingerprint_hash=claims.fingerprint_hash,
-        kid=key_ring.active.kid,
+        kid=releaser.key_ring.active.kid,
         issued_at=now,
         support_end=claims.support_end,
-        license_key=key_ring.sign_license(claims),
+        license_key=releaser.key_ring.sign_license(claims),
         superseded_by=None,
         revoke_reason=None,
     )
-    add_license(connection, license_)
-    if request.previous_license_serial is not None:
-        set_superseded_by(connection, request.previous_license_serial, license_.serial)
-    mark_released(connection, request.id, license_.serial, now, late=today > request.due_date)
     mail = compose_license_mail(
         key_request_id=request.id,
         recipient=request.contact_email,
         customer_name=contract.customer_name,
         contract_number=contract.contract_number,
-        product_name=product_display_name(connection, contract.product_code),
+        product_name=product_names[contract.product_code],
         license_serial=license_.serial,
         license_key=license_.license_key,
         generation=license_.generation,
@@ -124,33 +212,34 @@ def release(
         sender=releaser.mail.sender,
         message_id_domain=releaser.mail.message_id_domain,
     )
-    queue_mail(connection, key_request_id=request.id, composed=mail, now=now)
-    return license_
+    return _Plan(request, license_, mail, late=today > request.due_date)
+
+
+@dataclass(frozen=True, slots=True)
+class DueRelease:
+    """What one batch did: requests claimed (a full batch means more may be due) and
+    how many of them were released (the others were HELD)."""
+
+    claimed: int
+    released: int
 
 
 def release_due(
     connection: Connection, as_of: datetime, releaser: Releaser, now: datetime, limit: int
-) -> int:
+) -> DueRelease:
     """Releases up to `limit` PENDING requests due at or before `as_of`, in this transaction.
 
     This is the scheduler loop's path and ReleaseDue's. A request that can no
     longer be released as asked (its previous license was revoked meanwhile, say)
     must not block the others nor come back in every batch: it is HELD with the
-    reason, for staff to approve or reject. Returns how many were released.
+    reason, for staff to approve or reject.
     """
-    released = 0
-    for request in claim_due(connection, as_of, limit):
-        savepoint = connection.begin_nested()
-        try:
-            release(connection, request, releaser, now)
-        except KeysvcError as error:
-            savepoint.rollback()
-            set_state(connection, request.id, "HELD", hold_reason=error.reason)
-            logger.warning(
-                "held a due key request that cannot be released",
-                extra={"key_request_id": request.id, "reason": error.reason},
-            )
-        else:
-            savepoint.commit()
-            released += 1
-    return released
+    claimed = claim_due(connection, as_of, limit)
+    released, refusals = release_batch(connection, claimed, releaser, now)
+    for refusal in refusals:
+        set_state(connection, refusal.request.id, "HELD", hold_reason=refusal.error.reason)
+        logger.warning(
+            "held a due key request that cannot be released",
+            extra={"key_request_id": refusal.request.id, "reason": refusal.error.reason},
+        )
+    return DueRelease(claimed=len(claimed), released=len(released))

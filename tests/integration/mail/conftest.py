@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine
 
-from keysvc.persistence.outbox_repository import queue_mail
+from keysvc.persistence.outbox_repository import queue_mails
 from keysvc.persistence.schema import contracts, key_requests
 from scheduler.mail import ComposedMail, compose_license_mail
 from tests.integration.persistence.rows import contract, key_request
@@ -283,7 +283,7 @@ class Outbox:
         mail = license_mail(request_id, recipient)
         with self.engine.begin() as connection:
             connection.execute(key_requests.insert(), key_request(request_id))
-            queue_mail(connection, key_request_id=request_id, composed=mail, now=now)
+            queue_mails(connection, {request_id: mail}, now)
         return mail
 
     def queue_many(self, count: int, prefix: str = "kr") -> list[ComposedMail]:

@@ -17,7 +17,7 @@ from keysvc.persistence.outbox_repository import (
     find_outbox_entry,
     mark_failed_attempt,
     mark_sent,
-    queue_mail,
+    queue_mails,
 )
 from keysvc.persistence.schema import key_requests, mail_outbox
 from tests.integration.persistence.rows import key_request
@@ -49,7 +49,7 @@ def test_queued_mail_rolls_back_with_the_callers_transaction(engine, outbox):
     def release_then_fail() -> None:
         with engine.begin() as connection:
             connection.execute(key_requests.insert(), key_request("kr1"))
-            queue_mail(connection, key_request_id="kr1", composed=license_mail("kr1"), now=NOW)
+            queue_mails(connection, {"kr1": license_mail("kr1")}, NOW)
             raise Abort
 
     with pytest.raises(Abort):
@@ -61,7 +61,7 @@ def test_queued_mail_rolls_back_with_the_callers_transaction(engine, outbox):
 def test_one_mail_per_key_request(engine, outbox):
     outbox.queue("kr1")
     with pytest.raises(IntegrityError), engine.begin() as connection:
-        queue_mail(connection, key_request_id="kr1", composed=license_mail("kr2"), now=NOW)
+        queue_mails(connection, {"kr1": license_mail("kr2")}, NOW)
 
 
 def test_claim_takes_due_mail_oldest_first_and_leases_it(engine, outbox):

@@ -11,11 +11,11 @@ from keysvc.domain import SupportExpired
 from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from keysvc.persistence.key_request_repository import active_license_of, get_key_request
 from keysvc.persistence.outbox_repository import find_outbox_entry
-from keysvc.persistence.schema import licenses, mail_outbox
+from keysvc.persistence.schema import key_requests, licenses, mail_outbox
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
-from keysvc.service.release import MailIdentity, Releaser, release, release_due
+from keysvc.service.release import DueRelease, MailIdentity, Releaser, release, release_due
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar
 from signing import KeyRing, SigningKey, encrypt_private_key
@@ -255,9 +255,70 @@ def test_a_due_request_that_cannot_be_released_is_held_and_the_batch_goes_on(con
     connection.execute(
         update(licenses).where(licenses.c.serial == first.serial).values(status="REVOKED")
     )
-    assert release_due(connection, NOW, RELEASER, NOW, limit=10) == 1
+    assert release_due(connection, NOW, RELEASER, NOW, limit=10) == DueRelease(2, 1)
     held = get_key_request(connection, blocked.id)
     assert held.state == "HELD"
     assert held.hold_reason == "PREVIOUS_LICENSE_NOT_ACTIVE"
     assert get_key_request(connection, fine.id).state == "RELEASED"
-    assert release_due(connection, NOW, RELEASER, NOW, limit=10) == 0
+    assert release_due(connection, NOW, RELEASER, NOW, limit=10) == DueRelease(0, 0)
+
+
+def test_a_batch_decides_requests_of_one_contract_in_order_as_if_one_by_one(connection) -> None:
+    # The API keeps one open request per contract; rows written behind its back (or a
+    # future path) must still never give a contract two ACTIVE licenses.
+    contract = _contract(connection)
+    first = _issue(connection, _submit(connection, contract))
+    reissue = _submit(
+        connection,
+        contract,
+        "REISSUE",
+        fingerprint="fp1:server-b",
+        previous_license_serial=first.serial,
+    )
+    twin = {
+        **connection.execute(select(key_requests).where(key_requests.c.id == reissue.id))
+        .one()
+        ._mapping,
+        "id": "kr_twin",
+        "accepted_at": NOW + timedelta(seconds=1),
+    }
+    connection.execute(key_requests.insert(), twin)
+    outcome = release_due(connection, NOW + timedelta(seconds=1), RELEASER, NOW, limit=10)
+    assert outcome == DueRelease(claimed=2, released=1)
+    assert get_key_request(connection, reissue.id).state == "RELEASED"
+    held = get_key_request(connection, "kr_twin")
+    assert (held.state, held.hold_reason) == ("HELD", "PREVIOUS_LICENSE_NOT_ACTIVE")
+    statuses = dict(
+        connection.execute(
+            select(licenses.c.generation, licenses.c.status).where(
+                licenses.c.contract_number == contract.contract_number
+            )
+        ).all()
+    )
+    assert statuses == {1: "SUPERSEDED", 2: "ACTIVE"}
+
+
+def test_a_batch_of_many_contracts_writes_each_release_in_full(connection) -> None:
+    contracts = [_contract(connection) for _ in range(25)]
+    firsts = [_issue(connection, _submit(connection, c)) for c in contracts[:10]]
+    requests = [
+        _submit(
+            connection, c, "REISSUE", fingerprint="fp1:new-server", previous_license_serial=f.serial
+        )
+        for c, f in zip(contracts[:10], firsts, strict=True)
+    ] + [_submit(connection, c) for c in contracts[10:]]
+    assert release_due(connection, NOW, RELEASER, NOW, limit=100) == DueRelease(25, 25)
+    for request in requests:
+        stored = get_key_request(connection, request.id)
+        assert stored.state == "RELEASED"
+        assert find_outbox_entry(connection, request.id) is not None
+        active = active_license_of(connection, request.contract_number)
+        assert active is not None
+        assert active.serial == stored.license_serial
+        assert active.key_request_id == request.id
+    for first, request in zip(firsts, requests[:10], strict=True):
+        old = connection.execute(select(licenses).where(licenses.c.serial == first.serial)).one()
+        assert (old.status, old.superseded_by) == (
+            "SUPERSEDED",
+            get_key_request(connection, request.id).license_serial,
+        )

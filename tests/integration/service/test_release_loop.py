@@ -88,7 +88,7 @@ def test_same_day_requests_go_out_at_once_and_the_rest_at_the_opening(engine) ->
     assert _state(engine, next_day.id) == "PENDING"
 
     clock.set(TUESDAY_OPENING - timedelta(seconds=1))
-    assert scheduled.release_batch() == 0
+    assert scheduled.release_batch().claimed == 0
     clock.set(TUESDAY_OPENING)
     _run_loop_until(scheduled, lambda: _state(engine, next_day.id) == "RELEASED")
     assert _state(engine, next_day.id) == "RELEASED"

@@ -230,3 +230,29 @@ def test_message_id_domain_must_be_a_host_name(domain):
 def test_empty_key_is_refused():
     with pytest.raises(InvalidMail, match="license key"):
         compose(license_key=" \n ")
+
+
+@pytest.mark.parametrize("kind", ["INITIAL", "REISSUE", "SEATS_CHANGE"])
+@pytest.mark.parametrize("sender", ["keysvc <k@example.jp>", "サポート窓口 <support@example.jp>"])
+def test_a_strict_parser_finds_no_defect_in_any_header_or_the_body(kind, sender):
+    raw = compose(kind=kind, sender=sender).message
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert message.defects == []
+    for name, value in message.items():
+        assert value.defects == (), (name, value.defects)
+    assert message.get_content_type() == "text/plain"
+    assert str(message["From"].addresses[0].display_name) == sender.split(" <")[0]
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
+
+
+@given(
+    st.text(
+        st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=120
+    ).filter(str.strip)
+)
+def test_any_product_name_survives_the_subject_encoding(product_name):
+    raw = compose(product_name=product_name).message
+    head = raw.split(b"\r\n\r\n")[0]
+    assert all(len(line) <= 78 for line in head.split(b"\r\n"))
+    subject = BytesParser(policy=policy.default).parsebytes(raw)["Subject"]
+    assert f"【{product_name}】" in str(subject)
