@@ -2,6 +2,6 @@
 
 import sys
 
-from keysvc.cli import main
+from keysvc.launcher import main
 
 sys.exit(main())

@@ -5,6 +5,7 @@
     keysvc db upgrade [--data-dir DIR]
     keysvc tokens create --role ROLE [--description TEXT] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
+    keysvc admin ...          (keysvc.admin_cli, dispatched by keysvc.launcher)
 
 This is the one place that reads environment variables.
 """
@@ -56,7 +57,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="keysvc", description="License-key issuance service (gRPC)."
+        prog="keysvc",
+        description="License-key issuance service (gRPC).",
+        epilog="keysvc admin ...: the support staff's commands over gRPC (keysvc admin --help).",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 

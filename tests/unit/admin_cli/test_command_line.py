@@ -1,0 +1,125 @@
+"""The command tree, its usage errors and its exit codes, without a server."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import grpc
+import pytest
+
+from keysvc.admin_cli import build_parser, exit_codes, main
+from keysvc.client import (
+    AuthenticationError,
+    FailedPreconditionError,
+    KeysvcClientError,
+    PermissionDeniedError,
+    UnavailableError,
+)
+
+COMMANDS = {
+    "contracts": {"create", "show", "list", "status", "renew", "recontinue", "add-licenses"},
+    "requests": {"list", "show", "submit", "approve", "reject", "issue-now", "release-due"},
+    "licenses": {"show", "list", "revoke", "verify"},
+    "closures": {"add", "list", "remove", "calendar"},
+    "keys": {"list", "rotate", "export-jwks"},
+    "audit": {"list"},
+    "tokens": {"list", "revoke"},
+}
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    choices: dict[str, argparse.ArgumentParser] = action.choices
+    return choices
+
+
+def test_every_group_has_its_commands() -> None:
+    groups = _subcommands(build_parser())
+    assert set(groups) == set(COMMANDS)
+    for name, commands in COMMANDS.items():
+        assert set(_subcommands(groups[name])) == commands
+
+
+def test_global_options_may_follow_the_command_without_losing_earlier_ones() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["--address", "h:1", "contracts", "list", "--json"])
+    assert (args.address, args.json) == ("h:1", True)
+    args = parser.parse_args(["--json", "contracts", "list"])
+    assert args.json is True
+    assert args.address is None  # the environment decides
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["contracts"],
+        ["contracts", "fly"],
+        ["contracts", "create", "--product", "neo-backup"],
+        ["contracts", "renew", "SS-2026-000001", "--accept-date", "2026/11/22"],
+        ["contracts", "list", "--page-size", "0"],
+        ["contracts", "list", "--all", "--page-token", "x"],
+        ["requests", "list", "--pending", "--held"],
+        ["requests", "release-due", "--as-of", "2026-11-24T09:00"],
+        ["closures", "calendar", "2026-13"],
+        ["licenses", "revoke", "L-2026-X"],
+    ],
+)
+def test_bad_usage_exits_2_before_calling_anything(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == exit_codes.USAGE
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_help_exits_0_and_documents_exit_codes_and_environment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--help"]) == exit_codes.OK
+    text = capsys.readouterr().out
+    assert "exit codes:" in text
+    assert "KEYSVC_TOKEN_FILE" in text
+    assert main(["requests", "list", "--help"]) == exit_codes.OK
+    assert "--at-risk" in capsys.readouterr().out
+
+
+def test_an_unreadable_token_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-token"
+    assert main(["--token-file", str(missing), "contracts", "list"]) == exit_codes.USAGE
+    assert "cannot read the token file" in capsys.readouterr().err
+
+
+def test_a_client_certificate_without_its_key_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not used")
+    argv = ["--tls-ca", str(cert), "--tls-cert", str(cert), "contracts", "list"]
+    assert main(argv) == exit_codes.USAGE
+    assert "needs its key" in capsys.readouterr().err
+
+
+def test_the_token_is_never_a_command_line_argument() -> None:
+    options = {o for action in build_parser()._actions for o in action.option_strings}
+    assert "--token-file" in options
+    assert "--token" not in options
+
+
+@pytest.mark.parametrize(
+    ("error_type", "code", "expected"),
+    [
+        (FailedPreconditionError, grpc.StatusCode.FAILED_PRECONDITION, exit_codes.REFUSED),
+        (KeysvcClientError, grpc.StatusCode.INTERNAL, exit_codes.REFUSED),
+        (UnavailableError, grpc.StatusCode.UNAVAILABLE, exit_codes.UNAVAILABLE),
+        (UnavailableError, grpc.StatusCode.DEADLINE_EXCEEDED, exit_codes.UNAVAILABLE),
+        (AuthenticationError, grpc.StatusCode.UNAUTHENTICATED, exit_codes.DENIED),
+        (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED, exit_codes.DENIED),
+    ],
+)
+def test_exit_codes_by_kind_of_failure(
+    error_type: type[KeysvcClientError], code: grpc.StatusCode, expected: int
+) -> None:
+    assert exit_codes.exit_code_for(error_type(code, code.name, "", {})) == expected
