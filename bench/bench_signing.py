@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import cryptography
+from common import machine as machine_info
+from common import write_json
 from cryptography.hazmat.backends.openssl import backend as openssl_backend
 
 from signing import KeyRing, LicenseClaims, SigningKey, b64url_decode, fingerprint_hash
@@ -138,21 +136,9 @@ def measure(seconds: float) -> list[dict[str, object]]:
 
 def machine() -> dict[str, object]:
     """What the figures were measured on."""
-    model = platform.processor() or "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "cryptography": cryptography.__version__,
-        "openssl": openssl_backend.openssl_version_text(),
-        "platform": platform.platform(),
-    }
+    return machine_info(
+        packages=("cryptography",), extra={"openssl": openssl_backend.openssl_version_text()}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  floor, {result['floor']}: {result['floor_ops_per_s']:,} ops/s")
         print(f"  ratio {result['ratio']:.1%}{verdict}")
     if args.json:
-        document = {"benchmark": "signing", "machine": machine(), "results": results}
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, "signing", machine(), results)
     return 0 if all(result["met"] is not False for result in results) else 1
 
 
