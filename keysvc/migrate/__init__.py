@@ -1,7 +1,7 @@
-"""The offline core of ``keysvc-migrate``, the customer's server-migration tool.
+"""``keysvc-migrate``, the customer's server-migration tool, and its offline core.
 
-The customer runs the tool on the *new* server. This package holds everything
-that needs no network:
+The customer runs the tool on the *new* server (the command: `keysvc.migrate.cli`,
+docs/migrate.md). Its offline core, re-exported here, needs no network:
 
 - `keysvc.migrate.fingerprint` — this machine's fingerprint (``fp1:`` + hex
   SHA-256 of its stable identifiers), with every source explained;
@@ -12,11 +12,12 @@ that needs no network:
 - `keysvc.migrate.wording` — a key request's schedule in the customer's words.
 
 Dependency rule: the tool is installed on customers' servers, apart from the
-service, so this package imports only the standard library and `signing`
-(which needs only `cryptography`), and later grpcio/protobuf for the calls to
-keysvc. Never SQLAlchemy, alembic, `keysvc.persistence`, `keysvc.service`,
-`keysvc.api` or `scheduler`: a test imports every module here in a fresh
-interpreter and fails if one of them is loaded.
+service, so this package imports only the standard library, `signing` (which
+needs only `cryptography`), `rich`, and `keysvc.client` (grpcio, protobuf) in
+the modules of the networked commands. Never SQLAlchemy, alembic,
+`keysvc.persistence`, `keysvc.service`, `keysvc.api` or `scheduler`: a test
+imports every module here in a fresh interpreter and fails if one of them is
+loaded.
 """
 
 from __future__ import annotations
