@@ -161,6 +161,9 @@ def _run(
 
     try:
         asyncio.run(until_signalled())
+    except ConfigError as error:
+        logger.error("cannot serve: %s", error)
+        return EXIT_CONFIG
     finally:
         services.close()
     return EXIT_OK

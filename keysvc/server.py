@@ -33,7 +33,10 @@ SERVED = (LICENSE_SERVICE, ADMIN_SERVICE)
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
     """Serves until `stop` is set, then drains in-flight calls within the grace period."""
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(services.authenticator, services.executor)]
+        interceptors=[ServiceInterceptor(services.authenticator, services.executor)],
+        # gRPC shares a port with whoever holds it already by default: a second
+        # server on the same address would silently get half the calls.
+        options=[("grpc.so_reuseport", 0)],
     )
     license_servicer = LicenseServicer(
         services.runner,
@@ -64,10 +67,13 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
     )
     host, port = parse_listen_address(settings.listen)
     credentials = server_credentials(settings)
-    if credentials is None:
-        bound_port = server.add_insecure_port(f"{host}:{port}")
-    else:
-        bound_port = server.add_secure_port(f"{host}:{port}", credentials)
+    try:
+        if credentials is None:
+            bound_port = server.add_insecure_port(f"{host}:{port}")
+        else:
+            bound_port = server.add_secure_port(f"{host}:{port}", credentials)
+    except RuntimeError as error:
+        raise ConfigError(f"cannot listen on {host}:{port} (in use?): {error}") from error
     await server.start()
     for name in ("", *SERVED):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -46,7 +46,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from email import policy
-from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime

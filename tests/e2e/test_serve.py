@@ -163,3 +163,14 @@ def test_a_method_the_server_lacks_answers_unimplemented(tmp_path: Path) -> None
         assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
         # The server keeps serving afterwards.
         assert _jwks(server.address, token)["keys"]
+
+
+def test_a_second_server_on_a_taken_address_refuses_to_start(tmp_path: Path) -> None:
+    # gRPC would otherwise share the port (SO_REUSEPORT) and split the calls.
+    with keysvc_server(tmp_path / "first") as first:
+        result = run_keysvc(
+            "serve", "--data-dir", str(tmp_path / "second"), "--listen", first.address
+        )
+        assert result.returncode == 2
+        assert "cannot listen" in result.stderr
+        assert first.process.poll() is None
