@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 DATA_DIR ?= var
 
-.PHONY: run test setup lint gen bench lock clean
+.PHONY: run test demo setup lint gen bench lock clean
 
 run: setup
 	mkdir -p $(DATA_DIR)
@@ -19,6 +19,11 @@ run: setup
 
 test: setup lint
 	$(BIN)/pytest
+
+# The whole story in the terminal, with the real programs, on a server of its own
+# in var/demo (wiped at start; ./var of `make run` is left alone), stopped at the end.
+demo: setup
+	$(BIN)/python -m keysvc.demo
 
 setup: $(INSTALLED) $(BUF)
 

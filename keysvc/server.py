@@ -40,10 +40,12 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
     )
     license_servicer = LicenseServicer(
         services.runner,
-        services.clock,
-        services.calendar,
-        settings.turn_secret.encode() if settings.turn_secret else None,
-        settings.turn_uris,
+        clock=services.clock,
+        calendar=services.calendar,
+        signing_keys=services.signing_keys,
+        mail=services.mail,
+        turn_secret=settings.turn_secret.encode() if settings.turn_secret else None,
+        turn_uris=settings.turn_uris,
     )
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
     admin_servicer = AdminServicer(

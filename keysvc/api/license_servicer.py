@@ -23,6 +23,7 @@ from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.key_requests import Submission, require_key_request, submit_key_request
+from keysvc.service.release import MailIdentity, Releaser, release_if_due
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar
@@ -41,14 +42,19 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
     def __init__(
         self,
         runner: Runner,
+        *,
         clock: Clock,
         calendar: BusinessCalendar,
+        signing_keys: SigningKeys,
+        mail: MailIdentity,
         turn_secret: bytes | None,
         turn_uris: tuple[str, ...],
     ) -> None:
         self._runner = runner
         self._clock = clock
         self._calendar = calendar
+        self._signing_keys = signing_keys
+        self._mail = mail
         self._turn_secret = turn_secret
         self._turn_uris = turn_uris
 
@@ -86,7 +92,9 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
     async def SubmitKeyRequest(
         self, request: license_service_pb2.SubmitKeyRequestRequest, context: Context
     ) -> resources_pb2.KeyRequest:
-        """Accepts a key request and schedules its release by the business calendar."""
+        """Accepts a key request and schedules its release by the business calendar;
+        a request due already (same day, before the cutoff) is released in the same
+        transaction and answered with its key."""
         kind = messages.KIND_NAMES.get(request.kind)
         if kind is None:
             raise InvalidArgument("kind", "kind must be INITIAL, REISSUE or SEATS_CHANGE")
@@ -101,10 +109,18 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         principal = current_principal()
 
         def submit(connection: Connection) -> tuple[resources_pb2.KeyRequest, str]:
-            record = submit_key_request(
-                connection, submission, principal, self._clock.now(), self._calendar
+            now = self._clock.now()
+            record = submit_key_request(connection, submission, principal, now, self._calendar)
+            resource = f"keyRequests/{record.id}"
+            releaser = Releaser(self._signing_keys.key_ring(connection), self._mail)
+            license_ = release_if_due(connection, record, releaser, now)
+            if license_ is None:
+                return messages.key_request(record), resource
+            released = require_key_request(connection, record.id)
+            answer = messages.key_request(
+                released, license_key=license_.license_key, mail_state="QUEUED"
             )
-            return messages.key_request(record), f"keyRequests/{record.id}"
+            return answer, resource
 
         return await self._runner.change(
             _SUBMIT,

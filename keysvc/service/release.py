@@ -215,6 +215,19 @@ def _plan(
     return _Plan(request, license_, mail, late=today > request.due_date)
 
 
+def release_if_due(
+    connection: Connection, request: KeyRequestRecord, releaser: Releaser, now: datetime
+) -> LicenseRecord | None:
+    """Releases a request just accepted when it is due already (a same-day request
+    before the cutoff), so the key is in the answer rather than seconds later from the
+    loop. One that cannot be released stays PENDING: the loop holds it with its reason.
+    """
+    if request.state != "PENDING" or request.release_at > now:
+        return None
+    released, _ = release_batch(connection, [request], releaser, now)
+    return released[0] if released else None
+
+
 @dataclass(frozen=True, slots=True)
 class DueRelease:
     """What one batch did: requests claimed (a full batch means more may be due) and

@@ -1,13 +1,25 @@
-"""Servers for the end-to-end tests: one per backend per test module."""
+"""Servers for the end-to-end tests: one per backend per test module.
+
+The shared servers run on a clock set to Sunday 22 November 2026 at noon in
+Tokyo (and ticking on from there), so that what the tests see does not depend
+on when they run: a request accepted then waits for Tuesday 09:00 (Monday the
+23rd is a holiday) until a test releases it. Tests take "now" and "today" from `clients.now` and
+`clients.today`, never from the host's clock.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
 
+from .clocked_keysvc import set_clock
 from .server_process import Clients, create_token, keysvc_server, run_keysvc
+
+SERVER_NOW = datetime(2026, 11, 22, 12, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 
 PASSPHRASE = {"KEYSVC_SIGNING_KEY_PASSPHRASE": "e2e passphrase, not a secret"}
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -29,8 +41,15 @@ def clients(request, tmp_path_factory):
     data = tmp_path_factory.mktemp(request.param) / "data"
     url = request.getfixturevalue("module_postgres_url") if request.param == "postgresql" else ""
     env = server_environment(request.param, data, url)
-    with keysvc_server(data, env) as server, grpc.insecure_channel(server.address) as channel:
+    clock_file = data.parent / "clock"
+    set_clock(clock_file, SERVER_NOW, ticking=True)
+    with (
+        keysvc_server(data, env, clock_file=clock_file) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
         tokens = {role: create_token(data, role, env) for role in ("site", "migration", "admin")}
         clients = Clients(channel, tokens, server.address)
         clients.make_token = lambda role: create_token(data, role, env)
+        clients.now = SERVER_NOW
+        clients.today = SERVER_NOW.date()
         yield clients

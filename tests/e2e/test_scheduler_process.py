@@ -20,6 +20,8 @@ from keysvc.v1 import (
     license_service_pb2_grpc,
 )
 
+from .clocked_keysvc import set_clock
+from .conftest import SERVER_NOW
 from .server_process import (
     KEYSVC,
     Clients,
@@ -98,7 +100,12 @@ def _state(data: Path, request_id: str) -> str:
 
 def test_the_scheduler_process_releases_due_requests_and_mails_them(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with keysvc_server(data) as server, grpc.insecure_channel(server.address) as channel:
+    clock_file = tmp_path / "clock"
+    set_clock(clock_file, SERVER_NOW)  # a Sunday: the request waits
+    with (
+        keysvc_server(data, clock_file=clock_file) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
         clients = Clients(channel, {role: create_token(data, role) for role in ("site", "admin")})
         contract = new_contract(clients, customer_name="株式会社スケジューラ", seats=2)
         request = submit_initial(clients, contract.contract_number, "fp1:scheduler-process")

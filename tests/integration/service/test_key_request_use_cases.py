@@ -15,7 +15,14 @@ from keysvc.persistence.schema import key_requests, licenses, mail_outbox
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
-from keysvc.service.release import DueRelease, MailIdentity, Releaser, release, release_due
+from keysvc.service.release import (
+    DueRelease,
+    MailIdentity,
+    Releaser,
+    release,
+    release_due,
+    release_if_due,
+)
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar
 from signing import KeyRing, SigningKey, encrypt_private_key
@@ -322,3 +329,16 @@ def test_a_batch_of_many_contracts_writes_each_release_in_full(connection) -> No
             "SUPERSEDED",
             get_key_request(connection, request.id).license_serial,
         )
+
+
+def test_a_request_due_at_acceptance_is_released_at_once_and_a_later_one_is_not(
+    connection,
+) -> None:
+    same_day = _submit(connection, _contract(connection))
+    license_ = release_if_due(connection, same_day, RELEASER, NOW)
+    assert license_ is not None
+    assert get_key_request(connection, same_day.id).license_serial == license_.serial
+    evening = NOW + timedelta(hours=9)  # 19:00 JST: after the cutoff
+    next_day = _submit(connection, _contract(connection), now=evening)
+    assert release_if_due(connection, next_day, RELEASER, evening) is None
+    assert get_key_request(connection, next_day.id).state == "PENDING"
