@@ -65,10 +65,11 @@ __all__ = [
 # Subject line per key-request kind: the product in 【】 as the product's own
 # notices write it, then what happened, then the support service number.
 _SUBJECTS: Final = {
-    "INITIAL": "【{product}】ライセンスキーのお知らせ（{contract}）",
-    "REISSUE": "【{product}】ライセンスキー再発行のお知らせ（{contract}）",
-    "SEATS_CHANGE": "【{product}】ライセンス数変更に伴うライセンスキーのお知らせ（{contract}）",
+    "INITIAL": "【{product}】ライセンスキーのお知らせ",
+    "REISSUE": "【{product}】ライセンスキー再発行のお知らせ",
+    "SEATS_CHANGE": "【{product}】ライセンス数変更に伴うライセンスキーのお知らせ",
 }
+_SUBJECT_CONTRACT: Final = "（{contract}）"
 MAIL_KINDS: Final = tuple(_SUBJECTS)
 
 # The paragraph that says why this key was issued, and what happens to the old one.
@@ -192,7 +193,11 @@ def compose_license_mail(
     if not key or not key.isascii():
         raise InvalidMail("the license key must be non-empty ASCII text")
 
-    subject = _SUBJECTS[kind].format(product=product_name, contract=contract_number)
+    # Encoded in two parts: the first is the same for every key of a product and kind.
+    subject = (
+        _SUBJECTS[kind].format(product=product_name),
+        _SUBJECT_CONTRACT.format(contract=contract_number),
+    )
     body = _body(
         kind=kind,
         customer_name=customer_name,
@@ -215,7 +220,7 @@ def compose_license_mail(
     headers = (
         _from_header(sender),
         f"To: {recipient_address}\r\n",
-        _encoded_header("Subject", subject),
+        _encoded_header("Subject", *subject),
         f"Date: {format_datetime(issued_jst)}\r\n",
         f"Message-ID: {message_id}\r\n",
         f"X-Keysvc-Request-Id: {key_request_id}\r\n",
@@ -306,21 +311,27 @@ def _recipient(recipient: str) -> str:
     return address
 
 
-def _encoded_header(name: str, text: str) -> str:
-    """``name: text`` as RFC 2047 encoded words (UTF-8, base64), folded so that no line
-    passes 78 characters; each word holds whole characters."""
+def _encoded_header(name: str, *parts: str) -> str:
+    """``name: parts`` as RFC 2047 encoded words (UTF-8, base64), one or more per part,
+    folded so that no line passes 78 characters; each word holds whole characters.
+    Readers join adjacent encoded words without the folding space between them."""
+    words = [word for part in parts for word in _encoded_words(part, len(name))]
+    return f"{name}: " + "\r\n ".join(words) + "\r\n"
+
+
+@functools.lru_cache(maxsize=64)
+def _encoded_words(text: str, name_length: int) -> tuple[str, ...]:
     # The first line also holds "Name: "; base64 turns 3 bytes into 4 characters.
-    budget = (_MAX_HEADER_LINE - len(name) - 2 - len("=?utf-8?b??=")) // 4 * 3
-    words, chunk = [], b""
+    budget = (_MAX_HEADER_LINE - name_length - 2 - len("=?utf-8?b??=")) // 4 * 3
+    chunks, chunk = [], b""
     for character in text:
         encoded = character.encode("utf-8")
         if len(chunk) + len(encoded) > budget:
-            words.append(chunk)
+            chunks.append(chunk)
             chunk = b""
         chunk += encoded
-    words.append(chunk)
-    encoded_words = [f"=?utf-8?b?{base64.b64encode(word).decode('ascii')}?=" for word in words]
-    return f"{name}: " + "\r\n ".join(encoded_words) + "\r\n"
+    chunks.append(chunk)
+    return tuple(f"=?utf-8?b?{base64.b64encode(c).decode('ascii')}?=" for c in chunks)
 
 
 def _check_sender(message: EmailMessage) -> None:

@@ -98,3 +98,65 @@ def test_in_memory_database_is_one_database_shared_by_threads():
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def _in_thread(work, timeout: float = 10.0) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "the writer never got its turn"
+    return errors
+
+
+def test_a_writer_waits_for_the_one_before_and_starts_when_it_commits(sqlite_engine):
+    upgrade_database(sqlite_engine)
+    order: list[str] = []
+    first_began = threading.Event()
+
+    def second_writer() -> None:
+        first_began.wait(5)
+        with sqlite_engine.begin() as connection:
+            order.append("second began")
+            connection.execute(products.delete().where(products.c.code == "neo-backup"))
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    with sqlite_engine.begin() as connection:
+        first_began.set()
+        thread.join(0.3)  # the second writer is queued, not running
+        order.append("first commits")
+        connection.execute(products.delete().where(products.c.code == "neo-webconf"))
+    thread.join(10)
+    assert order == ["first commits", "second began"]
+    with sqlite_engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(products)) == 0
+
+
+def test_a_failed_or_rolled_back_writer_hands_the_turn_on(sqlite_engine):
+    upgrade_database(sqlite_engine)
+
+    class Failure(Exception):
+        pass
+
+    with pytest.raises(Failure), sqlite_engine.begin():
+        raise Failure
+    connection = sqlite_engine.connect()
+    transaction = connection.begin()
+    connection.execute(products.delete())
+    connection.invalidate()  # a broken connection must not keep the turn either
+    transaction.rollback()
+    connection.close()
+
+    def write() -> None:
+        with sqlite_engine.begin() as other:
+            other.execute(products.delete().where(products.c.code == "neo-backup"))
+
+    assert _in_thread(write) == []
