@@ -30,7 +30,12 @@ from keysvc.client.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from keysvc.client.license_client import KeyRequestKind, KeyRequestState, LicenseClient
+from keysvc.client.license_client import (
+    KeyRequestKind,
+    KeyRequestState,
+    LicenseClient,
+    StillWaiting,
+)
 from keysvc.client.retry import NO_RETRY, RetryPolicy
 
 __all__ = [
@@ -48,6 +53,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RetryPolicy",
+    "StillWaiting",
     "UnavailableError",
     "open_channel",
 ]

@@ -39,10 +39,15 @@ class ClientConfig:
     ) -> ClientConfig:
         """`KEYSVC_ADDRESS`, `KEYSVC_TOKEN` (or `KEYSVC_TOKEN_FILE`), `KEYSVC_TLS_CA`,
         `KEYSVC_TLS_CLIENT_CERT`, `KEYSVC_TLS_CLIENT_KEY`; keyword arguments that are
-        not None win."""
-        token = environ.get("KEYSVC_TOKEN", "")
-        if not token and environ.get("KEYSVC_TOKEN_FILE"):
-            token = Path(environ["KEYSVC_TOKEN_FILE"]).read_text().strip()
+        not None win (a token given here means the token variables are not read).
+
+        Raises `ValueError` when the token file cannot be read.
+        """
+        token = overrides.get("token")
+        if token is None:
+            token = environ.get("KEYSVC_TOKEN", "")
+            if not token and environ.get("KEYSVC_TOKEN_FILE"):
+                token = _read_token(Path(environ["KEYSVC_TOKEN_FILE"]))
 
         def path(name: str) -> Path | None:
             return Path(environ[name]) if environ.get(name) else None
@@ -80,3 +85,11 @@ def open_channel(
         )
         channel = grpc.secure_channel(config.address, credentials)
     return grpc.intercept_channel(channel, *interceptors) if interceptors else channel
+
+
+def _read_token(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        why = f"cannot read the token file {path} (KEYSVC_TOKEN_FILE): {error}"
+        raise ValueError(why) from None

@@ -21,6 +21,14 @@ WAITING_STATES = frozenset(
 )
 
 
+class StillWaiting(TimeoutError):
+    """`wait_for_release` ran out of time; `key_request` is the last state seen."""
+
+    def __init__(self, key_request: resources_pb2.KeyRequest, timeout: float) -> None:
+        super().__init__(f"key request {key_request.id} still waiting after {timeout} s")
+        self.key_request = key_request
+
+
 class LicenseClient:
     """Typed calls to `keysvc.v1.LicenseService`.
 
@@ -99,7 +107,8 @@ class LicenseClient:
         on_poll: Callable[[resources_pb2.KeyRequest], None] | None = None,
     ) -> resources_pb2.KeyRequest:
         """Polls until the request is no longer waiting (released, or rejected) and
-        returns it; `TimeoutError` if it is still waiting after `timeout` seconds."""
+        returns it; `StillWaiting` (a `TimeoutError` carrying the last state seen) if
+        it is still waiting after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while True:
             current = self.get_key_request(request_id)
@@ -109,7 +118,7 @@ class LicenseClient:
                 return current
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"key request {request_id} still waiting after {timeout} s")
+                raise StillWaiting(current, timeout)
             self._sleep(min(poll_interval, remaining))
 
     def verify_license_key(
