@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,20 +40,17 @@ import grpc
 from bench_startup import clean_environment, migrated, scratch_postgres_database
 from common import Figure, Goal, machine, median, write_json
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from keysvc_process import PASSPHRASE, create_token, keysvc_serve
 from sqlalchemy import insert
 
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.schema import contracts, support_periods
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
 
-PROJECT: Final = Path(__file__).resolve().parents[1]
-KEYSVC: Final = Path(sys.executable).with_name("keysvc")
-PASSPHRASE: Final = "keysvc benchmark passphrase, not a secret"  # noqa: S105
 # Friday, 10:00 in Tokyo: a business day, seven hours before the cutoff.
 CLOCK: Final = "2026-11-20T10:00:00+09:00 ticking"
 THROUGHPUT_GOAL: Final = Goal("ratio", ">=", 0.50)
 LATENCY_GOAL: Final = Goal("value", "<=", 20.0)
-START_TIMEOUT: Final = 60.0
 CHUNK: Final = 10_000
 
 
@@ -108,56 +103,9 @@ def clocked_server(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
     """`keysvc serve` on the set clock, on a free port; yields its address; stops it."""
     clock_file = data_dir.parent / "clock"
     clock_file.write_text(CLOCK)
-    log = data_dir.parent / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "tests.e2e.clocked_keysvc",
-                str(clock_file),
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--listen",
-                "127.0.0.1:0",
-            ],
-            cwd=PROJECT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        address = ""
-        while not address:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"keysvc serve did not start:\n{log.read_text()}")
-            for line in log.read_text().splitlines():
-                if '"serving"' in line:
-                    address = json.loads(line)["listen"]
-            time.sleep(0.05)
+    launcher = (sys.executable, "-m", "tests.e2e.clocked_keysvc", str(clock_file))
+    with keysvc_serve(data_dir, env, data_dir.parent / "server.log", launcher) as (_, address):
         yield address
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def site_token(data_dir: Path, env: dict[str, str]) -> str:
-    """A fresh site token, from `keysvc tokens create`."""
-    result = subprocess.run(  # noqa: S603 - our own console script
-        [str(KEYSVC), "tokens", "create", "--role", "site", "--data-dir", str(data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip().splitlines()[-1]
 
 
 async def run_round(
@@ -229,7 +177,7 @@ def measure(
     """Seeds contracts, starts the clocked server, runs the rounds; returns the figures."""
     numbers = seed_contracts(url, args.calls * args.rounds + min(args.calls, 200))
     with clocked_server(data_dir, env) as address:
-        token = site_token(data_dir, env)
+        token = create_token(data_dir, env, "site")
         floors, rates, latencies = asyncio.run(
             measure_backend(
                 address,

@@ -24,15 +24,11 @@ Goals: N = 100,000 within 20 s on SQLite, 40 s on PostgreSQL (5,000/s and
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -42,6 +38,7 @@ from bench_startup import clean_environment, migrated, scratch_postgres_database
 from common import Figure, Goal, machine, write_json
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.timestamp_pb2 import Timestamp
+from keysvc_process import PASSPHRASE, create_token, keysvc_serve
 from sqlalchemy import func, insert, select
 
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
@@ -51,12 +48,9 @@ from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc
 from scheduler.clock import SystemClock
 from signing import fingerprint_hash
 
-KEYSVC: Final = Path(sys.executable).with_name("keysvc")
-PASSPHRASE: Final = "keysvc benchmark passphrase, not a secret"  # noqa: S105
 CHUNK: Final = 10_000
 RSS_GOAL: Final = Goal("value", "<=", 300.0)
 SECONDS_GOAL: Final = {"SQLite": 20.0, "PostgreSQL": 40.0}
-START_TIMEOUT: Final = 60.0
 
 
 def signing_floor(seconds: float = 2.0) -> float:
@@ -133,49 +127,6 @@ def seed(url: str, count: int, accepted: datetime, due: datetime) -> float:
     return time.perf_counter() - started
 
 
-@contextlib.contextmanager
-def keysvc_serve(data_dir: Path, env: dict[str, str], log: Path) -> Iterator[tuple[int, str]]:
-    """A running `keysvc serve` on a free port: yields its pid and address; stops it."""
-    with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own console script
-            [str(KEYSVC), "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        address = ""
-        while not address:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"keysvc serve did not start:\n{log.read_text()}")
-            for line in log.read_text().splitlines():
-                if '"serving"' in line:
-                    address = json.loads(line)["listen"]
-            time.sleep(0.05)
-        yield process.pid, address
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def admin_token(data_dir: Path, env: dict[str, str]) -> str:
-    """A fresh admin token, from `keysvc tokens create`."""
-    result = subprocess.run(  # noqa: S603 - our own console script
-        [str(KEYSVC), "tokens", "create", "--role", "admin", "--data-dir", str(data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip().splitlines()[-1]
-
-
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of a live process, in MB (10^6 bytes)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -203,7 +154,7 @@ def measure(name: str, url: str, data_dir: Path, env: dict[str, str], count: int
     print(f"{name}: loaded {count:,} due requests in {seconds_to_seed:.1f} s", flush=True)
     floor = signing_floor()
     with keysvc_serve(data_dir, env, data_dir.parent / f"{name}.log") as (pid, address):
-        token = admin_token(data_dir, env)
+        token = create_token(data_dir, env, "admin")
         as_of = Timestamp()
         as_of.FromDatetime(due)
         sampling = True
