@@ -55,6 +55,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         calendar=services.calendar,
         mail=services.mail,
         scheduled_release=services.scheduled_release,
+        authenticator=services.authenticator,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()

@@ -13,6 +13,7 @@ from keysvc.api import messages, validation
 from keysvc.api.interceptor import current_principal
 from keysvc.api.pagination import page_of
 from keysvc.api.runner import Runner
+from keysvc.authentication import Authenticator
 from keysvc.domain import jst_date
 from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound
 from keysvc.persistence.audit_repository import list_events
@@ -83,8 +84,10 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         calendar: BusinessCalendar,
         mail: MailIdentity,
         scheduled_release: ScheduledRelease,
+        authenticator: Authenticator,
     ) -> None:
         self._runner = runner
+        self._authenticator = authenticator
         self._scheduled_release = scheduled_release
         self._signing_keys = signing_keys
         self._clock = clock
@@ -510,9 +513,12 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
                 raise NotFound(f"tokens/{token_id}", reason="TOKEN_NOT_FOUND")
             return messages.token(record)
 
-        return await self._mutate(
+        revoked = await self._mutate(
             "RevokeToken", request, f"tokens/{token_id}", resources_pb2.Token, revoke
         )
+        # Refused here from the next call on; other replicas within TOKEN_CACHE_SECONDS.
+        self._authenticator.forget(token_id)
+        return revoked
 
 
 def _key_request_cursor(after: str | int | None) -> tuple[datetime, str] | None:

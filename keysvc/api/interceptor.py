@@ -70,9 +70,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             request: Message, context: grpc.aio.ServicerContext[Message, Message]
         ) -> Message:
             try:
-                principal = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, self._authenticator.authenticate, authorization
-                )
+                principal = self._authenticator.cached(authorization)
+                if principal is None:
+                    principal = await asyncio.get_running_loop().run_in_executor(
+                        self._executor, self._authenticator.authenticate, authorization
+                    )
                 if principal.role not in allowed_roles(method):
                     raise PermissionDenied(
                         f"role {principal.role.value!r} may not call {method}",
