@@ -13,8 +13,8 @@ keysvc's process; in a thread it would compete with the sender for the GIL).
 - Figure: N license e-mails queued (`queue_mails`) in a migrated database,
   drained by the real `OutboxSender` (`transport_from_url("smtp://...")`,
   `SystemClock`, default batch size) calling ``send_batch`` until it claims
-  nothing: claim, one SMTP connection per batch, one transaction per message to
-  record it SENT. Logging as the service configures it (JSON, INFO), written to
+  nothing: claim, one SMTP connection per batch, SENT recorded ten messages to a
+  transaction. Logging as the service configures it (JSON, INFO), written to
   /dev/null.
 
 Rounds alternate floor and figure; each round queues N fresh messages (not

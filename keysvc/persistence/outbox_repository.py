@@ -9,11 +9,14 @@ rolled back. A sender (`scheduler.mail.OutboxSender`) then delivers it:
    attempt and move ``next_attempt_at`` a *lease* ahead, then commit. The rows
    are out of the due set for everyone else until the lease runs out.
 2. deliver, outside any transaction (an SMTP conversation cannot be rolled back).
-3. `mark_sent` or `mark_failed_attempt` — one short transaction per message.
+3. `mark_sent_many` for a group of delivered messages (one short transaction
+   per group), or `mark_failed_attempt` for one that failed.
 
 A sender that crashes between 2 and 3 leaves its rows QUEUED; when the lease
 runs out another sender delivers them again, with the same Message-ID. That
-is the guarantee: at least once, and recognisably the same message.
+is the guarantee: at least once, and recognisably the same message. (How many
+messages a crash can re-send is the sender's choice: as many as it delivers
+before recording them.)
 
 On PostgreSQL the claim reads with ``FOR UPDATE SKIP LOCKED``, so concurrent
 senders each take different rows without waiting; SQLite admits one writer
@@ -22,12 +25,12 @@ at a time (``BEGIN IMMEDIATE``), which serialises claims by itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from keysvc.persistence.schema import mail_outbox
 
@@ -42,6 +45,7 @@ __all__ = [
     "find_outbox_entry",
     "mark_failed_attempt",
     "mark_sent",
+    "mark_sent_many",
     "queue_mails",
 ]
 
@@ -52,6 +56,51 @@ DEFAULT_LEASE: Final = timedelta(minutes=5)
 
 # last_error is for operators; a server's multi-line reply is cut to this.
 MAX_ERROR_LENGTH: Final = 1000
+
+# The sender's statements are built once: it runs them for every batch, and
+# building one costs more than SQLAlchemy's (cached) compilation of it.
+_CLAIM_DUE: Final = (
+    update(mail_outbox)
+    .where(
+        mail_outbox.c.id.in_(
+            select(mail_outbox.c.id)
+            .where(
+                mail_outbox.c.state == "QUEUED",
+                mail_outbox.c.next_attempt_at
+                <= bindparam("due_at", type_=mail_outbox.c.next_attempt_at.type),
+            )
+            .order_by(mail_outbox.c.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .values(
+        attempts=mail_outbox.c.attempts + 1,
+        next_attempt_at=bindparam("lease_end", type_=mail_outbox.c.next_attempt_at.type),
+    )
+    .returning(
+        mail_outbox.c.id,
+        mail_outbox.c.key_request_id,
+        mail_outbox.c.message_id,
+        mail_outbox.c.recipient,
+        mail_outbox.c.message,
+        mail_outbox.c.attempts,
+    )
+)
+_MARK_SENT: Final = (
+    update(mail_outbox)
+    .where(
+        mail_outbox.c.id.in_(bindparam("outbox_ids", expanding=True)),
+        mail_outbox.c.state == "QUEUED",
+    )
+    .values(
+        state="SENT",
+        sent_at=bindparam("marked_at", type_=mail_outbox.c.sent_at.type),
+        last_error=None,
+    )
+    .returning(mail_outbox.c.id)
+)
 
 
 class QueueableMail(Protocol):
@@ -149,8 +198,9 @@ def claim_due(
     out. Commit right after claiming and before delivering: holding the
     transaction open would hold the rows (and on SQLite, the whole database).
 
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` — rows another sender is claiming
-    are skipped rather than waited for. SQLite ignores the clause; its
+    One statement, ``UPDATE … WHERE id IN (SELECT id … ORDER BY id LIMIT n
+    FOR UPDATE SKIP LOCKED) RETURNING …``. PostgreSQL: rows another sender is
+    claiming are skipped rather than waited for. SQLite ignores the clause; its
     ``BEGIN IMMEDIATE`` lets one claim run at a time.
     """
     if limit < 1:
@@ -158,38 +208,23 @@ def claim_due(
     if lease <= timedelta(0):
         raise ValueError(f"lease must be positive, got {lease}")
     rows = connection.execute(
-        select(
-            mail_outbox.c.id,
-            mail_outbox.c.key_request_id,
-            mail_outbox.c.message_id,
-            mail_outbox.c.recipient,
-            mail_outbox.c.message,
-            mail_outbox.c.attempts,
-        )
-        .where(mail_outbox.c.state == "QUEUED", mail_outbox.c.next_attempt_at <= now)
-        .order_by(mail_outbox.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        _CLAIM_DUE, {"due_at": now, "limit": limit, "lease_end": now + lease}
     ).all()
-    if not rows:
-        return []
-    ids = [row.id for row in rows]
-    connection.execute(
-        update(mail_outbox)
-        .where(mail_outbox.c.id.in_(ids))
-        .values(attempts=mail_outbox.c.attempts + 1, next_attempt_at=now + lease)
+    # RETURNING gives the rows in no particular order.
+    return sorted(
+        (
+            OutboxItem(
+                id=row.id,
+                key_request_id=row.key_request_id,
+                message_id=row.message_id,
+                recipient=row.recipient,
+                message=bytes(row.message),
+                attempts=row.attempts,  # as updated: this claim's attempt included
+            )
+            for row in rows
+        ),
+        key=lambda item: item.id,
     )
-    return [
-        OutboxItem(
-            id=row.id,
-            key_request_id=row.key_request_id,
-            message_id=row.message_id,
-            recipient=row.recipient,
-            message=bytes(row.message),
-            attempts=row.attempts + 1,
-        )
-        for row in rows
-    ]
 
 
 def mark_sent(connection: Connection, outbox_id: int, now: datetime) -> bool:
@@ -198,12 +233,28 @@ def mark_sent(connection: Connection, outbox_id: int, now: datetime) -> bool:
     False means another sender got there first after this one's lease ran out
     (the message went out twice, with the same Message-ID); nothing is changed.
     """
-    result = connection.execute(
-        update(mail_outbox)
-        .where(mail_outbox.c.id == outbox_id, mail_outbox.c.state == "QUEUED")
-        .values(state="SENT", sent_at=now, last_error=None)
-    )
-    return result.rowcount == 1
+    return outbox_id in mark_sent_many(connection, (outbox_id,), now)
+
+
+def mark_sent_many(
+    connection: Connection, outbox_ids: Collection[int], now: datetime
+) -> frozenset[int]:
+    """Records that these messages were delivered, in one statement; returns the ids marked.
+
+    Only rows still QUEUED change (state SENT, ``sent_at = now``, ``last_error``
+    cleared). An id missing from the result is one another sender recorded
+    first — SENT, or FAILED — after this one's lease ran out: the message went
+    out twice, with the same Message-ID, and its row is left as it is.
+
+    One ``UPDATE … WHERE id IN (…) AND state = 'QUEUED' RETURNING id``
+    (PostgreSQL; SQLite 3.35 or later).
+    """
+    if not outbox_ids:
+        return frozenset()
+    marked = connection.execute(
+        _MARK_SENT, {"outbox_ids": list(outbox_ids), "marked_at": now}
+    ).scalars()
+    return frozenset(marked)
 
 
 def mark_failed_attempt(

@@ -11,7 +11,9 @@ URL                                              connection
 User and password are percent-decoded (``%40`` for ``@``). Credentials over
 plain ``smtp://`` are refused: they would cross the network in clear. The
 server certificate is verified against the system's trust store unless an
-``ssl.SSLContext`` is given.
+``ssl.SSLContext`` is given; that default context is built once per transport,
+when its first connection needs TLS (never for ``smtp://``), as building one
+costs some 20 ms.
 
 The password is kept out of every ``repr``, log line and error message; the
 transport never enables smtplib's debug output (which would print AUTH).
@@ -22,13 +24,16 @@ operation has a timeout (30 s by default).
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
-from email.parser import BytesHeaderParser, BytesParser
+from email.parser import BytesParser
 from types import TracebackType
 from typing import Final, Literal
 from urllib.parse import unquote, urlsplit
@@ -59,6 +64,10 @@ _SCHEMES: Final[dict[str, tuple[Security, int]]] = {
 _AUTH_MECHANISMS: Final = ("PLAIN", "LOGIN", "CRAM-MD5")
 # The reply an SMTP server gives when it is closing the connection (RFC 5321 4.2.3).
 _SERVICE_CLOSING: Final = 421
+# The header fields the transport reads, each with its continuation lines (RFC 5322 2.2.3).
+_NEEDED_FIELDS: Final = re.compile(
+    rb"^(from|content-transfer-encoding):(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +153,8 @@ def transport_from_url(
     """An `SmtpTransport` for ``url``; raises `InvalidSmtpUrl` (a ``ValueError``).
 
     ``ssl_context`` defaults to ``ssl.create_default_context()`` (system trust
-    store, host name checked); ``local_hostname`` is the EHLO name (default:
-    this host's FQDN).
+    store, host name checked), built once, at the first TLS connection;
+    ``local_hostname`` is the EHLO name (default: this host's FQDN).
     """
     return SmtpTransport(
         parse_smtp_url(url, timeout=timeout),
@@ -176,6 +185,7 @@ class SmtpTransport:
     ) -> None:
         self._settings = settings
         self._ssl_context = ssl_context
+        self._ssl_context_lock = threading.Lock()
         self._local_hostname = local_hostname
 
     @property
@@ -190,13 +200,26 @@ class SmtpTransport:
         """A session for one batch; it connects when the first message is delivered."""
         return _SmtpSession(self)
 
+    def tls_context(self) -> ssl.SSLContext:
+        """The context for STARTTLS and smtps: the one given, else the system default.
+
+        The default (``ssl.create_default_context()``, some 20 ms) is built at
+        the first call and kept for every later connection of this transport.
+        """
+        context = self._ssl_context
+        if context is None:
+            with self._ssl_context_lock:
+                if self._ssl_context is None:
+                    self._ssl_context = ssl.create_default_context()
+                context = self._ssl_context
+        return context
+
     def open_connection(self) -> smtplib.SMTP:
         """Connects, says EHLO, STARTTLS and AUTH as configured; raises `DeliveryError`.
 
         Sessions call this; the caller owns the connection and must QUIT or close it.
         """
         settings = self._settings
-        context = self._ssl_context or ssl.create_default_context()
         shown = settings.redacted_url()
         client: smtplib.SMTP
         try:
@@ -206,7 +229,7 @@ class SmtpTransport:
                     settings.port,
                     local_hostname=self._local_hostname,
                     timeout=settings.timeout,
-                    context=context,
+                    context=self.tls_context(),
                 )
             else:
                 client = smtplib.SMTP(
@@ -221,7 +244,7 @@ class SmtpTransport:
             client.ehlo_or_helo_if_needed()
             if settings.security == "starttls":
                 # Raises SMTPNotSupportedError when not offered: never fall back to clear text.
-                client.starttls(context=context)
+                client.starttls(context=self.tls_context())
                 client.ehlo_or_helo_if_needed()
             if settings.username is not None and settings.password is not None:
                 _login(client, settings.username, settings.password)
@@ -289,23 +312,25 @@ class _SmtpSession:
             else:
                 # RFC 6152: without 8BITMIME the client must convert to 7 bit.
                 payload = _as_base64(mail.message)
-        shown = self._transport.settings.redacted_url()
         try:
             client.sendmail(envelope_sender, [mail.recipient], payload, mail_options=options)
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = error.recipients.get(mail.recipient, (0, b""))
-            text = f"{shown} refused recipient {mail.recipient}: {code} {_text(reply)}"
+            text = f"{self._shown()} refused recipient {mail.recipient}: {code} {_text(reply)}"
             raise _by_code(code, text) from error
         except smtplib.SMTPDataError as error:
             self._forget_if_closed()
-            text = f"{shown} refused the message: {_describe(error)}"
+            text = f"{self._shown()} refused the message: {_describe(error)}"
             raise _by_code(error.smtp_code, text) from error
         except (smtplib.SMTPException, OSError) as error:
             # Sender refused, connection lost, timeout …: not this message's fault.
             self._forget_if_closed(
                 force=isinstance(error, OSError | smtplib.SMTPServerDisconnected)
             )
-            raise DeliveryError(f"{shown}: {_describe(error)}") from error
+            raise DeliveryError(f"{self._shown()}: {_describe(error)}") from error
+
+    def _shown(self) -> str:
+        return self._transport.settings.redacted_url()
 
     def _forget_if_closed(self, *, force: bool = False) -> None:
         # smtplib closes the socket itself on 421; a timeout leaves the
@@ -339,13 +364,63 @@ def _login(client: smtplib.SMTP, username: str, password: str) -> None:
 
 
 def _envelope_sender_and_encoding(message: bytes) -> tuple[str, str]:
-    headers = BytesHeaderParser(policy=policy.default).parsebytes(message)
-    sender = headers["From"]
-    addresses: tuple[Address, ...] = getattr(sender, "addresses", ())
-    if len(addresses) != 1:
+    """The From address (the envelope sender) and the Content-Transfer-Encoding, lower case.
+
+    Reads only these two fields of the header section (the first of each),
+    as ``BytesHeaderParser(policy=policy.default)`` would see them, and
+    interprets each value with that policy's header registry once per distinct
+    value (cached), not once per message: every license e-mail has the same
+    From and Content-Transfer-Encoding. Raises `PermanentDeliveryError`
+    without exactly one From address.
+    """
+    fields = _needed_fields(message)
+    sender = _single_address(fields.get(b"from", ""))
+    if sender is None:
         raise PermanentDeliveryError("the message has no single From address to use as sender")
-    encoding = str(headers.get("Content-Transfer-Encoding", "7bit")).strip().lower()
-    return addresses[0].addr_spec, encoding
+    encoding = fields.get(b"content-transfer-encoding")
+    return sender, "7bit" if encoding is None else _transfer_encoding(encoding)
+
+
+def _needed_fields(message: bytes) -> dict[bytes, str]:
+    """From and Content-Transfer-Encoding of the header section (lower-case name -> raw value).
+
+    A value is as the email package's parser stores it: decoded as ASCII with
+    surrogate escapes, leading blanks and the final line break removed, the
+    folding line breaks kept.
+    """
+    if message.startswith((b"\n", b"\r\n")):
+        return {}  # an empty header section
+    # It ends at the first empty line: a line break, then LF or CRLF.
+    end = message.find(b"\n\r\n")
+    bare_lf = message.find(b"\n\n", 0, end if end >= 0 else len(message))
+    if bare_lf >= 0:
+        end = bare_lf
+    header = message[:end] if end >= 0 else message
+    fields: dict[bytes, str] = {}
+    for match in _NEEDED_FIELDS.finditer(header):
+        name = match[1].lower()
+        if name not in fields:
+            value = match[2].decode("ascii", "surrogateescape")
+            fields[name] = value.lstrip(" \t").rstrip("\r\n")
+    return fields
+
+
+@functools.lru_cache(maxsize=64)
+def _single_address(from_value: str) -> str | None:
+    """The addr-spec of a From field holding exactly one address; None otherwise."""
+    header = policy.default.header_fetch_parse("From", from_value)
+    addresses: tuple[Address, ...] = getattr(header, "addresses", ())
+    if len(addresses) != 1:
+        return None
+    return addresses[0].addr_spec
+
+
+@functools.lru_cache(maxsize=16)
+def _transfer_encoding(value: str) -> str:
+    """A Content-Transfer-Encoding field's value, lower case (``8bit``, ``base64`` …)."""
+    return (
+        str(policy.default.header_fetch_parse("Content-Transfer-Encoding", value)).strip().lower()
+    )
 
 
 def _as_base64(message: bytes) -> bytes:

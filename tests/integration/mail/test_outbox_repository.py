@@ -17,6 +17,7 @@ from keysvc.persistence.outbox_repository import (
     find_outbox_entry,
     mark_failed_attempt,
     mark_sent,
+    mark_sent_many,
     queue_mails,
 )
 from keysvc.persistence.schema import key_requests, mail_outbox
@@ -116,6 +117,63 @@ def test_marking_sent_twice_reports_the_second_time(engine, outbox):
         (item,) = claim_due(connection, NOW, 10)
         assert mark_sent(connection, item.id, NOW)
         assert not mark_sent(connection, item.id, NOW)
+
+
+def test_mark_sent_many_marks_queued_rows_and_returns_their_ids(engine, outbox):
+    outbox.queue_many(4)
+    with engine.begin() as connection:
+        items = claim_due(connection, NOW, 10)
+    first, second, third, fourth = (item.id for item in items)
+    later = NOW + timedelta(minutes=1)
+    with engine.begin() as connection:
+        assert mark_sent(connection, second, NOW)  # recorded by someone else first
+        mark_failed_attempt(
+            connection, third, now=NOW, error="550 no", next_attempt_at=NOW, give_up=True
+        )
+        marked = mark_sent_many(connection, [first, second, third, fourth], later)
+    assert marked == {first, fourth}
+    with engine.connect() as connection:
+        entries = [find_outbox_entry(connection, f"kr{index:03d}") for index in range(4)]
+    assert [(e.state, e.sent_at) for e in entries if e is not None] == [
+        ("SENT", later),
+        ("SENT", NOW),  # left as the first recorder wrote it
+        ("FAILED", None),
+        ("SENT", later),
+    ]
+
+
+def test_mark_sent_many_clears_the_last_error(engine, outbox):
+    outbox.queue("kr1")
+    with engine.begin() as connection:
+        (item,) = claim_due(connection, NOW, 10)
+        mark_failed_attempt(
+            connection, item.id, now=NOW, error="421 busy", next_attempt_at=NOW, give_up=False
+        )
+        assert mark_sent_many(connection, [item.id], NOW) == {item.id}
+        entry = find_outbox_entry(connection, "kr1")
+    assert entry is not None
+    assert (entry.state, entry.last_error) == ("SENT", None)
+
+
+def test_mark_sent_many_with_no_ids_does_nothing(engine, outbox):
+    with engine.begin() as connection:
+        assert mark_sent_many(connection, [], NOW) == frozenset()
+
+
+def test_mark_sent_many_ignores_unknown_ids(engine, outbox):
+    with engine.begin() as connection:
+        assert mark_sent_many(connection, [12345], NOW) == frozenset()
+
+
+def test_claim_returns_rows_oldest_first_with_their_stored_message(engine, outbox):
+    queued = outbox.queue_many(12)
+    with engine.begin() as connection:
+        items = claim_due(connection, NOW, 12)
+    assert [item.key_request_id for item in items] == [f"kr{index:03d}" for index in range(12)]
+    assert [item.id for item in items] == sorted(item.id for item in items)
+    assert [(item.message_id, item.recipient, item.message) for item in items] == [
+        (mail.message_id, mail.recipient, mail.message) for mail in queued
+    ]
 
 
 def test_failed_attempt_schedules_the_next_one(engine, outbox):
