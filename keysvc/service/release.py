@@ -87,8 +87,9 @@ def release_batch(
     Everything is read first and decided in Python, then written with one
     statement per kind of change, whatever the number of requests: the cost
     of a release is signing and composing, not round trips. Requests of one
-    contract are decided in order, each seeing the result of the one before,
-    as if released one by one.
+    contract are decided in the order they were accepted, each seeing the result
+    of the one before, as if released one by one (the claim's order is the
+    release time's, which ties for every request scheduled at one opening).
     """
     numbers = sorted({request.contract_number for request in requests})
     contracts = get_contracts(connection, numbers, for_update=True)
@@ -97,7 +98,7 @@ def release_batch(
     product_names = product_display_names(connection)
     plans: list[_Plan] = []
     refusals: list[Refusal] = []
-    for request in requests:
+    for request in sorted(requests, key=_acceptance_order):
         try:
             plan = _plan(
                 request,
@@ -129,6 +130,10 @@ def release_batch(
     )
     queue_mails(connection, {plan.request.id: plan.mail for plan in plans}, now)
     return [plan.license for plan in plans], refusals
+
+
+def _acceptance_order(request: KeyRequestRecord) -> tuple[datetime, str]:
+    return (request.accepted_at, request.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -286,14 +286,16 @@ def test_a_batch_decides_requests_of_one_contract_in_order_as_if_one_by_one(conn
         **connection.execute(select(key_requests).where(key_requests.c.id == reissue.id))
         .one()
         ._mapping,
-        "id": "kr_twin",
+        # Sorts before every generated id ("0" is not in base32), so the claim, ordered
+        # by release time and id, hands the later twin over first.
+        "id": "kr_0twin",
         "accepted_at": NOW + timedelta(seconds=1),
     }
     connection.execute(key_requests.insert(), twin)
     outcome = release_due(connection, NOW + timedelta(seconds=1), RELEASER, NOW, limit=10)
     assert outcome == DueRelease(claimed=2, released=1)
     assert get_key_request(connection, reissue.id).state == "RELEASED"
-    held = get_key_request(connection, "kr_twin")
+    held = get_key_request(connection, "kr_0twin")
     assert (held.state, held.hold_reason) == ("HELD", "PREVIOUS_LICENSE_NOT_ACTIVE")
     statuses = dict(
         connection.execute(
