@@ -60,6 +60,8 @@ bench: setup
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
 	$(BIN)/python bench/bench_startup.py --json bench/results/startup.json \
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
+	$(BIN)/python bench/bench_growth.py --json bench/results/growth.json \
+		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
 	$(BIN)/python bench/bench_issuance.py --json bench/results/issuance.json \
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
 	$(BIN)/python bench/bench_release.py --json bench/results/release.json \
