@@ -16,13 +16,23 @@ from keysvc.api.interceptor import current_principal
 from keysvc.api.runner import Runner
 from keysvc.domain import coverage_on, ice_entitled, jst_date, policy_for, require_ice_entitlement
 from keysvc.domain.ice import turn_credential
-from keysvc.errors import FailedPrecondition, InvalidArgument
-from keysvc.persistence.key_request_repository import get_license
+from keysvc.errors import FailedPrecondition, InvalidArgument, KeysvcError
+from keysvc.persistence.key_request_repository import (
+    KeyRequestRecord,
+    get_key_requests,
+    get_license,
+)
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
-from keysvc.service.key_requests import Submission, require_key_request, submit_key_request
+from keysvc.service.key_requests import (
+    Submission,
+    Submitted,
+    require_key_request,
+    submit_key_requests,
+)
+from keysvc.service.mutations import BatchOutcome
 from keysvc.service.release import MailIdentity, Releaser, release_if_due
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
@@ -57,6 +67,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         self._mail = mail
         self._turn_secret = turn_secret
         self._turn_uris = turn_uris
+        self._submissions = runner.batched(resources_pb2.KeyRequest, self._submit_batch)
 
     async def IssueIceCredentials(
         self, request: license_service_pb2.IssueIceCredentialsRequest, context: Context
@@ -106,29 +117,38 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
             previous_license_serial=request.previous_license_serial,
             previous_key=request.previous_key,
         )
-        principal = current_principal()
-
-        def submit(connection: Connection) -> tuple[resources_pb2.KeyRequest, str]:
-            now = self._clock.now()
-            record = submit_key_request(connection, submission, principal, now, self._calendar)
-            resource = f"keyRequests/{record.id}"
-            releaser = Releaser(self._signing_keys.key_ring(connection), self._mail)
-            license_ = release_if_due(connection, record, releaser, now)
-            if license_ is None:
-                return messages.key_request(record), resource
-            released = require_key_request(connection, record.id)
-            answer = messages.key_request(
-                released, license_key=license_.license_key, mail_state="QUEUED"
-            )
-            return answer, resource
-
-        return await self._runner.change(
+        return await self._submissions.change(
             _SUBMIT,
             request,
             f"contracts/{submission.contract_number}",
-            resources_pb2.KeyRequest,
-            submit,
+            Submitted(submission, current_principal()),
         )
+
+    def _submit_batch(
+        self, connection: Connection, submitted: list[Submitted]
+    ) -> list[BatchOutcome[resources_pb2.KeyRequest]]:
+        """Accepts a batch of submissions and releases at once those due already."""
+        now = self._clock.now()
+        outcomes = submit_key_requests(connection, submitted, now, self._calendar)
+        accepted = [outcome for outcome in outcomes if isinstance(outcome, KeyRequestRecord)]
+        releaser = Releaser(self._signing_keys.key_ring(connection), self._mail)
+        licenses = release_if_due(connection, accepted, releaser, now)
+        released = get_key_requests(connection, list(licenses))
+        answers: list[BatchOutcome[resources_pb2.KeyRequest]] = []
+        for outcome in outcomes:
+            if isinstance(outcome, KeysvcError):
+                answers.append(outcome)
+                continue
+            license_ = licenses.get(outcome.id)
+            answer = (
+                messages.key_request(outcome)
+                if license_ is None
+                else messages.key_request(
+                    released[outcome.id], license_key=license_.license_key, mail_state="QUEUED"
+                )
+            )
+            answers.append((answer, f"keyRequests/{outcome.id}"))
+        return answers
 
     async def GetKeyRequest(
         self, request: license_service_pb2.GetKeyRequestRequest, context: Context

@@ -5,12 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from keysvc.api.batching import CallBatcher
 from keysvc.api.interceptor import current_principal
-from keysvc.service.mutations import Mutation, MutationRunner, ResponseT, validate_request_id
+from keysvc.service.mutations import (
+    BatchAction,
+    BatchCall,
+    ItemT,
+    Mutation,
+    MutationRunner,
+    ResponseT,
+    validate_request_id,
+)
 
 T = TypeVar("T")
 
@@ -71,9 +80,45 @@ class Runner:
             self._executor, self._mutations.run_committing_work, mutation, response_type, work
         )
 
+    def batched(
+        self, response_type: type[ResponseT], action: BatchAction[ItemT, ResponseT]
+    ) -> BatchedChange[ItemT, ResponseT]:
+        """A `change` for a use case that decides many calls at once (see `BatchedChange`)."""
+        return BatchedChange(self._executor, self._mutations, response_type, action)
+
     def _read(self, query: Callable[[Connection], T]) -> T:
         with (
             self._engine.connect().execution_options(sqlite_begin="DEFERRED") as connection,
             connection.begin(),
         ):
             return query(connection)
+
+
+class BatchedChange(Generic[ItemT, ResponseT]):
+    """Idempotent, audited calls of one method, run in batches (`CallBatcher`) through
+    `MutationRunner.run_batch`: the calls waiting at a moment share one transaction."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        mutations: MutationRunner,
+        response_type: type[ResponseT],
+        action: BatchAction[ItemT, ResponseT],
+    ) -> None:
+        def run_batch(calls: list[BatchCall[ItemT]]) -> list[ResponseT | Exception]:
+            return mutations.run_batch(calls, response_type, action)
+
+        self._batcher: CallBatcher[BatchCall[ItemT], ResponseT] = CallBatcher(executor, run_batch)
+
+    async def change(
+        self,
+        method: str,
+        request: Any,  # noqa: ANN401 - any mutating request message: each has request_id
+        resource: str,
+        item: ItemT,
+    ) -> ResponseT:
+        """Runs one call for the current caller, like `Runner.change`, with what the
+        batch's action needs of it (`item`)."""
+        validate_request_id(request.request_id)
+        mutation = Mutation(current_principal(), method, request, request.request_id, resource)
+        return await self._batcher.run(BatchCall(mutation, item))

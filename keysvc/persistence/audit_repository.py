@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import Connection, insert, select
 
@@ -23,27 +25,28 @@ class AuditEvent:
     outcome: str
 
 
-def add_event(
-    connection: Connection,
-    *,
-    occurred_at: datetime,
-    actor_token_id: str,
-    actor_role: str,
-    method: str,
-    resource: str,
-    outcome: str,
-) -> None:
-    """Appends one event."""
-    connection.execute(
-        insert(audit_events).values(
-            occurred_at=occurred_at,
-            actor_token_id=actor_token_id,
-            actor_role=actor_role,
-            method=method,
-            resource=resource,
-            outcome=outcome,
+@dataclass(frozen=True, slots=True)
+class NewAuditEvent:
+    """An event to append: everything but the id the database gives it."""
+
+    occurred_at: datetime
+    actor_token_id: str
+    actor_role: str
+    method: str
+    resource: str
+    outcome: str
+
+
+_INSERT_EVENT: Final = insert(audit_events)
+
+
+def add_events(connection: Connection, events: Sequence[NewAuditEvent]) -> None:
+    """Appends events in one statement, in their order."""
+    if events:
+        connection.execute(
+            _INSERT_EVENT,
+            [{name: getattr(e, name) for name in NewAuditEvent.__slots__} for e in events],
         )
-    )
 
 
 def list_events(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from keysvc.persistence.schema import idempotency_records
 
@@ -18,37 +20,68 @@ class IdempotencyRecord:
     response: bytes
 
 
-def find_record(
-    connection: Connection, client_id: str, method: str, request_id: str
-) -> IdempotencyRecord | None:
-    """The remembered call, or None for a first call."""
-    row = connection.execute(
-        select(idempotency_records.c.request_hash, idempotency_records.c.response).where(
-            idempotency_records.c.client_id == client_id,
-            idempotency_records.c.method == method,
-            idempotency_records.c.request_id == request_id,
-        )
-    ).one_or_none()
-    return None if row is None else IdempotencyRecord(bytes(row[0]), bytes(row[1]))
+@dataclass(frozen=True, slots=True)
+class CallKey:
+    """What identifies a call among its repeats: who made it, to which method, its request_id."""
+
+    client_id: str
+    method: str
+    request_id: str
 
 
-def add_record(
-    connection: Connection,
-    *,
-    client_id: str,
-    method: str,
-    request_id: str,
-    record: IdempotencyRecord,
-    now: datetime,
-) -> None:
-    """Remembers a first call; a concurrent twin makes this fail on the primary key."""
-    connection.execute(
-        insert(idempotency_records).values(
-            client_id=client_id,
-            method=method,
-            request_id=request_id,
-            request_hash=record.request_hash,
-            response=record.response,
-            created_at=now,
-        )
+_SELECT_RECORDS: Final = select(
+    idempotency_records.c.client_id,
+    idempotency_records.c.request_id,
+    idempotency_records.c.request_hash,
+    idempotency_records.c.response,
+).where(
+    idempotency_records.c.method == bindparam("method"),
+    idempotency_records.c.client_id.in_(bindparam("clients", expanding=True)),
+    idempotency_records.c.request_id.in_(bindparam("request_ids", expanding=True)),
+)
+_INSERT_RECORD: Final = insert(idempotency_records)
+
+
+def find_records(
+    connection: Connection, method: str, keys: Sequence[CallKey]
+) -> dict[CallKey, IdempotencyRecord]:
+    """The remembered calls among `keys` (all of `method`), by key, in one query."""
+    if not keys:
+        return {}
+    rows = connection.execute(
+        _SELECT_RECORDS,
+        {
+            "method": method,
+            "clients": sorted({key.client_id for key in keys}),
+            "request_ids": sorted({key.request_id for key in keys}),
+        },
     )
+    wanted = set(keys)
+    found = {}
+    for client_id, request_id, request_hash, response in rows:
+        key = CallKey(client_id, method, request_id)
+        if key in wanted:  # the query's cross product may find another client's id
+            found[key] = IdempotencyRecord(bytes(request_hash), bytes(response))
+    return found
+
+
+def add_records(
+    connection: Connection, records: Sequence[tuple[CallKey, IdempotencyRecord]], now: datetime
+) -> None:
+    """Remembers first calls in one statement; a concurrent twin makes it fail on the
+    primary key."""
+    if records:
+        connection.execute(
+            _INSERT_RECORD,
+            [
+                {
+                    "client_id": key.client_id,
+                    "method": key.method,
+                    "request_id": key.request_id,
+                    "request_hash": record.request_hash,
+                    "response": record.response,
+                    "created_at": now,
+                }
+                for key, record in records
+            ],
+        )

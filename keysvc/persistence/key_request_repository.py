@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from keysvc.persistence.schema import key_requests, licenses
 
 OPEN_STATES = ("PENDING", "HELD")
+
+# The statements of the submission path, built once: a statement object remembers its
+# cache key, so each execution skips building the expression and its key again.
+_INSERT_KEY_REQUEST: Final = insert(key_requests)
+_SELECT_KEY_REQUESTS: Final = select(key_requests).where(
+    key_requests.c.id.in_(bindparam("ids", expanding=True))
+)
+_SELECT_OPEN_REQUESTS: Final = select(key_requests.c.contract_number, key_requests.c.id).where(
+    key_requests.c.contract_number.in_(bindparam("numbers", expanding=True)),
+    key_requests.c.state.in_(OPEN_STATES),
+)
+_SELECT_REISSUE_TIMES: Final = select(
+    key_requests.c.contract_number, key_requests.c.accepted_at
+).where(
+    key_requests.c.contract_number.in_(bindparam("numbers", expanding=True)),
+    key_requests.c.kind == "REISSUE",
+    key_requests.c.state != "REJECTED",
+    key_requests.c.accepted_at >= bindparam("since"),
+)
+_SELECT_LICENSES: Final = select(licenses).where(
+    licenses.c.serial.in_(bindparam("serials", expanding=True))
+)
+_SELECT_ACTIVE_LICENSES: Final = select(licenses).where(
+    licenses.c.contract_number.in_(bindparam("numbers", expanding=True)),
+    licenses.c.status == "ACTIVE",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +91,27 @@ class LicenseRecord:
     revoke_reason: str | None
 
 
-def add_key_request(connection: Connection, record: KeyRequestRecord, created_by: str) -> None:
-    """Stores an accepted request."""
-    values = {name: getattr(record, name) for name in KeyRequestRecord.__slots__}
-    connection.execute(insert(key_requests).values(**values, created_by_token_id=created_by))
+def add_key_requests(
+    connection: Connection, records: Sequence[tuple[KeyRequestRecord, str]]
+) -> None:
+    """Stores accepted requests, each with the token id of who submitted it, in one statement."""
+    if records:
+        connection.execute(
+            _INSERT_KEY_REQUEST,
+            [
+                {name: getattr(record, name) for name in KeyRequestRecord.__slots__}
+                | {"created_by_token_id": created_by}
+                for record, created_by in records
+            ],
+        )
+
+
+def get_key_requests(connection: Connection, request_ids: list[str]) -> dict[str, KeyRequestRecord]:
+    """The requests among `request_ids` that exist, by id."""
+    if not request_ids:
+        return {}
+    rows = connection.execute(_SELECT_KEY_REQUESTS, {"ids": request_ids})
+    return {row.id: _key_request(row) for row in rows}
 
 
 def get_key_request(
@@ -93,21 +137,30 @@ def open_request_of(connection: Connection, contract_number: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def reissue_times(connection: Connection, contract_number: str, since: datetime) -> list[datetime]:
-    """Accept times of the contract's re-issues since `since` that count towards the limit.
+def open_requests_of(connection: Connection, contract_numbers: list[str]) -> dict[str, str]:
+    """The id of each contract's request still waiting (PENDING or HELD), for those that
+    have one."""
+    if not contract_numbers:
+        return {}
+    rows = connection.execute(_SELECT_OPEN_REQUESTS, {"numbers": contract_numbers})
+    return {str(number): str(request_id) for number, request_id in rows}
+
+
+def reissue_times_of(
+    connection: Connection, contract_numbers: list[str], since: datetime
+) -> dict[str, list[datetime]]:
+    """Accept times of each contract's re-issues since `since` that count towards the
+    limit, for the contracts that have any.
 
     Rejected requests do not count; held ones still undecided do.
     """
-    return list(
-        connection.execute(
-            select(key_requests.c.accepted_at).where(
-                key_requests.c.contract_number == contract_number,
-                key_requests.c.kind == "REISSUE",
-                key_requests.c.state != "REJECTED",
-                key_requests.c.accepted_at >= since,
-            )
-        ).scalars()
-    )
+    if not contract_numbers:
+        return {}
+    found: dict[str, list[datetime]] = {}
+    rows = connection.execute(_SELECT_REISSUE_TIMES, {"numbers": contract_numbers, "since": since})
+    for number, accepted_at in rows:
+        found.setdefault(number, []).append(accepted_at)
+    return found
 
 
 def mark_released(connection: Connection, releases: list[Released], now: datetime) -> None:
@@ -133,6 +186,24 @@ def get_license(connection: Connection, serial: str) -> LicenseRecord | None:
     """The license, or None."""
     row = connection.execute(select(licenses).where(licenses.c.serial == serial)).one_or_none()
     return None if row is None else _license(row)
+
+
+def get_licenses(connection: Connection, serials: list[str]) -> dict[str, LicenseRecord]:
+    """The licenses among `serials` that exist, by serial."""
+    if not serials:
+        return {}
+    rows = connection.execute(_SELECT_LICENSES, {"serials": serials})
+    return {row.serial: _license(row) for row in rows}
+
+
+def active_licenses_of(
+    connection: Connection, contract_numbers: list[str]
+) -> dict[str, LicenseRecord]:
+    """The ACTIVE license of each contract that has one (not locked)."""
+    if not contract_numbers:
+        return {}
+    rows = connection.execute(_SELECT_ACTIVE_LICENSES, {"numbers": contract_numbers})
+    return {row.contract_number: _license(row) for row in rows}
 
 
 def active_license_of(connection: Connection, contract_number: str) -> LicenseRecord | None:

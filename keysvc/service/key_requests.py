@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,24 +15,30 @@ from keysvc.domain import (
     reissue_needs_hold,
     require_reissue_entitlement,
 )
-from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from keysvc.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    KeysvcError,
+    NotFound,
+    PermissionDenied,
+)
+from keysvc.persistence.contract_repository import ContractRecord, get_contracts
 from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
     LicenseRecord,
-    active_license_of,
-    add_key_request,
+    active_licenses_of,
+    add_key_requests,
     get_key_request,
-    get_license,
-    open_request_of,
-    reissue_times,
+    get_licenses,
+    open_requests_of,
+    reissue_times_of,
     set_state,
 )
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
-from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_key_request_id
 from keysvc.tokens import Principal, Role
-from scheduler.calendar import BusinessCalendar
+from scheduler.calendar import BusinessCalendar, Schedule
 from signing import LicenseKeyError, LicenseVerifier, fingerprint_hash, normalise_fingerprint
 from signing.errors import InvalidFingerprint
 
@@ -61,6 +68,14 @@ def validate_email(field: str, value: str) -> str:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A submission and who sent it: one call of a batch."""
+
+    submission: Submission
+    principal: Principal
+
+
 def submit_key_request(
     connection: Connection,
     submission: Submission,
@@ -73,6 +88,109 @@ def submit_key_request(
     The due date and release time come from the business calendar with the
     configured closures; the due date never changes afterwards.
     """
+    (outcome,) = submit_key_requests(connection, [Submitted(submission, principal)], now, calendar)
+    if isinstance(outcome, KeysvcError):
+        raise outcome
+    return outcome
+
+
+def submit_key_requests(
+    connection: Connection,
+    submitted: Sequence[Submitted],
+    now: datetime,
+    calendar: BusinessCalendar,
+) -> list[KeyRequestRecord | KeysvcError]:
+    """Decides submissions as if one after the other, and stores the accepted ones.
+
+    Each is answered with its stored record, or with the error that refused it
+    (nothing is written for a refused one). What the decisions need is read
+    first, with a few queries for the whole batch, and the accepted requests
+    are written with one statement: a batch costs little more than one request.
+    The contracts stay locked (PostgreSQL) until the transaction ends.
+    """
+    facts = _Facts.read(connection, submitted, now)
+    schedule = current_calendar(connection, calendar).schedule(now)
+    outcomes: list[KeyRequestRecord | KeysvcError] = []
+    accepted: list[tuple[KeyRequestRecord, str]] = []
+    for index, item in enumerate(submitted):
+        try:
+            record = _accept(item, facts.for_call(index), schedule, now)
+        except KeysvcError as error:
+            outcomes.append(error)
+            continue
+        # A later submission of the same contract in this batch sees this one waiting.
+        facts.open_requests[record.contract_number] = record.id
+        outcomes.append(record)
+        accepted.append((record, item.principal.token_id))
+    add_key_requests(connection, accepted)
+    return outcomes
+
+
+@dataclass(slots=True)
+class _Facts:
+    """What the submissions of a batch are decided on, read with one query per kind."""
+
+    contracts: dict[str, ContractRecord]
+    open_requests: dict[str, str]
+    active_licenses: dict[str, LicenseRecord]
+    named_licenses: dict[str, LicenseRecord]
+    reissue_times: dict[str, list[datetime]]
+    # The serial each previous_key proves, or why it proves none, by call.
+    proven_serials: dict[int, str | KeysvcError]
+
+    @classmethod
+    def read(cls, connection: Connection, submitted: Sequence[Submitted], now: datetime) -> _Facts:
+        submissions = [item.submission for item in submitted]
+        numbers = sorted({submission.contract_number for submission in submissions})
+        proven = _proven_serials(connection, submissions)
+        serials = {s.previous_license_serial for s in submissions if s.previous_license_serial}
+        serials.update(serial for serial in proven.values() if isinstance(serial, str))
+        reissued = sorted({s.contract_number for s in submissions if s.kind == "REISSUE"})
+        return cls(
+            contracts=get_contracts(connection, numbers, for_update=True),
+            open_requests=open_requests_of(connection, numbers),
+            active_licenses=active_licenses_of(connection, numbers),
+            named_licenses=get_licenses(connection, sorted(serials)),
+            reissue_times=reissue_times_of(connection, reissued, now - REISSUE_WINDOW),
+            proven_serials=proven,
+        )
+
+    def for_call(self, index: int) -> _CallFacts:
+        """The facts as one call of the batch sees them."""
+        return _CallFacts(self, self.proven_serials.get(index))
+
+
+@dataclass(frozen=True, slots=True)
+class _CallFacts:
+    batch: _Facts
+    proven_serial: str | KeysvcError | None
+
+
+def _proven_serials(
+    connection: Connection, submissions: Sequence[Submission]
+) -> dict[int, str | KeysvcError]:
+    """The license serial in each previous_key that verifies with our keys, or the
+    error saying why it does not."""
+    with_keys = [index for index, s in enumerate(submissions) if s.previous_key]
+    if not with_keys:
+        return {}
+    verifier = LicenseVerifier(key.verifying_key for key in list_signing_keys(connection))
+    proven: dict[int, str | KeysvcError] = {}
+    for index in with_keys:
+        try:
+            proven[index] = verifier.verify(submissions[index].previous_key).claims.serial
+        except LicenseKeyError as error:
+            proven[index] = InvalidArgument(
+                "previous_key", f"previous_key does not verify: {error}", reason=error.reason
+            )
+    return proven
+
+
+def _accept(
+    item: Submitted, facts: _CallFacts, schedule: Schedule, now: datetime
+) -> KeyRequestRecord:
+    """The request to store for one submission, or the error that refuses it."""
+    submission, principal = item.submission, item.principal
     if submission.kind not in KINDS:
         raise InvalidArgument("kind", "kind must be INITIAL, REISSUE or SEATS_CHANGE")
     if principal.role is Role.MIGRATION and (
@@ -83,34 +201,35 @@ def submit_key_request(
             reason="MIGRATION_REISSUE_ONLY",
             metadata={"role": principal.role.value},
         )
-    contract = require_contract(connection, submission.contract_number, for_update=True)
+    contract = facts.batch.contracts.get(submission.contract_number)
+    if contract is None:
+        raise NotFound(f"contracts/{submission.contract_number}", reason="CONTRACT_NOT_FOUND")
+    number = contract.contract_number
     contact_email = validate_email(
         "contact_email", submission.contact_email or contract.contact_email
     )
-    previous = _previous_license(connection, submission, contract.contract_number)
+    previous = _previous_license(submission, number, facts)
     fingerprint, fph = _fingerprint(submission, previous)
-    pending = open_request_of(connection, contract.contract_number)
+    pending = facts.batch.open_requests.get(number)
     if pending is not None:
         raise FailedPrecondition(
-            f"contract {contract.contract_number} has a key request waiting: {pending}",
+            f"contract {number} has a key request waiting: {pending}",
             reason="KEY_REQUEST_PENDING",
             metadata={"key_request_id": pending},
         )
     hold_reason = None
     if submission.kind == "REISSUE":
         require_reissue_entitlement(now, contract.purchase_date, contract.periods)
-        earlier = reissue_times(connection, contract.contract_number, now - REISSUE_WINDOW)
-        if reissue_needs_hold(earlier, now):
+        if reissue_needs_hold(facts.batch.reissue_times.get(number, []), now):
             hold_reason = REISSUE_HOLD_REASON
-    elif submission.kind == "INITIAL" and active_license_of(connection, contract.contract_number):
+    elif submission.kind == "INITIAL" and number in facts.batch.active_licenses:
         raise FailedPrecondition(
-            f"contract {contract.contract_number} has a key already: ask for a REISSUE",
+            f"contract {number} has a key already: ask for a REISSUE",
             reason="LICENSE_ALREADY_ISSUED",
         )
-    schedule = current_calendar(connection, calendar).schedule(now)
-    record = KeyRequestRecord(
+    return KeyRequestRecord(
         id=new_key_request_id(),
-        contract_number=contract.contract_number,
+        contract_number=number,
         kind=submission.kind,
         state="HELD" if hold_reason else "PENDING",
         fingerprint=fingerprint,
@@ -127,8 +246,6 @@ def submit_key_request(
         at_risk=False,
         released_late=False,
     )
-    add_key_request(connection, record, created_by=principal.token_id)
-    return record
 
 
 def require_key_request(
@@ -142,7 +259,7 @@ def require_key_request(
 
 
 def _previous_license(
-    connection: Connection, submission: Submission, contract_number: str
+    submission: Submission, contract_number: str, facts: _CallFacts
 ) -> LicenseRecord | None:
     """The license a REISSUE or SEATS_CHANGE replaces: named, proven, or the active one."""
     if submission.kind == "INITIAL":
@@ -154,24 +271,25 @@ def _previous_license(
         return None
     serial = submission.previous_license_serial
     if submission.previous_key:
-        serial_from_key = _verified_serial(connection, submission.previous_key)
+        serial_from_key = facts.proven_serial
+        if isinstance(serial_from_key, KeysvcError):
+            raise serial_from_key
+        assert serial_from_key is not None, "every previous_key is verified with the batch"
         if serial and serial != serial_from_key:
             raise InvalidArgument(
                 "previous_license_serial",
                 "previous_license_serial and previous_key name different licenses",
             )
         serial = serial_from_key
-    if not serial:
-        if submission.kind == "REISSUE":
-            raise InvalidArgument(
-                "previous_license_serial",
-                "a REISSUE names the license it replaces: previous_license_serial or previous_key",
-            )
-        serial = ""
+    if not serial and submission.kind == "REISSUE":
+        raise InvalidArgument(
+            "previous_license_serial",
+            "a REISSUE names the license it replaces: previous_license_serial or previous_key",
+        )
     license_ = (
-        get_license(connection, serial)
+        facts.batch.named_licenses.get(serial)
         if serial
-        else active_license_of(connection, contract_number)
+        else facts.batch.active_licenses.get(contract_number)
     )
     field = "previous_key" if submission.previous_key else "previous_license_serial"
     if license_ is None or license_.contract_number != contract_number:
@@ -188,16 +306,6 @@ def _previous_license(
             metadata={"field": field, "license_serial": license_.serial},
         )
     return license_
-
-
-def _verified_serial(connection: Connection, previous_key: str) -> str:
-    verifier = LicenseVerifier(key.verifying_key for key in list_signing_keys(connection))
-    try:
-        return verifier.verify(previous_key).claims.serial
-    except LicenseKeyError as error:
-        raise InvalidArgument(
-            "previous_key", f"previous_key does not verify: {error}", reason=error.reason
-        ) from error
 
 
 def _fingerprint(submission: Submission, previous: LicenseRecord | None) -> tuple[str | None, str]:

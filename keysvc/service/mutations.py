@@ -10,23 +10,33 @@
 - the audit log records who (token id and role), what (method), which resource,
   when, and the outcome ("OK", "REPLAYED" or the error reason) — successes in
   the same transaction as the change, failures in one of their own.
+
+`MutationRunner.run_batch` runs several calls of one method so, together: one
+transaction, one query for their remembered answers, one statement each for the
+new records and the audit events, for a use case that decides every call before
+writing anything (the submissions of SubmitKeyRequest).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from keysvc.errors import InvalidArgument, KeysvcError
-from keysvc.persistence.audit_repository import add_event
-from keysvc.persistence.idempotency_repository import IdempotencyRecord, add_record, find_record
+from keysvc.persistence.audit_repository import NewAuditEvent, add_events
+from keysvc.persistence.idempotency_repository import (
+    CallKey,
+    IdempotencyRecord,
+    add_records,
+    find_records,
+)
 from keysvc.tokens import Principal
 from scheduler.clock import Clock
 from signing import SigningError
@@ -34,6 +44,7 @@ from signing import SigningError
 logger = logging.getLogger(__name__)
 
 ResponseT = TypeVar("ResponseT", bound=Message)
+ItemT = TypeVar("ItemT")
 
 MAX_REQUEST_ID_LENGTH = 128
 OUTCOME_OK = "OK"
@@ -52,6 +63,25 @@ class Mutation:
     request_id: str
     # The resource named in the audit log, e.g. "signingKeys" or "contracts/SS-2026-000001".
     resource: str
+
+    @property
+    def key(self) -> CallKey:
+        """The call's identity among its repeats (meaningful when it has a request_id)."""
+        return CallKey(self.principal.token_id, self.method, self.request_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCall(Generic[ItemT]):
+    """One call of a batch: the mutation, and what the use case needs of it."""
+
+    mutation: Mutation
+    item: ItemT
+
+
+# What a batch's use case answers for each call: the response and the resource it
+# changed, or the error that refused it (with nothing written for it).
+BatchOutcome = tuple[ResponseT, str] | KeysvcError
+BatchAction = Callable[[Connection, list[ItemT]], list[BatchOutcome[ResponseT]]]
 
 
 def validate_request_id(request_id: str) -> None:
@@ -83,8 +113,7 @@ class MutationRunner:
 
         Our own errors roll the transaction back, are audited, and propagate.
         """
-        request_hash = hashlib.sha256(mutation.request.SerializeToString(deterministic=True))
-        digest = request_hash.digest()
+        digest = _request_hash(mutation)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with self._engine.begin() as connection:
@@ -100,6 +129,41 @@ class MutationRunner:
                 raise
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def run_batch(
+        self,
+        calls: Sequence[BatchCall[ItemT]],
+        response_type: type[ResponseT],
+        action: BatchAction[ItemT, ResponseT],
+    ) -> list[ResponseT | Exception]:
+        """Runs calls of one method together, each answered as `run` would answer it.
+
+        `action` decides every item it is given before writing anything, and
+        answers each with its response or its error. Repeats of a request_id are
+        answered from the record (or refused when the request differs), in the same
+        transaction. When the batch as a whole fails — a twin racing in another
+        process, a deadlock, a bug — it is rolled back and its calls are run one
+        by one with `run`, so a call fails only for a reason of its own.
+        """
+        firsts, repeats = _split_repeats(calls)
+        try:
+            with self._engine.begin() as connection:
+                results = self._run_batch_once(
+                    [calls[index] for index in firsts], response_type, action, connection
+                )
+        except Exception as error:  # every call is run again on its own
+            if not isinstance(error, IntegrityError):
+                logger.warning(
+                    "a batch failed; running its calls one by one",
+                    exc_info=error,
+                    extra={"method": calls[0].mutation.method, "calls": len(firsts)},
+                )
+            results = [self._run_alone(calls[index], response_type, action) for index in firsts]
+        answers = dict(zip(firsts, results, strict=True))
+        # A repeat within the batch comes after its first, which has committed by now.
+        for index in repeats:
+            answers[index] = self._run_alone(calls[index], response_type, action)
+        return [answers[index] for index in range(len(calls))]
+
     def run_committing_work(
         self, mutation: Mutation, response_type: type[ResponseT], work: Callable[[], ResponseT]
     ) -> ResponseT:
@@ -113,10 +177,8 @@ class MutationRunner:
         """
         if mutation.request_id:
             with self._engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
-                seen = find_record(
-                    connection, mutation.principal.token_id, mutation.method, mutation.request_id
-                )
-            if seen is not None:
+                seen = find_records(connection, mutation.method, [mutation.key])
+            if seen:
                 return self.run(mutation, response_type, _recorded_already)
         try:
             response = work()
@@ -133,49 +195,146 @@ class MutationRunner:
         connection: Connection,
         request_hash: bytes,
     ) -> ResponseT:
-        client_id = mutation.principal.token_id
         if mutation.request_id:
-            record = find_record(connection, client_id, mutation.method, mutation.request_id)
+            record = find_records(connection, mutation.method, [mutation.key]).get(mutation.key)
             if record is not None:
-                if record.request_hash != request_hash:
-                    raise InvalidArgument(
-                        "request_id",
-                        "this request_id was used before with a different request",
-                        reason="REQUEST_ID_REUSED",
-                    )
-                self._audit(connection, mutation, mutation.resource, OUTCOME_REPLAYED)
-                return response_type.FromString(record.response)
+                response = _replay(mutation, record, request_hash, response_type)
+                self._audit(connection, [(mutation, mutation.resource, OUTCOME_REPLAYED)])
+                return response
         response, resource = action(connection)
         if mutation.request_id:
-            add_record(
-                connection,
-                client_id=client_id,
-                method=mutation.method,
-                request_id=mutation.request_id,
-                record=IdempotencyRecord(
-                    request_hash, response.SerializeToString(deterministic=True)
-                ),
-                now=self._clock.now(),
+            add_records(
+                connection, [(mutation.key, _record(request_hash, response))], self._clock.now()
             )
-        self._audit(connection, mutation, resource, OUTCOME_OK)
+        self._audit(connection, [(mutation, resource, OUTCOME_OK)])
         return response
 
-    def _audit(
-        self, connection: Connection, mutation: Mutation, resource: str, outcome: str
-    ) -> None:
-        add_event(
+    def _run_batch_once(
+        self,
+        calls: list[BatchCall[ItemT]],
+        response_type: type[ResponseT],
+        action: BatchAction[ItemT, ResponseT],
+        connection: Connection,
+    ) -> list[ResponseT | Exception]:
+        method = calls[0].mutation.method
+        hashes = [_request_hash(call.mutation) for call in calls]
+        keyed = [call.mutation.key for call in calls if call.mutation.request_id]
+        recorded = find_records(connection, method, keyed)
+        results: list[ResponseT | Exception | None] = [None] * len(calls)
+        events: list[tuple[int, Mutation, str, str]] = []
+        fresh: list[int] = []
+        for index, call in enumerate(calls):
+            mutation = call.mutation
+            record = recorded.get(mutation.key) if mutation.request_id else None
+            if record is None:
+                fresh.append(index)
+                continue
+            try:
+                results[index] = _replay(mutation, record, hashes[index], response_type)
+                events.append((index, mutation, mutation.resource, OUTCOME_REPLAYED))
+            except KeysvcError as error:
+                results[index] = error
+                events.append((index, mutation, mutation.resource, error.reason))
+        outcomes = action(connection, [calls[index].item for index in fresh]) if fresh else []
+        new_records: list[tuple[CallKey, IdempotencyRecord]] = []
+        for index, outcome in zip(fresh, outcomes, strict=True):
+            mutation = calls[index].mutation
+            if isinstance(outcome, KeysvcError):
+                results[index] = outcome
+                events.append((index, mutation, mutation.resource, outcome.reason))
+                continue
+            response, resource = outcome
+            results[index] = response
+            events.append((index, mutation, resource, OUTCOME_OK))
+            if mutation.request_id:
+                new_records.append((mutation.key, _record(hashes[index], response)))
+        add_records(connection, new_records, self._clock.now())
+        events.sort(key=lambda event: event[0])
+        self._audit(connection, [event[1:] for event in events])
+        return [_decided(result) for result in results]
+
+    def _run_alone(
+        self,
+        call: BatchCall[ItemT],
+        response_type: type[ResponseT],
+        action: BatchAction[ItemT, ResponseT],
+    ) -> ResponseT | Exception:
+        def single(connection: Connection) -> tuple[ResponseT, str]:
+            (outcome,) = action(connection, [call.item])
+            if isinstance(outcome, KeysvcError):
+                raise outcome
+            return outcome
+
+        try:
+            return self.run(call.mutation, response_type, single)
+        except Exception as error:  # handed to the caller of this call
+            return error
+
+    def _audit(self, connection: Connection, events: Sequence[tuple[Mutation, str, str]]) -> None:
+        now = self._clock.now()
+        add_events(
             connection,
-            occurred_at=self._clock.now(),
-            actor_token_id=mutation.principal.token_id,
-            actor_role=mutation.principal.role.value,
-            method=mutation.method,
-            resource=resource,
-            outcome=outcome,
+            [
+                NewAuditEvent(
+                    occurred_at=now,
+                    actor_token_id=mutation.principal.token_id,
+                    actor_role=mutation.principal.role.value,
+                    method=mutation.method,
+                    resource=resource,
+                    outcome=outcome,
+                )
+                for mutation, resource, outcome in events
+            ],
         )
 
     def _audit_failure(self, mutation: Mutation, reason: str) -> None:
         with self._engine.begin() as connection:
-            self._audit(connection, mutation, mutation.resource, reason)
+            self._audit(connection, [(mutation, mutation.resource, reason)])
+
+
+def _request_hash(mutation: Mutation) -> bytes:
+    return hashlib.sha256(mutation.request.SerializeToString(deterministic=True)).digest()
+
+
+def _record(request_hash: bytes, response: Message) -> IdempotencyRecord:
+    return IdempotencyRecord(request_hash, response.SerializeToString(deterministic=True))
+
+
+def _replay(
+    mutation: Mutation,
+    record: IdempotencyRecord,
+    request_hash: bytes,
+    response_type: type[ResponseT],
+) -> ResponseT:
+    """The first answer to a repeat, or `REQUEST_ID_REUSED` when the request differs."""
+    if record.request_hash != request_hash:
+        raise InvalidArgument(
+            "request_id",
+            "this request_id was used before with a different request",
+            reason="REQUEST_ID_REUSED",
+        )
+    return response_type.FromString(record.response)
+
+
+def _split_repeats(calls: Sequence[BatchCall[ItemT]]) -> tuple[list[int], list[int]]:
+    """The positions of the first call of each request_id (and of every call without
+    one), and of the repeats."""
+    firsts: list[int] = []
+    repeats: list[int] = []
+    seen: set[CallKey] = set()
+    for index, call in enumerate(calls):
+        key = call.mutation.key
+        if call.mutation.request_id and key in seen:
+            repeats.append(index)
+        else:
+            seen.add(key)
+            firsts.append(index)
+    return firsts, repeats
+
+
+def _decided(result: ResponseT | Exception | None) -> ResponseT | Exception:
+    assert result is not None, "every call of a batch is answered"
+    return result
 
 
 def _recorded_already(connection: Connection) -> tuple[ResponseT, str]:

@@ -221,16 +221,18 @@ def _plan(
 
 
 def release_if_due(
-    connection: Connection, request: KeyRequestRecord, releaser: Releaser, now: datetime
-) -> LicenseRecord | None:
-    """Releases a request just accepted when it is due already (a same-day request
-    before the cutoff), so the key is in the answer rather than seconds later from the
-    loop. One that cannot be released stays PENDING: the loop holds it with its reason.
+    connection: Connection, requests: list[KeyRequestRecord], releaser: Releaser, now: datetime
+) -> dict[str, LicenseRecord]:
+    """Releases those of requests just accepted that are due already (same day, before
+    the cutoff), so the key is in the answer rather than seconds later from the loop;
+    returns their licenses by request id. One that cannot be released stays PENDING:
+    the loop holds it with its reason.
     """
-    if request.state != "PENDING" or request.release_at > now:
-        return None
-    released, _ = release_batch(connection, [request], releaser, now)
-    return released[0] if released else None
+    due = [r for r in requests if r.state == "PENDING" and r.release_at <= now]
+    if not due:
+        return {}
+    released, _ = release_batch(connection, due, releaser, now)
+    return {license_.key_request_id: license_ for license_ in released}
 
 
 @dataclass(frozen=True, slots=True)

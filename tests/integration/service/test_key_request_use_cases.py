@@ -14,7 +14,12 @@ from keysvc.persistence.outbox_repository import find_outbox_entry
 from keysvc.persistence.schema import key_requests, licenses, mail_outbox
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
-from keysvc.service.key_requests import Submission, submit_key_request
+from keysvc.service.key_requests import (
+    Submission,
+    Submitted,
+    submit_key_request,
+    submit_key_requests,
+)
 from keysvc.service.release import (
     DueRelease,
     MailIdentity,
@@ -144,6 +149,46 @@ def test_one_open_request_per_contract(connection) -> None:
         _submit(connection, contract)
     assert caught.value.reason == "KEY_REQUEST_PENDING"
     assert caught.value.metadata["key_request_id"] == waiting.id
+
+
+def test_a_batch_of_submissions_is_decided_as_if_one_after_the_other(connection) -> None:
+    first, proven, fresh = (_contract(connection) for _ in range(3))
+    old = _issue(connection, _submit(connection, proven))
+    ghost = "SS-1999-000001"
+
+    def submitted(contract_number, kind="INITIAL", principal=SITE, **fields):
+        defaults = {
+            "fingerprint": "fp1:server-b",
+            "contact_email": "",
+            "previous_license_serial": "",
+            "previous_key": "",
+        }
+        return Submitted(Submission(contract_number, kind, **(defaults | fields)), principal)
+
+    outcomes = submit_key_requests(
+        connection,
+        [
+            submitted(first.contract_number),
+            submitted(first.contract_number),
+            submitted(proven.contract_number, "REISSUE", MIGRATION, previous_key="x.y.z"),
+            submitted(ghost),
+            submitted(proven.contract_number, "REISSUE", MIGRATION, previous_key=old.license_key),
+            submitted(fresh.contract_number),
+        ],
+        NOW,
+        CALENDAR,
+    )
+    accepted, twin, forged, unknown, reissue, other = outcomes
+    assert (twin.reason, twin.metadata["key_request_id"]) == ("KEY_REQUEST_PENDING", accepted.id)
+    assert (forged.field, type(forged)) == ("previous_key", InvalidArgument)
+    assert unknown.reason == "CONTRACT_NOT_FOUND"
+    assert reissue.previous_license_serial == old.serial
+    stored = connection.execute(
+        select(key_requests.c.id).where(key_requests.c.kind != "INITIAL")
+    ).scalars()
+    assert list(stored) == [reissue.id]
+    for record in (accepted, reissue, other):
+        assert get_key_request(connection, record.id) == record
 
 
 def test_a_second_initial_key_is_refused(connection) -> None:
@@ -337,10 +382,10 @@ def test_a_request_due_at_acceptance_is_released_at_once_and_a_later_one_is_not(
     connection,
 ) -> None:
     same_day = _submit(connection, _contract(connection))
-    license_ = release_if_due(connection, same_day, RELEASER, NOW)
-    assert license_ is not None
-    assert get_key_request(connection, same_day.id).license_serial == license_.serial
+    released = release_if_due(connection, [same_day], RELEASER, NOW)
+    assert list(released) == [same_day.id]
+    assert get_key_request(connection, same_day.id).license_serial == released[same_day.id].serial
     evening = NOW + timedelta(hours=9)  # 19:00 JST: after the cutoff
     next_day = _submit(connection, _contract(connection), now=evening)
-    assert release_if_due(connection, next_day, RELEASER, evening) is None
+    assert release_if_due(connection, [next_day], RELEASER, evening) == {}
     assert get_key_request(connection, next_day.id).state == "PENDING"
