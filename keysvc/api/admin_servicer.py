@@ -46,6 +46,7 @@ from keysvc.service.key_requests import (
 )
 from keysvc.service.licenses import revoke_license
 from keysvc.service.mutations import ResponseT
+from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.signing_keys import SigningKeys
@@ -85,8 +86,10 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         mail: MailIdentity,
         scheduled_release: ScheduledRelease,
         authenticator: Authenticator,
+        products: ProductCatalogue,
     ) -> None:
         self._runner = runner
+        self._products = products
         self._authenticator = authenticator
         self._scheduled_release = scheduled_release
         self._signing_keys = signing_keys
@@ -114,7 +117,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         )
 
         def create(connection: Connection) -> tuple[resources_pb2.Contract, str]:
-            record = create_contract(connection, new, self._clock.now())
+            record = create_contract(connection, new, self._clock.now(), self._products)
             return messages.contract(record), f"contracts/{record.contract_number}"
 
         return await self._runner.change(
@@ -192,6 +195,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
                     accepted_on,
                     recontinuation=request.recontinuation,
                     now=self._clock.now(),
+                    products=self._products,
                 )
             )
 

@@ -15,6 +15,7 @@ from keysvc.persistence.schema import key_requests, licenses, mail_outbox
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
+from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import (
     DueRelease,
     MailIdentity,
@@ -50,6 +51,7 @@ def _contract(connection, *, purchase=date(2026, 11, 2), product="neo-backup"):
         connection,
         NewContract("", product, "株式会社テスト", "it@example.co.jp", 10, purchase, purchase),
         NOW,
+        ProductCatalogue(),
     )
 
 
