@@ -364,6 +364,74 @@ def test_added_licenses_queue_a_seats_change_on_the_same_server(clients) -> None
     assert claims.generation == 2
 
 
+def _waiting(clients, contract_number):
+    return clients.admin(
+        "ListKeyRequests",
+        admin_service_pb2.ListKeyRequestsRequest(
+            contract_number=contract_number, state=resources_pb2.KEY_REQUEST_STATE_PENDING
+        ),
+    ).key_requests
+
+
+def test_licenses_added_while_a_request_waits_are_queued_when_it_is_rejected(clients) -> None:
+    contract, issued = _issued_contract(clients)  # 25 seats on OLD_SERVER
+    move = clients.site(
+        "SubmitKeyRequest",
+        license_service_pb2.SubmitKeyRequestRequest(
+            contract_number=contract.contract_number,
+            kind=resources_pb2.KEY_REQUEST_KIND_REISSUE,
+            fingerprint=NEW_SERVER,
+            previous_license_serial=issued.license_serial,
+        ),
+    )
+    added = clients.admin(
+        "AddLicenses",
+        admin_service_pb2.AddLicensesRequest(
+            request_id=str(uuid.uuid4()),
+            contract_number=contract.contract_number,
+            additional_seats=5,
+        ),
+    )
+    # The waiting re-issue would carry the 30 seats: nothing else is queued ...
+    assert added.contract.seats == 30
+    assert not added.HasField("key_request")
+    assert [r.id for r in _waiting(clients, contract.contract_number)] == [move.id]
+    # ... until it is rejected: then the seat change is queued for the old server.
+    clients.admin(
+        "RejectKeyRequest",
+        admin_service_pb2.RejectKeyRequestRequest(
+            id=move.id, reason="the customer stays on the old server"
+        ),
+    )
+    (queued,) = _waiting(clients, contract.contract_number)
+    assert queued.kind == resources_pb2.KEY_REQUEST_KIND_SEATS_CHANGE
+    assert queued.previous_license_serial == issued.license_serial
+    changed = clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=queued.id))
+    claims = (
+        LicenseVerifier.from_jwks(_jwks(clients)).verify(changed.license_key, OLD_SERVER).claims
+    )
+    assert (claims.seats, claims.generation) == (30, 2)
+
+
+def test_a_rejected_seats_change_is_not_queued_again(clients) -> None:
+    contract, _ = _issued_contract(clients)
+    added = clients.admin(
+        "AddLicenses",
+        admin_service_pb2.AddLicensesRequest(
+            request_id=str(uuid.uuid4()),
+            contract_number=contract.contract_number,
+            additional_seats=5,
+        ),
+    )
+    clients.admin(
+        "RejectKeyRequest",
+        admin_service_pb2.RejectKeyRequestRequest(
+            id=added.key_request.id, reason="ordered by mistake"
+        ),
+    )
+    assert list(_waiting(clients, contract.contract_number)) == []
+
+
 def test_held_requests_are_approved_or_rejected_and_listed(clients) -> None:
     contract = new_contract(clients)
     waiting = submit_initial(clients, contract.contract_number, OLD_SERVER)
