@@ -14,9 +14,11 @@ from sqlalchemy import Engine
 from keysvc.api.runner import Runner
 from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
+from keysvc.domain import UnknownPolicy
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
 from keysvc.service.mutations import MutationRunner
+from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.signing_keys import SigningKeys, signing_passphrase
@@ -88,6 +90,7 @@ class Services:
     mail: MailIdentity
     outbox_sender: OutboxSender
     scheduled_release: ScheduledRelease
+    products: ProductCatalogue
 
     def close(self) -> None:
         """Waits for database work in flight, then closes the connections."""
@@ -96,7 +99,8 @@ class Services:
 
 
 def build_services(settings: Settings, clock: Clock) -> Services:
-    """Opens the database, makes sure a signing key exists, and wires the parts."""
+    """Opens the database, makes sure a signing key exists, reads the products, and wires
+    the parts."""
     # A malformed SMTP URL or calendar file stops the start rather than every request.
     transport = mail_transport(settings)
     calendar = business_calendar(settings)
@@ -107,6 +111,11 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         with engine.begin() as connection:
             # Decrypt now: a wrong passphrase stops the start instead of the first release.
             signing_keys.key_ring(connection)
+            products = ProductCatalogue()
+            products.load(connection)
+    except UnknownPolicy as error:
+        engine.dispose()
+        raise ConfigError(f"the products table: {error}") from error
     except BaseException:
         engine.dispose()
         raise
@@ -125,6 +134,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         scheduled_release=ScheduledRelease(
             engine, signing_keys, mail, clock, batch_size=settings.release_batch_size
         ),
+        products=products,
     )
 
 

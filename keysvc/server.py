@@ -46,6 +46,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         mail=services.mail,
         turn_secret=settings.turn_secret.encode() if settings.turn_secret else None,
         turn_uris=settings.turn_uris,
+        products=services.products,
     )
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
     admin_servicer = AdminServicer(
@@ -56,6 +57,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         mail=services.mail,
         scheduled_release=services.scheduled_release,
         authenticator=services.authenticator,
+        products=services.products,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()

@@ -20,11 +20,9 @@ from keysvc.persistence.audit_repository import list_events
 from keysvc.persistence.closure_repository import list_closure_records
 from keysvc.persistence.contract_repository import list_contracts
 from keysvc.persistence.key_request_repository import (
-    active_license_of,
     get_license,
     list_key_requests,
     list_licenses,
-    open_request_of,
 )
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.token_repository import list_token_records, revoke_token
@@ -37,15 +35,15 @@ from keysvc.service.contracts import (
     require_contract,
 )
 from keysvc.service.key_requests import (
-    Submission,
     approve_key_request,
+    queue_seats_change,
     reject_key_request,
     require_key_request,
-    submit_key_request,
     validate_email,
 )
 from keysvc.service.licenses import revoke_license
 from keysvc.service.mutations import ResponseT
+from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.signing_keys import SigningKeys
@@ -85,8 +83,10 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         mail: MailIdentity,
         scheduled_release: ScheduledRelease,
         authenticator: Authenticator,
+        products: ProductCatalogue,
     ) -> None:
         self._runner = runner
+        self._products = products
         self._authenticator = authenticator
         self._scheduled_release = scheduled_release
         self._signing_keys = signing_keys
@@ -114,7 +114,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         )
 
         def create(connection: Connection) -> tuple[resources_pb2.Contract, str]:
-            record = create_contract(connection, new, self._clock.now())
+            record = create_contract(connection, new, self._clock.now(), self._products)
             return messages.contract(record), f"contracts/{record.contract_number}"
 
         return await self._runner.change(
@@ -192,6 +192,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
                     accepted_on,
                     recontinuation=request.recontinuation,
                     now=self._clock.now(),
+                    products=self._products,
                 )
             )
 
@@ -205,7 +206,8 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         """Raises the seat count and queues a SEATS_CHANGE key on the active license.
 
         With no active license yet, or a key request still waiting, no SEATS_CHANGE
-        is queued: the waiting request is released with the new seat count anyway.
+        is queued: the waiting request is released with the new seat count anyway
+        (and if it is rejected instead, the SEATS_CHANGE is queued then).
         """
         number = validation.contract_number("contract_number", request.contract_number)
         additional = validation.count("additional_seats", request.additional_seats)
@@ -217,14 +219,10 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         def add(connection: Connection) -> admin_service_pb2.AddLicensesResponse:
             contract = add_seats(connection, number, additional, bought_on)
             response = admin_service_pb2.AddLicensesResponse(contract=messages.contract(contract))
-            if active_license_of(connection, number) and not open_request_of(connection, number):
-                queued = submit_key_request(
-                    connection,
-                    Submission(number, "SEATS_CHANGE", "", "", "", ""),
-                    principal,
-                    self._clock.now(),
-                    self._calendar,
-                )
+            queued = queue_seats_change(
+                connection, number, principal, self._clock.now(), self._calendar
+            )
+            if queued is not None:
                 response.key_request.CopyFrom(messages.key_request(queued))
             return response
 
@@ -284,17 +282,29 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     async def RejectKeyRequest(
         self, request: admin_service_pb2.RejectKeyRequestRequest, context: Context
     ) -> resources_pb2.KeyRequest:
-        """Moves a HELD or PENDING request to REJECTED, with the reason for the customer."""
+        """Moves a HELD or PENDING request to REJECTED, with the reason for the customer;
+        licenses added while it waited get their SEATS_CHANGE queued now."""
         request_id = validation.required_text("id", request.id, max_length=64)
         reason = validation.required_text("reason", request.reason, max_length=1000)
+        principal = current_principal()
+
+        def reject(connection: Connection) -> resources_pb2.KeyRequest:
+            rejected = reject_key_request(
+                connection,
+                request_id,
+                reason,
+                principal=principal,
+                now=self._clock.now(),
+                calendar=self._calendar,
+            )
+            return messages.key_request(rejected)
+
         return await self._mutate(
             "RejectKeyRequest",
             request,
             f"keyRequests/{request_id}",
             resources_pb2.KeyRequest,
-            lambda connection: messages.key_request(
-                reject_key_request(connection, request_id, reason)
-            ),
+            reject,
         )
 
     async def ListLicenses(

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from keysvc.api import messages, validation
 from keysvc.api.interceptor import current_principal
 from keysvc.api.runner import Runner
-from keysvc.domain import coverage_on, ice_entitled, jst_date, policy_for, require_ice_entitlement
+from keysvc.domain import coverage_on, ice_entitled, jst_date, require_ice_entitlement
 from keysvc.domain.ice import turn_credential
 from keysvc.errors import FailedPrecondition, InvalidArgument, KeysvcError
 from keysvc.persistence.key_request_repository import (
@@ -33,6 +33,7 @@ from keysvc.service.key_requests import (
     submit_key_requests,
 )
 from keysvc.service.mutations import BatchOutcome
+from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release_if_due
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
@@ -59,8 +60,10 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         mail: MailIdentity,
         turn_secret: bytes | None,
         turn_uris: tuple[str, ...],
+        products: ProductCatalogue,
     ) -> None:
         self._runner = runner
+        self._products = products
         self._clock = clock
         self._calendar = calendar
         self._signing_keys = signing_keys
@@ -85,7 +88,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         def issue(connection: Connection) -> resources_pb2.IceCredentials:
             contract = require_contract(connection, number)
             coverage = require_ice_entitlement(
-                policy_for(contract.product_code),
+                self._products.policy_of(connection, contract.product_code),
                 coverage_on(jst_date(now, field="now"), contract.purchase_date, contract.periods),
             )
             assert coverage.covered_until is not None, "a covered contract is covered until a day"
@@ -242,7 +245,9 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
                 coverage_start=contract.coverage_start.isoformat(),
                 period_start=period.start.isoformat() if period else "",
                 period_end=period.end.isoformat() if period else "",
-                ice_entitled=ice_entitled(policy_for(contract.product_code), coverage),
+                ice_entitled=ice_entitled(
+                    self._products.policy_of(connection, contract.product_code), coverage
+                ),
                 product_code=contract.product_code,
             )
 

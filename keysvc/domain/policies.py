@@ -108,17 +108,16 @@ POLICIES: Mapping[str, SupportPolicy] = MappingProxyType(
         ),
     }
 )
-"""The policies by name; each seeded product's code is also its policy's name."""
+"""The policies by name. A product's row names its policy (``products.policy``,
+read by `keysvc.service.products`); each seeded product is named like its policy."""
 
 
-def policy_for(product_code: str) -> SupportPolicy:
-    """The policy named *product_code*, or `UnknownPolicy`."""
+def policy_for(name: str) -> SupportPolicy:
+    """The policy named *name*, or `UnknownPolicy`."""
     try:
-        return POLICIES[product_code]
+        return POLICIES[name]
     except KeyError:
-        raise UnknownPolicy(
-            f"policies/{product_code}", f"no support policy named {product_code!r}"
-        ) from None
+        raise UnknownPolicy(f"policies/{name}", f"no support policy named {name!r}") from None
 
 
 def first_period_start(rule: FirstStart, accepted_on: date) -> date:

@@ -39,10 +39,10 @@ class ContractRecord:
         return min(self.purchase_date, self.periods[0].start)
 
 
-def product_exists(connection: Connection, product_code: str) -> bool:
-    """True when the product is one the service knows."""
-    query = select(products.c.code).where(products.c.code == product_code)
-    return connection.execute(query).first() is not None
+def product_policy_names(connection: Connection) -> dict[str, str]:
+    """Every product's support policy name (the ``policy`` column), by product code."""
+    rows = connection.execute(select(products.c.code, products.c.policy))
+    return {row.code: row.policy for row in rows}
 
 
 def product_display_name(connection: Connection, product_code: str) -> str:

@@ -7,17 +7,17 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection
 
-from keysvc.domain import add_licenses, first_period, jst_date, policy_for, renewal_period
-from keysvc.errors import AlreadyExists, InvalidArgument, NotFound
+from keysvc.domain import add_licenses, first_period, jst_date, renewal_period
+from keysvc.errors import AlreadyExists, NotFound
 from keysvc.persistence.contract_repository import (
     ContractRecord,
     add_contract,
     add_period,
     get_contract,
     next_contract_sequence,
-    product_exists,
     set_seats,
 )
+from keysvc.service.products import ProductCatalogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +33,14 @@ class NewContract:
     accept_date: date | None
 
 
-def create_contract(connection: Connection, new: NewContract, now: datetime) -> ContractRecord:
-    """Stores a contract with its first support period, generating its number when empty."""
-    if not product_exists(connection, new.product_code):
-        raise InvalidArgument(
-            "product_code", f"unknown product {new.product_code!r}", reason="UNKNOWN_PRODUCT"
-        )
+def create_contract(
+    connection: Connection, new: NewContract, now: datetime, products: ProductCatalogue
+) -> ContractRecord:
+    """Stores a contract with its first support period, generating its number when empty.
+
+    The period follows the policy of the product's row (`ProductCatalogue`).
+    """
+    policy = products.policy_of(connection, new.product_code)
     accept_date = new.accept_date or jst_date(now, field="now")
     number = new.contract_number or _new_contract_number(connection, accept_date.year)
     if get_contract(connection, number) is not None:
@@ -56,7 +58,7 @@ def create_contract(connection: Connection, new: NewContract, now: datetime) -> 
         purchase_date=new.purchase_date,
         accept_date=accept_date,
         created_at=now,
-        periods=(first_period(policy_for(new.product_code), accept_date),),
+        periods=(first_period(policy, accept_date),),
     )
     add_contract(connection, record, "INITIAL")
     return record
@@ -88,11 +90,12 @@ def renew_contract(
     *,
     recontinuation: bool,
     now: datetime,
+    products: ProductCatalogue,
 ) -> ContractRecord:
-    """Adds the next support period by the product's renewal rules."""
+    """Adds the next support period by the renewal rules of the product's policy."""
     contract = require_contract(connection, contract_number, for_update=True)
     period = renewal_period(
-        policy_for(contract.product_code),
+        products.policy_of(connection, contract.product_code),
         contract.periods[-1],
         accepted_on,
         recontinuation=recontinuation,

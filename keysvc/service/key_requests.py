@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,21 +27,26 @@ from keysvc.persistence.contract_repository import ContractRecord, get_contracts
 from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
     LicenseRecord,
+    active_license_of,
     active_licenses_of,
     add_key_requests,
     get_key_request,
     get_licenses,
+    open_request_of,
     open_requests_of,
     reissue_times_of,
     set_state,
 )
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
+from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_key_request_id
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar, Schedule
 from signing import LicenseKeyError, LicenseVerifier, fingerprint_hash, normalise_fingerprint
 from signing.errors import InvalidFingerprint
+
+logger = logging.getLogger(__name__)
 
 KINDS = ("INITIAL", "REISSUE", "SEATS_CHANGE")
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is
@@ -339,8 +345,22 @@ def approve_key_request(connection: Connection, request_id: str) -> KeyRequestRe
     return require_key_request(connection, request_id)
 
 
-def reject_key_request(connection: Connection, request_id: str, reason: str) -> KeyRequestRecord:
-    """Moves a HELD or PENDING request to REJECTED with the staff's reason."""
+def reject_key_request(
+    connection: Connection,
+    request_id: str,
+    reason: str,
+    *,
+    principal: Principal,
+    now: datetime,
+    calendar: BusinessCalendar,
+) -> KeyRequestRecord:
+    """Moves a HELD or PENDING request to REJECTED with the staff's reason.
+
+    Licenses added while it waited were left for it to carry (see
+    `queue_seats_change`), so rejecting an INITIAL or REISSUE queues their
+    SEATS_CHANGE now, in the same transaction. Rejecting a SEATS_CHANGE is the
+    staff's decision about the seat change itself, and queues nothing.
+    """
     record = require_key_request(connection, request_id, for_update=True)
     if record.state not in ("HELD", "PENDING"):
         raise FailedPrecondition(
@@ -350,4 +370,40 @@ def reject_key_request(connection: Connection, request_id: str, reason: str) -> 
     set_state(
         connection, request_id, "REJECTED", reject_reason=reason, hold_reason=record.hold_reason
     )
+    if record.kind != "SEATS_CHANGE":
+        queued = queue_seats_change(connection, record.contract_number, principal, now, calendar)
+        if queued is not None:
+            logger.info(
+                "seats change queued in place of a rejected request",
+                extra={"key_request_id": queued.id, "rejected_id": request_id},
+            )
     return require_key_request(connection, request_id)
+
+
+def queue_seats_change(
+    connection: Connection,
+    contract_number: str,
+    principal: Principal,
+    now: datetime,
+    calendar: BusinessCalendar,
+) -> KeyRequestRecord | None:
+    """Queues a SEATS_CHANGE on the ACTIVE license's server when its seat count is not
+    the contract's; returns it, or None when nothing is queued.
+
+    Nothing is queued without an ACTIVE license, nor while a request is waiting:
+    a release always signs the contract's seat count at that time, so the
+    waiting request carries the new count.
+    """
+    contract = require_contract(connection, contract_number, for_update=True)
+    active = active_license_of(connection, contract_number)
+    if active is None or active.seats == contract.seats:
+        return None
+    if open_request_of(connection, contract_number) is not None:
+        return None
+    return submit_key_request(
+        connection,
+        Submission(contract_number, "SEATS_CHANGE", "", "", "", ""),
+        principal,
+        now,
+        calendar,
+    )

@@ -9,6 +9,8 @@ on when they run: a request accepted then waits for Tuesday 09:00 (Monday the
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,14 +37,26 @@ def server_environment(backend: str, data: Path, postgres_url: str = "") -> dict
     return env
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def clients(request, tmp_path_factory):
-    # One server per backend for the module: each test works on contracts of its own.
+@contextmanager
+def backend_clients(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    clocked: bool = True,
+) -> Iterator[Clients]:
+    """A server on the backend `request.param` (one of BACKENDS) and clients with tokens.
+
+    Clocked, it runs on the test clock from SERVER_NOW, ticking; a test may move
+    it with `set_clock(clients.clock_file, ...)` and must set it back. Otherwise
+    it runs on the host's clock (for coturn, which checks expiries on that one).
+    """
     data = tmp_path_factory.mktemp(request.param) / "data"
     url = request.getfixturevalue("module_postgres_url") if request.param == "postgresql" else ""
-    env = server_environment(request.param, data, url)
-    clock_file = data.parent / "clock"
-    set_clock(clock_file, SERVER_NOW, ticking=True)
+    env = server_environment(request.param, data, url) | dict(extra_env or {})
+    clock_file = data.parent / "clock" if clocked else None
+    if clock_file is not None:
+        set_clock(clock_file, SERVER_NOW, ticking=True)
     with (
         keysvc_server(data, env, clock_file=clock_file) as server,
         grpc.insecure_channel(server.address) as channel,
@@ -50,6 +64,15 @@ def clients(request, tmp_path_factory):
         tokens = {role: create_token(data, role, env) for role in ("site", "migration", "admin")}
         clients = Clients(channel, tokens, server.address)
         clients.make_token = lambda role: create_token(data, role, env)
-        clients.now = SERVER_NOW
-        clients.today = SERVER_NOW.date()
+        clients.clock_file = clock_file
+        if clocked:
+            clients.now = SERVER_NOW
+            clients.today = SERVER_NOW.date()
+        yield clients
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def clients(request, tmp_path_factory):
+    # One server per backend for the module: each test works on contracts of its own.
+    with backend_clients(request, tmp_path_factory) as clients:
         yield clients

@@ -340,6 +340,117 @@ def test_renewals_follow_the_product_policy(clients) -> None:
     assert (renewed.periods[-1].start, renewed.periods[-1].end) == ("2030-02-01", "2031-01-31")
 
 
+def test_a_recontinuation_is_refused_where_a_plain_renewal_is_the_purchase(clients) -> None:
+    webconf = new_contract(clients, "neo-webconf")
+    backup = new_contract(clients)  # period 2026-12-01 .. 2027-11-30
+    cases = [
+        (webconf, "2028-06-01", {"cause": "NOT_OFFERED", "policy": "neo-webconf"}),
+        (
+            backup,
+            "2028-11-29",  # the last day a plain renewal is still enough
+            {"cause": "NOT_NEEDED", "previous_end": "2027-11-30", "required_from": "2028-11-30"},
+        ),
+    ]
+    for contract, accepted, metadata in cases:
+        with pytest.raises(grpc.RpcError) as caught:
+            clients.admin(
+                "RenewContract",
+                admin_service_pb2.RenewContractRequest(
+                    request_id=str(uuid.uuid4()),
+                    contract_number=contract.contract_number,
+                    accept_date=accepted,
+                    recontinuation=True,
+                ),
+            )
+        assert error_info(caught.value) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "RECONTINUATION_NOT_ALLOWED",
+            metadata,
+        )
+        unchanged = clients.admin(
+            "GetContract",
+            admin_service_pb2.GetContractRequest(contract_number=contract.contract_number),
+        )
+        assert unchanged.periods == contract.periods
+
+
+def test_contracts_are_read_and_listed_by_product(clients) -> None:
+    created = new_contract(
+        clients,
+        "neo-webconf",
+        "2026-11-10",
+        customer_name="株式会社リスト",
+        contact_email="list@example.co.jp",
+        seats=7,
+        accept_date="2026-11-12",
+    )
+    renewed = clients.admin(
+        "RenewContract",
+        admin_service_pb2.RenewContractRequest(
+            request_id=str(uuid.uuid4()),
+            contract_number=created.contract_number,
+            accept_date="2027-12-01",
+        ),
+    )
+    fetched = clients.admin(
+        "GetContract", admin_service_pb2.GetContractRequest(contract_number=created.contract_number)
+    )
+    assert fetched == renewed
+    assert (fetched.product_code, fetched.customer_name, fetched.contact_email) == (
+        "neo-webconf",
+        "株式会社リスト",
+        "list@example.co.jp",
+    )
+    assert (fetched.seats, fetched.purchase_date, fetched.accept_date) == (
+        7,
+        "2026-11-10",
+        "2026-11-12",
+    )
+    # Accepted the 12th: from the 1st of the month after next; renewed on time, back to back.
+    assert [(p.start, p.end) for p in fetched.periods] == [
+        ("2027-01-01", "2027-12-31"),
+        ("2028-01-01", "2028-12-31"),
+    ]
+    assert fetched.coverage_start == "2026-11-10"
+    assert fetched.create_time == created.create_time
+
+    webconf = [new_contract(clients, "neo-webconf").contract_number for _ in range(2)]
+    backup = new_contract(clients).contract_number
+    listed, token = [], ""
+    while True:
+        page = clients.admin(
+            "ListContracts",
+            admin_service_pb2.ListContractsRequest(
+                product_code="neo-webconf", page_size=2, page_token=token
+            ),
+        )
+        assert len(page.contracts) <= 2
+        listed += page.contracts
+        token = page.next_page_token
+        if not token:
+            break
+    numbers = [c.contract_number for c in listed]
+    assert numbers == sorted(set(numbers))
+    assert {created.contract_number, *webconf} <= set(numbers)
+    assert backup not in numbers
+    assert {c.product_code for c in listed} == {"neo-webconf"}
+    assert next(c for c in listed if c.contract_number == created.contract_number) == fetched
+    # A page token is only good for the filters it was made for.
+    first = clients.admin(
+        "ListContracts",
+        admin_service_pb2.ListContractsRequest(product_code="neo-webconf", page_size=1),
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin(
+            "ListContracts",
+            admin_service_pb2.ListContractsRequest(
+                product_code="neo-backup", page_size=1, page_token=first.next_page_token
+            ),
+        )
+    assert error_info(caught.value)[:2] == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert error_info(caught.value)[2]["field"] == "page_token"
+
+
 def test_added_licenses_queue_a_seats_change_on_the_same_server(clients) -> None:
     contract, issued = _issued_contract(clients)
     added = clients.admin(
@@ -364,36 +475,157 @@ def test_added_licenses_queue_a_seats_change_on_the_same_server(clients) -> None
     assert claims.generation == 2
 
 
-def test_held_requests_are_approved_or_rejected_and_listed(clients) -> None:
-    contract = new_contract(clients)
-    waiting = submit_initial(clients, contract.contract_number, OLD_SERVER)
+def _waiting(clients, contract_number):
+    return clients.admin(
+        "ListKeyRequests",
+        admin_service_pb2.ListKeyRequestsRequest(
+            contract_number=contract_number, state=resources_pb2.KEY_REQUEST_STATE_PENDING
+        ),
+    ).key_requests
+
+
+def test_licenses_added_while_a_request_waits_are_queued_when_it_is_rejected(clients) -> None:
+    contract, issued = _issued_contract(clients)  # 25 seats on OLD_SERVER
+    move = clients.site(
+        "SubmitKeyRequest",
+        license_service_pb2.SubmitKeyRequestRequest(
+            contract_number=contract.contract_number,
+            kind=resources_pb2.KEY_REQUEST_KIND_REISSUE,
+            fingerprint=NEW_SERVER,
+            previous_license_serial=issued.license_serial,
+        ),
+    )
+    added = clients.admin(
+        "AddLicenses",
+        admin_service_pb2.AddLicensesRequest(
+            request_id=str(uuid.uuid4()),
+            contract_number=contract.contract_number,
+            additional_seats=5,
+        ),
+    )
+    # The waiting re-issue would carry the 30 seats: nothing else is queued ...
+    assert added.contract.seats == 30
+    assert not added.HasField("key_request")
+    assert [r.id for r in _waiting(clients, contract.contract_number)] == [move.id]
+    # ... until it is rejected: then the seat change is queued for the old server.
+    clients.admin(
+        "RejectKeyRequest",
+        admin_service_pb2.RejectKeyRequestRequest(
+            id=move.id, reason="the customer stays on the old server"
+        ),
+    )
+    (queued,) = _waiting(clients, contract.contract_number)
+    assert queued.kind == resources_pb2.KEY_REQUEST_KIND_SEATS_CHANGE
+    assert queued.previous_license_serial == issued.license_serial
+    changed = clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=queued.id))
+    claims = (
+        LicenseVerifier.from_jwks(_jwks(clients)).verify(changed.license_key, OLD_SERVER).claims
+    )
+    assert (claims.seats, claims.generation) == (30, 2)
+
+
+def test_a_rejected_seats_change_is_not_queued_again(clients) -> None:
+    contract, _ = _issued_contract(clients)
+    added = clients.admin(
+        "AddLicenses",
+        admin_service_pb2.AddLicensesRequest(
+            request_id=str(uuid.uuid4()),
+            contract_number=contract.contract_number,
+            additional_seats=5,
+        ),
+    )
+    clients.admin(
+        "RejectKeyRequest",
+        admin_service_pb2.RejectKeyRequestRequest(
+            id=added.key_request.id, reason="ordered by mistake"
+        ),
+    )
+    assert list(_waiting(clients, contract.contract_number)) == []
+
+
+def _reissue(clients, contract_number, serial, server):
+    return clients.site(
+        "SubmitKeyRequest",
+        license_service_pb2.SubmitKeyRequestRequest(
+            contract_number=contract_number,
+            kind=resources_pb2.KEY_REQUEST_KIND_REISSUE,
+            fingerprint=f"fp1:e2e-key-flow-server-{server}",
+            previous_license_serial=serial,
+        ),
+    )
+
+
+def _issue_now(clients, request_id):
+    return clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=request_id))
+
+
+def _held(clients, contract_number):
     listed = clients.admin(
         "ListKeyRequests",
         admin_service_pb2.ListKeyRequestsRequest(
-            contract_number=contract.contract_number,
-            state=resources_pb2.KEY_REQUEST_STATE_PENDING,
+            contract_number=contract_number, state=resources_pb2.KEY_REQUEST_STATE_HELD
         ),
     )
-    assert [r.id for r in listed.key_requests] == [waiting.id]
-    assert listed.total_size == 1
+    return [(r.id, r.hold_reason) for r in listed.key_requests]
+
+
+def test_held_requests_are_approved_or_rejected_and_listed(clients) -> None:
+    contract, issued = _issued_contract(clients)
+    number, serial = contract.contract_number, issued.license_serial
+    for server in (1, 2, 3):
+        reissue = _reissue(clients, number, serial, server)
+        assert reissue.state == resources_pb2.KEY_REQUEST_STATE_PENDING
+        serial = _issue_now(clients, reissue.id).license_serial
+    # The 4th re-issue within 365 days waits for staff (SPEC section 6).
+    fourth = _reissue(clients, number, serial, 4)
+    assert (fourth.state, fourth.hold_reason) == (
+        resources_pb2.KEY_REQUEST_STATE_HELD,
+        "REISSUE_LIMIT",
+    )
+    assert _held(clients, number) == [(fourth.id, "REISSUE_LIMIT")]
+    with pytest.raises(grpc.RpcError) as caught:
+        _issue_now(clients, fourth.id)
+    assert error_info(caught.value)[:2] == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "KEY_REQUEST_HELD",
+    )
     with pytest.raises(grpc.RpcError) as caught:
         clients.admin("ApproveKeyRequest", admin_service_pb2.ApproveKeyRequestRequest(id="kr_x"))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+    approved = clients.admin(
+        "ApproveKeyRequest", admin_service_pb2.ApproveKeyRequestRequest(id=fourth.id)
+    )
+    assert approved.state == resources_pb2.KEY_REQUEST_STATE_PENDING
+    assert _held(clients, number) == []
+    serial = _issue_now(clients, fourth.id).license_serial
+
+    fifth = _reissue(clients, number, serial, 5)
+    assert _held(clients, number) == [(fifth.id, "REISSUE_LIMIT")]
     with pytest.raises(grpc.RpcError) as caught:
-        clients.admin("RejectKeyRequest", admin_service_pb2.RejectKeyRequestRequest(id=waiting.id))
+        clients.admin("RejectKeyRequest", admin_service_pb2.RejectKeyRequestRequest(id=fifth.id))
     assert error_info(caught.value)[2]["field"] == "reason"
     rejected = clients.admin(
         "RejectKeyRequest",
-        admin_service_pb2.RejectKeyRequestRequest(id=waiting.id, reason="duplicate order"),
+        admin_service_pb2.RejectKeyRequestRequest(id=fifth.id, reason="too many server changes"),
     )
     assert rejected.state == resources_pb2.KEY_REQUEST_STATE_REJECTED
-    assert rejected.reject_reason == "duplicate order"
-    with pytest.raises(grpc.RpcError) as caught:
-        clients.admin("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=waiting.id))
-    assert error_info(caught.value)[:2] == (
-        grpc.StatusCode.FAILED_PRECONDITION,
-        "KEY_REQUEST_REJECTED",
-    )
+    assert rejected.reject_reason == "too many server changes"
+    assert _held(clients, number) == []
+    assert list(_waiting(clients, number)) == []  # same seats: no SEATS_CHANGE in its place
+    for method, message in (
+        ("IssueKeyNow", admin_service_pb2.IssueKeyNowRequest(id=fifth.id)),
+        ("ApproveKeyRequest", admin_service_pb2.ApproveKeyRequestRequest(id=fifth.id)),
+    ):
+        with pytest.raises(grpc.RpcError) as caught:
+            clients.admin(method, message)
+        assert error_info(caught.value)[:2] == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "KEY_REQUEST_REJECTED",
+        )
+    # The license the rejected move would have replaced stays the active one.
+    active = clients.admin("GetLicense", admin_service_pb2.GetLicenseRequest(serial=serial))
+    assert active.status == resources_pb2.LICENSE_STATUS_ACTIVE
 
 
 def test_key_requests_page_through_in_acceptance_order(clients) -> None:

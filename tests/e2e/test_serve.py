@@ -144,6 +144,18 @@ def test_serve_refuses_a_passphrase_file_others_can_read(tmp_path: Path) -> None
     assert str(passphrase_file) in result.stderr
 
 
+def test_serve_refuses_a_product_whose_row_names_no_policy(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with keysvc_server(data):
+        pass
+    with sqlite3.connect(data / "keysvc.db") as db:
+        db.execute("UPDATE products SET policy = 'neo-gone' WHERE code = 'neo-backup'")
+    result = run_keysvc("serve", "--data-dir", str(data), "--listen", "127.0.0.1:0")
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr
+    assert "'neo-backup' names no support policy: 'neo-gone'" in result.stderr
+
+
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
     with keysvc_server(tmp_path / "data") as server:
         pass

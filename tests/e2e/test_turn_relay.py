@@ -1,9 +1,9 @@
 """IssueIceCredentials against a real coturn: the credentials allocate relays.
 
-`keysvc serve` and coturn's `turnserver` share a secret. The credentials the
-service issues for a covered neo-webconf contract are handed to
-`turnutils_uclient`, which allocates two relays and sends a message from one to
-the other through the server. Credentials changed in any part — the password,
+`keysvc serve` (on SQLite and on PostgreSQL) and coturn's `turnserver` share a
+secret. The credentials the service issues for a covered neo-webconf contract
+are handed to `turnutils_uclient`, which allocates two relays and sends a
+message from one to the other through the server. Credentials changed in any part — the password,
 the contract number in the username, an expiry in the past (with a correct
 HMAC) — are refused by coturn with 401 and nothing is allocated.
 """
@@ -15,23 +15,17 @@ import hashlib
 import hmac
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import grpc
 import pytest
 
-from keysvc.v1 import (
-    admin_service_pb2,
-    admin_service_pb2_grpc,
-    license_service_pb2,
-    license_service_pb2_grpc,
-)
+from keysvc.v1 import license_service_pb2
 
-from .server_process import bearer, create_token, keysvc_server
+from .conftest import BACKENDS, backend_clients
+from .server_process import Clients, new_contract
 from .turn_server import TurnServer, UclientRun, require_coturn, run_uclient, turn_server
 
 pytestmark = pytest.mark.e2e
@@ -60,35 +54,25 @@ def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer]:
         yield server
 
 
-def new_webconf_contract(channel: grpc.Channel, admin_token: str) -> str:
+def new_webconf_contract(clients: Clients) -> str:
     """A neo-webconf contract bought and accepted today (JST), so covered today."""
+    # The host's day: coturn checks expiries on the host's clock, so keysvc runs on it too.
     today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
-    request = admin_service_pb2.CreateContractRequest(
-        request_id=str(uuid.uuid4()),
-        product_code="neo-webconf",
-        customer_name="株式会社サンプル",
-        contact_email="it@example.co.jp",
-        seats=1,
-        purchase_date=today,
-        accept_date=today,
-    )
-    admin = admin_service_pb2_grpc.AdminServiceStub(channel)
-    return admin.CreateContract(request, timeout=10, metadata=bearer(admin_token)).contract_number
+    return new_contract(clients, "neo-webconf", today, seats=1).contract_number
 
 
-@pytest.fixture(scope="module")
-def issued(turn: TurnServer, tmp_path_factory: pytest.TempPathFactory) -> Issued:
-    data = tmp_path_factory.mktemp("turn-relay") / "data"
+@pytest.fixture(scope="module", params=BACKENDS)
+def issued(
+    request: pytest.FixtureRequest, turn: TurnServer, tmp_path_factory: pytest.TempPathFactory
+) -> Issued:
     uris = f"turn:{turn.host}:{turn.port}?transport=udp"
     env = {"KEYSVC_TURN_SECRET": SECRET, "KEYSVC_TURN_URIS": uris}
-    with keysvc_server(data, env) as server, grpc.insecure_channel(server.address) as channel:
-        admin_token = create_token(data, "admin")
-        number = new_webconf_contract(channel, admin_token)
-        other = new_webconf_contract(channel, admin_token)
-        credential = license_service_pb2_grpc.LicenseServiceStub(channel).IssueIceCredentials(
+    with backend_clients(request, tmp_path_factory, env, clocked=False) as clients:
+        number = new_webconf_contract(clients)
+        other = new_webconf_contract(clients)
+        credential = clients.site(
+            "IssueIceCredentials",
             license_service_pb2.IssueIceCredentialsRequest(contract_number=number),
-            timeout=10,
-            metadata=bearer(create_token(data, "site")),
         )
     # coturn is reached where the service says it is.
     found = re.fullmatch(r"turn:([\d.]+):(\d+)\?transport=udp", credential.uris[0])

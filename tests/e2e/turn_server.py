@@ -2,7 +2,9 @@
 
 coturn comes from Debian's ``coturn`` package. `require_coturn` installs it when
 its tools are missing; when that is not possible the test is skipped — except
-under CI=true, where it fails: CI must not pass without the TURN test.
+under CI=true, where it fails: CI must not pass without the TURN test. Test runs
+at once install one after another (a file lock), and apt-get waits for other
+users of apt and dpkg instead of failing on their locks.
 
 The server is started with ``-n`` (no configuration file: Debian's
 /etc/turnserver.conf would send the log to syslog) and takes everything from
@@ -14,6 +16,7 @@ if there is one, is neither needed nor touched.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
@@ -22,6 +25,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +40,9 @@ UCLIENT = "turnutils_uclient"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 INSTALL_TIMEOUT = 600.0
+APT_LOCK_TIMEOUT = 300  # seconds apt-get waits for another apt or dpkg to finish
+# Held while installing, so that two test runs at once do not race for apt's locks.
+INSTALL_LOCK = Path(tempfile.gettempdir()) / "keysvc-tests-coturn-install.lock"
 UCLIENT_TIMEOUT = 60.0
 
 _STUN_MAGIC_COOKIE = 0x2112A442
@@ -54,39 +61,62 @@ def _missing_tools() -> list[str]:
 
 
 def _apt_get(*args: str) -> str:
-    """Runs apt-get; returns "" on success, else what went wrong."""
-    try:
-        result = subprocess.run(
-            ["apt-get", *args],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return str(error)
-    if result.returncode != 0:
-        return f"exit status {result.returncode}: {result.stderr.strip()[-2000:]}"
-    return ""
+    """Runs apt-get, waiting for apt's locks; returns "" on success, else what went wrong.
+
+    ``DPkg::Lock::Timeout`` makes an install wait for the dpkg lock, but apt-get
+    2.6's ``update`` fails at once on the package lists' lock whatever it says,
+    so a refusal for a lock is retried here until the same timeout.
+    """
+    command = ["apt-get", "-o", f"DPkg::Lock::Timeout={APT_LOCK_TIMEOUT}", *args]
+    deadline = time.monotonic() + APT_LOCK_TIMEOUT
+    while True:
+        try:
+            result = subprocess.run(
+                command,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return str(error)
+        if result.returncode == 0:
+            return ""
+        if "Could not get lock" not in result.stderr or time.monotonic() > deadline:
+            return f"exit status {result.returncode}: {result.stderr.strip()[-2000:]}"
+        time.sleep(1)
 
 
 def require_coturn() -> None:
     """Makes sure `turnserver` and `turnutils_uclient` are on PATH, installing coturn if not."""
     if not _missing_tools():
         return
-    install = ("install", "-y", "--no-install-recommends", "coturn")
-    problem = "apt-get not found" if shutil.which("apt-get") is None else _apt_get(*install)
-    if problem and shutil.which("apt-get") is not None:
-        # A fresh image may have no package lists yet.
-        problem = _apt_get("update") or _apt_get(*install)
+    if shutil.which("apt-get") is None:
+        problem = "apt-get not found"
+    else:
+        with INSTALL_LOCK.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            problem = _install_coturn()
     missing = _missing_tools()
     if missing:
         _unavailable(
             f"the TURN test needs coturn: {' and '.join(missing)} not found on PATH, "
             f"and installing it failed ({problem or 'installed, yet still not found'})"
         )
+
+
+def _install_coturn() -> str:
+    """Installs Debian's coturn unless another test run just did; "" or what went wrong."""
+    if not _missing_tools():
+        return ""
+    install = ("install", "-y", "--no-install-recommends", "coturn")
+    problem = _apt_get(*install)
+    if problem:
+        # A fresh image may have no package lists yet.
+        problem = _apt_get("update") or _apt_get(*install)
+    return problem
 
 
 @dataclass

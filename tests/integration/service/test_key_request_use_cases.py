@@ -20,6 +20,7 @@ from keysvc.service.key_requests import (
     submit_key_request,
     submit_key_requests,
 )
+from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import (
     DueRelease,
     MailIdentity,
@@ -55,6 +56,7 @@ def _contract(connection, *, purchase=date(2026, 11, 2), product="neo-backup"):
         connection,
         NewContract("", product, "株式会社テスト", "it@example.co.jp", 10, purchase, purchase),
         NOW,
+        ProductCatalogue(),
     )
 
 

@@ -12,6 +12,7 @@ from keysvc.persistence.key_request_repository import get_key_request
 from keysvc.persistence.schema import licenses, mail_outbox
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
+from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.signing_keys import SigningKeys
@@ -40,6 +41,7 @@ def _submit(engine, now):
                 date(2026, 11, 2),
             ),
             now,
+            ProductCatalogue(),
         )
         submission = Submission(contract.contract_number, "INITIAL", "fp1:loop-server", "", "", "")
         return submit_key_request(connection, submission, SITE, now, BusinessCalendar())
