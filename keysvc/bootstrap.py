@@ -20,7 +20,7 @@ from keysvc.service.mutations import MutationRunner
 from keysvc.service.release import MailIdentity
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.signing_keys import SigningKeys, signing_passphrase
-from scheduler.calendar import BusinessCalendar, CalendarError, parse_closures_toml
+from scheduler.calendar import BusinessCalendar, CalendarError, Closure, parse_closures_toml
 from scheduler.clock import Clock
 from scheduler.mail import (
     InvalidSmtpUrl,
@@ -129,15 +129,15 @@ def build_services(settings: Settings, clock: Clock) -> Services:
 
 
 def business_calendar(settings: Settings) -> BusinessCalendar:
-    """Cutoff 17:00 and opening 09:00 JST, the Dec 29 - Jan 3 closure, and the closures
-    of KEYSVC_CALENDAR_FILE; closures from the database are added per request."""
-    if settings.calendar_file is None:
-        return BusinessCalendar()
-    try:
-        closures = parse_closures_toml(settings.calendar_file.read_text(encoding="utf-8"))
-    except (OSError, CalendarError) as error:
-        raise ConfigError(f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error}") from error
-    return BusinessCalendar(closures)
+    """The configured cutoff and opening (JST), the Dec 29 - Jan 3 closure, and the
+    closures of KEYSVC_CALENDAR_FILE; closures from the database are added per request."""
+    closures: list[Closure] = []
+    if settings.calendar_file is not None:
+        try:
+            closures = parse_closures_toml(settings.calendar_file.read_text(encoding="utf-8"))
+        except (OSError, CalendarError) as error:
+            raise ConfigError(f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error}") from error
+    return BusinessCalendar(closures, cutoff=settings.cutoff, opening=settings.opening)
 
 
 def mail_transport(settings: Settings) -> MailTransport:
