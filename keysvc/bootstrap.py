@@ -14,11 +14,13 @@ from sqlalchemy import Engine
 from keysvc.api.runner import Runner
 from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
+from keysvc.errors import InvalidArgument
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.release import MailIdentity
 from keysvc.service.scheduled_release import ScheduledRelease
+from keysvc.service.schedules import check_closure_run
 from keysvc.signing_keys import SigningKeys, signing_passphrase
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure, parse_closures_toml
 from scheduler.clock import Clock
@@ -137,7 +139,15 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
             closures = parse_closures_toml(settings.calendar_file.read_text(encoding="utf-8"))
         except (OSError, CalendarError) as error:
             raise ConfigError(f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error}") from error
-    return BusinessCalendar(closures, cutoff=settings.cutoff, opening=settings.opening)
+    calendar = BusinessCalendar(closures, cutoff=settings.cutoff, opening=settings.opening)
+    for closure in calendar.closures:
+        try:
+            check_closure_run(calendar, closure)
+        except InvalidArgument as error:
+            raise ConfigError(
+                f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error.message}"
+            ) from error
+    return calendar
 
 
 def mail_transport(settings: Settings) -> MailTransport:

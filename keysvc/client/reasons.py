@@ -33,7 +33,8 @@ HINTS: dict[str, str] = {
     "INVALID_EMAIL": "The contact e-mail address is not valid.",
     "INVALID_FINGERPRINT": "The fingerprint must be 8-512 printable ASCII characters "
     "(keysvc-migrate fingerprint prints this server's).",
-    "DATE_OUT_OF_RANGE": "The date is outside the years the business calendar covers (2000-2099).",
+    "DATE_OUT_OF_RANGE": "The date is outside the years the business calendar covers "
+    "(2000-2099), or its next business day would be.",
     "NAIVE_DATETIME": "The instant has no time zone.",
     # Contracts and support.
     "UNKNOWN_PRODUCT": "No such product code (neo-webconf or neo-backup).",
@@ -91,6 +92,10 @@ HINTS: dict[str, str] = {
     "a year long.",
     "INVALID_CLOSURES_FILE": "The calendar file is not valid TOML closures.",
     "INVALID_BUSINESS_HOURS": "The opening must be before the cutoff.",
+    "CLOSURES_TOO_LONG": "With the closures next to it, this closure would leave no business "
+    "day for more than a year; shorten it or remove a neighbour.",
+    "NO_BUSINESS_DAY": "The closures leave no business day up to 2099-12-31, the last day the "
+    "calendar knows; remove or shorten a closure.",
     "CALENDAR_ERROR": "The business calendar could not answer.",
 }
 

@@ -15,13 +15,21 @@ from keysvc.persistence.closure_repository import (
     remove_closure,
 )
 from keysvc.persistence.key_request_repository import reschedule, waiting_requests
-from scheduler.calendar import BusinessCalendar, Closure, release_after_calendar_change
+from keysvc.service.schedules import check_closure_run, reschedule_of
+from scheduler.calendar import BusinessCalendar, Closure
 
 
 def create_closure(
     connection: Connection, closure: Closure, calendar: BusinessCalendar, now: datetime
 ) -> tuple[ClosureRecord, int]:
-    """Stores a closure; returns it and how many waiting requests are now at risk."""
+    """Stores a closure; returns it and how many waiting requests are now at risk.
+
+    Refused (`InvalidArgument`, ``CLOSURES_TOO_LONG``) when it would chain with the
+    closures in place into more than a year of closed days, and (`FailedPrecondition`)
+    when it would leave a waiting request no business day at all.
+    """
+    current = current_calendar(connection, calendar)
+    check_closure_run(current.with_closures((*current.closures, closure)), closure)
     record = ClosureRecord(uuid.uuid4().hex, closure)
     add_closure(connection, record, now)
     return record, reschedule_waiting(connection, calendar)
@@ -52,7 +60,7 @@ def reschedule_waiting(connection: Connection, calendar: BusinessCalendar) -> in
     current = current_calendar(connection, calendar)
     at_risk = 0
     for request in waiting_requests(connection):
-        new = release_after_calendar_change(request.accepted_at, request.due_date, current)
+        new = reschedule_of(current, request.id, request.accepted_at, request.due_date)
         at_risk += new.at_risk
         if (new.release_time, new.at_risk) != (request.release_at, request.at_risk):
             reschedule(connection, request.id, new.release_time, at_risk=new.at_risk)

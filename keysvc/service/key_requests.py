@@ -30,6 +30,7 @@ from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_key_request_id
+from keysvc.service.schedules import schedule_at
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar
 from signing import LicenseKeyError, LicenseVerifier, fingerprint_hash, normalise_fingerprint
@@ -107,7 +108,7 @@ def submit_key_request(
             f"contract {contract.contract_number} has a key already: ask for a REISSUE",
             reason="LICENSE_ALREADY_ISSUED",
         )
-    schedule = current_calendar(connection, calendar).schedule(now)
+    schedule = schedule_at(current_calendar(connection, calendar), now)
     record = KeyRequestRecord(
         id=new_key_request_id(),
         contract_number=contract.contract_number,
