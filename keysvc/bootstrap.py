@@ -14,9 +14,10 @@ from sqlalchemy import Engine
 from keysvc.api.runner import Runner
 from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
-from keysvc.errors import InvalidArgument
+from keysvc.errors import FailedPrecondition, InvalidArgument
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
+from keysvc.service.closures import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.release import MailIdentity
 from keysvc.service.scheduled_release import ScheduledRelease
@@ -109,6 +110,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         with engine.begin() as connection:
             # Decrypt now: a wrong passphrase stops the start instead of the first release.
             signing_keys.key_ring(connection)
+        reschedule_waiting_on_start(engine, calendar)
     except BaseException:
         engine.dispose()
         raise
@@ -148,6 +150,22 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
                 f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error.message}"
             ) from error
     return calendar
+
+
+def reschedule_waiting_on_start(engine: Engine, calendar: BusinessCalendar) -> None:
+    """Moves waiting requests to the calendar this process runs with (file, cutoff and
+    opening may have changed since the last start); a calendar leaving one of them
+    no business day stops the start."""
+    try:
+        outcome = reschedule_on_start(engine, calendar)
+    except FailedPrecondition as error:
+        raise ConfigError(
+            f"the business calendar cannot schedule a waiting request: {error}"
+        ) from error
+    logger.info(
+        "rescheduled waiting key requests",
+        extra={"moved": outcome.moved, "at_risk": outcome.at_risk},
+    )
 
 
 def mail_transport(settings: Settings) -> MailTransport:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import threading
+from datetime import date, datetime, time
 
 import pytest
 
 from keysvc.errors import FailedPrecondition, InvalidArgument
 from keysvc.persistence.closure_repository import list_closures
-from keysvc.service.closures import create_closure
+from keysvc.persistence.key_request_repository import get_key_request, set_state
+from keysvc.service.closures import Rescheduled, create_closure, reschedule_on_start
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.tokens import Principal, Role
@@ -16,6 +18,9 @@ from scheduler.calendar import JST, BusinessCalendar, Closure
 
 SITE = Principal("site0000site0000", Role.SITE)
 CALENDAR = BusinessCalendar()
+SUNDAY = datetime(2026, 11, 22, 12, 0, tzinfo=JST)  # due Tuesday 24th (Monday is a holiday)
+CLOSED_TUESDAY = BusinessCalendar([Closure(date(2026, 11, 24), date(2026, 11, 24), "臨時休業")])
+WEDNESDAY_OPENING = datetime(2026, 11, 25, 9, 0, tzinfo=JST)
 
 
 def _submit(connection, now: datetime, server: str = "calendar"):
@@ -66,3 +71,62 @@ def test_a_closure_chaining_with_file_closures_into_over_a_year_is_refused(engin
         "run_start": "2030-01-07",
         "run_end": "2031-02-28",
     }
+
+
+def _release_at(engine, request_id: str):
+    with engine.connect() as connection:
+        request = get_key_request(connection, request_id)
+    return request.release_at.astimezone(JST), request.at_risk
+
+
+def test_a_start_reschedules_pending_and_held_requests_under_its_calendar(engine) -> None:
+    with engine.begin() as connection:
+        pending = _submit(connection, SUNDAY, "pending")
+        held = _submit(connection, SUNDAY, "held")
+        set_state(connection, held.id, "HELD", hold_reason="REISSUE_LIMIT")
+        rejected = _submit(connection, SUNDAY, "rejected")
+        set_state(connection, rejected.id, "REJECTED", reject_reason="duplicate")
+    assert reschedule_on_start(engine, CLOSED_TUESDAY) == Rescheduled(moved=2, at_risk=2)
+    assert _release_at(engine, pending.id) == (WEDNESDAY_OPENING, True)
+    assert _release_at(engine, held.id) == (WEDNESDAY_OPENING, True)
+    assert _release_at(engine, rejected.id) == (rejected.release_at, False)  # not waiting
+    # Deterministic: a second start with the same calendar moves nothing.
+    assert reschedule_on_start(engine, CLOSED_TUESDAY) == Rescheduled(moved=0, at_risk=2)
+    # The file's closure gone again: back to the promised day, no longer at risk.
+    assert reschedule_on_start(engine, CALENDAR) == Rescheduled(moved=2, at_risk=0)
+    assert _release_at(engine, pending.id) == (datetime(2026, 11, 24, 9, 0, tzinfo=JST), False)
+
+
+def test_a_start_with_a_new_opening_moves_the_waiting_releases_to_it(engine) -> None:
+    with engine.begin() as connection:
+        waiting = _submit(connection, SUNDAY)
+    later = BusinessCalendar(opening=time(10, 30))
+    assert reschedule_on_start(engine, later) == Rescheduled(moved=1, at_risk=0)
+    assert _release_at(engine, waiting.id) == (datetime(2026, 11, 24, 10, 30, tzinfo=JST), False)
+
+
+def test_replicas_starting_at_once_reschedule_each_request_once(engine) -> None:
+    with engine.begin() as connection:
+        ids = [_submit(connection, SUNDAY, f"replica-{n}").id for n in range(60)]
+    barrier = threading.Barrier(3)
+    outcomes: list[Rescheduled] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(reschedule_on_start(engine, CLOSED_TUESDAY))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    # The first transaction moves them all; the others queue for the rows, then find
+    # nothing left to move (no deadlock, no half-moved mix).
+    assert sorted(o.moved for o in outcomes) == [0, 0, 60]
+    assert all(o.at_risk == 60 for o in outcomes)
+    assert {_release_at(engine, i) for i in ids} == {(WEDNESDAY_OPENING, True)}
