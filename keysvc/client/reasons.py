@@ -64,6 +64,8 @@ HINTS: dict[str, str] = {
     "revoked): use the contract's current key.",
     "LICENSE_ALREADY_ISSUED": "The contract has a key already: ask for a re-issue instead.",
     "REISSUE_LIMIT": "More than three re-issues within 365 days: support staff must approve.",
+    "RELEASE_FAILED": "Releasing the key failed unexpectedly and the service logged why; "
+    "once the cause is fixed, approve the request to release it.",
     # Licenses and keys.
     "LICENSE_NOT_FOUND": "No license has this serial.",
     "LICENSE_KEY_INVALID": "The text is not a valid license key.",
