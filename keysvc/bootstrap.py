@@ -15,14 +15,17 @@ from keysvc.api.runner import Runner
 from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
 from keysvc.domain import UnknownPolicy
+from keysvc.errors import FailedPrecondition, InvalidArgument
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
+from keysvc.service.closures import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity
 from keysvc.service.scheduled_release import ScheduledRelease
+from keysvc.service.schedules import check_closure_run
 from keysvc.signing_keys import SigningKeys, signing_passphrase
-from scheduler.calendar import BusinessCalendar, CalendarError, parse_closures_toml
+from scheduler.calendar import BusinessCalendar, CalendarError, Closure, parse_closures_toml
 from scheduler.clock import Clock
 from scheduler.mail import (
     InvalidSmtpUrl,
@@ -113,6 +116,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             signing_keys.key_ring(connection)
             products = ProductCatalogue()
             products.load(connection)
+        reschedule_waiting_on_start(engine, calendar)
     except UnknownPolicy as error:
         engine.dispose()
         raise ConfigError(f"the products table: {error}") from error
@@ -139,15 +143,39 @@ def build_services(settings: Settings, clock: Clock) -> Services:
 
 
 def business_calendar(settings: Settings) -> BusinessCalendar:
-    """Cutoff 17:00 and opening 09:00 JST, the Dec 29 - Jan 3 closure, and the closures
-    of KEYSVC_CALENDAR_FILE; closures from the database are added per request."""
-    if settings.calendar_file is None:
-        return BusinessCalendar()
+    """The configured cutoff and opening (JST), the Dec 29 - Jan 3 closure, and the
+    closures of KEYSVC_CALENDAR_FILE; closures from the database are added per request."""
+    closures: list[Closure] = []
+    if settings.calendar_file is not None:
+        try:
+            closures = parse_closures_toml(settings.calendar_file.read_text(encoding="utf-8"))
+        except (OSError, CalendarError) as error:
+            raise ConfigError(f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error}") from error
+    calendar = BusinessCalendar(closures, cutoff=settings.cutoff, opening=settings.opening)
+    for closure in calendar.closures:
+        try:
+            check_closure_run(calendar, closure)
+        except InvalidArgument as error:
+            raise ConfigError(
+                f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error.message}"
+            ) from error
+    return calendar
+
+
+def reschedule_waiting_on_start(engine: Engine, calendar: BusinessCalendar) -> None:
+    """Moves waiting requests to the calendar this process runs with (file, cutoff and
+    opening may have changed since the last start); a calendar leaving one of them
+    no business day stops the start."""
     try:
-        closures = parse_closures_toml(settings.calendar_file.read_text(encoding="utf-8"))
-    except (OSError, CalendarError) as error:
-        raise ConfigError(f"KEYSVC_CALENDAR_FILE {settings.calendar_file}: {error}") from error
-    return BusinessCalendar(closures)
+        outcome = reschedule_on_start(engine, calendar)
+    except FailedPrecondition as error:
+        raise ConfigError(
+            f"the business calendar cannot schedule a waiting request: {error}"
+        ) from error
+    logger.info(
+        "rescheduled waiting key requests",
+        extra={"moved": outcome.moved, "at_risk": outcome.at_risk},
+    )
 
 
 def mail_transport(settings: Settings) -> MailTransport:

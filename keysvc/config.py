@@ -6,9 +6,13 @@ the command line by the composition root (`keysvc.cli`), never elsewhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
+
+from scheduler.calendar import DEFAULT_CUTOFF, DEFAULT_OPENING
 
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -18,6 +22,7 @@ DEFAULT_MAIL_DOMAIN = "keysvc.invalid"
 DEFAULT_RELEASE_BATCH_SIZE = 200
 # A batch is one transaction holding its rows' locks: keep it short.
 MAX_RELEASE_BATCH_SIZE = 10_000
+_WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 class ConfigError(Exception):
@@ -51,6 +56,10 @@ class Settings:
     mail_domain: str = DEFAULT_MAIL_DOMAIN
     # Closures beyond the built-in Dec 29 - Jan 3, as a TOML file ([[closures]] tables).
     calendar_file: Path | None = None
+    # JST wall times: accepted strictly before the cutoff on a business day is due that
+    # day; later requests are released at the opening of their due day.
+    cutoff: time = DEFAULT_CUTOFF
+    opening: time = DEFAULT_OPENING
     # ICE: the secret shared with the TURN servers (coturn use-auth-secret) and their URIs.
     turn_secret: str | None = None
     turn_uris: tuple[str, ...] = ()
@@ -85,6 +94,8 @@ class Settings:
             mail_from=environ.get("KEYSVC_MAIL_FROM") or DEFAULT_MAIL_FROM,
             mail_domain=environ.get("KEYSVC_MAIL_DOMAIN") or DEFAULT_MAIL_DOMAIN,
             calendar_file=path("KEYSVC_CALENDAR_FILE"),
+            cutoff=_wall_time("KEYSVC_CUTOFF", environ.get("KEYSVC_CUTOFF"), DEFAULT_CUTOFF),
+            opening=_wall_time("KEYSVC_OPENING", environ.get("KEYSVC_OPENING"), DEFAULT_OPENING),
             turn_secret=environ.get("KEYSVC_TURN_SECRET") or None,
             turn_uris=tuple(
                 uri.strip() for uri in environ.get("KEYSVC_TURN_URIS", "").split(",") if uri.strip()
@@ -98,6 +109,11 @@ class Settings:
             raise ConfigError("set both KEYSVC_TLS_CERT_FILE and KEYSVC_TLS_KEY_FILE, or neither")
         if settings.tls_client_ca_file is not None and settings.tls_cert_file is None:
             raise ConfigError("KEYSVC_TLS_CLIENT_CA_FILE (mutual TLS) needs KEYSVC_TLS_CERT_FILE")
+        if not settings.opening < settings.cutoff:
+            raise ConfigError(
+                f"KEYSVC_OPENING ({settings.opening:%H:%M}) must be before KEYSVC_CUTOFF "
+                f"({settings.cutoff:%H:%M})"
+            )
         parse_listen_address(settings.listen)
         if settings.signing_passphrase and settings.signing_passphrase_file:
             raise ConfigError(
@@ -132,3 +148,13 @@ def _batch_size(text: str | None) -> int:
             f"KEYSVC_RELEASE_BATCH_SIZE must be a whole number from 1 to {MAX_RELEASE_BATCH_SIZE}"
         )
     return int(text)
+
+
+def _wall_time(name: str, text: str | None, default: time) -> time:
+    """A JST wall time written ``HH:MM`` (24-hour clock), or `default` when unset."""
+    if not text:
+        return default
+    match = _WALL_TIME.fullmatch(text.strip())
+    if match is None:
+        raise ConfigError(f"{name} must be a time HH:MM such as 17:00, got {text!r}")
+    return time(int(match[1]), int(match[2]))

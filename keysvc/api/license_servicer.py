@@ -35,6 +35,7 @@ from keysvc.service.key_requests import (
 from keysvc.service.mutations import BatchOutcome
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release_if_due
+from keysvc.service.schedules import schedule_at
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar
@@ -257,14 +258,15 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         self, request: license_service_pb2.PreviewReleaseRequest, context: Context
     ) -> license_service_pb2.PreviewReleaseResponse:
         """The due date and release time of a request accepted at an instant (default now)."""
-        if request.HasField("accept_time"):
+        given = request.HasField("accept_time")
+        if given:
             accept = validation.instant("accept_time", request.accept_time)
         else:
             accept = self._clock.now()
         calendar = await self._runner.read(
             lambda connection: current_calendar(connection, self._calendar)
         )
-        schedule = calendar.schedule(accept)
+        schedule = schedule_at(calendar, accept, field="accept_time" if given else None)
         return license_service_pb2.PreviewReleaseResponse(
             due_date=schedule.due_date.isoformat(),
             release_time=messages.timestamp(schedule.release_time),

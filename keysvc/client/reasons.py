@@ -33,7 +33,8 @@ HINTS: dict[str, str] = {
     "INVALID_EMAIL": "The contact e-mail address is not valid.",
     "INVALID_FINGERPRINT": "The fingerprint must be 8-512 printable ASCII characters "
     "(keysvc-migrate fingerprint prints this server's).",
-    "DATE_OUT_OF_RANGE": "The date is outside the years the business calendar covers (2000-2099).",
+    "DATE_OUT_OF_RANGE": "The date is outside the years the business calendar covers "
+    "(2000-2099), or its next business day would be.",
     "NAIVE_DATETIME": "The instant has no time zone.",
     # Contracts and support.
     "UNKNOWN_PRODUCT": "No such product code (neo-webconf or neo-backup).",
@@ -63,6 +64,8 @@ HINTS: dict[str, str] = {
     "revoked): use the contract's current key.",
     "LICENSE_ALREADY_ISSUED": "The contract has a key already: ask for a re-issue instead.",
     "REISSUE_LIMIT": "More than three re-issues within 365 days: support staff must approve.",
+    "RELEASE_FAILED": "Releasing the key failed unexpectedly and the service logged why; "
+    "once the cause is fixed, approve the request to release it.",
     # Licenses and keys.
     "LICENSE_NOT_FOUND": "No license has this serial.",
     "LICENSE_KEY_INVALID": "The text is not a valid license key.",
@@ -91,6 +94,10 @@ HINTS: dict[str, str] = {
     "a year long.",
     "INVALID_CLOSURES_FILE": "The calendar file is not valid TOML closures.",
     "INVALID_BUSINESS_HOURS": "The opening must be before the cutoff.",
+    "CLOSURES_TOO_LONG": "With the closures next to it, this closure would leave no business "
+    "day for more than a year; shorten it or remove a neighbour.",
+    "NO_BUSINESS_DAY": "The closures leave no business day up to 2099-12-31, the last day the "
+    "calendar knows; remove or shorten a closure.",
     "CALENDAR_ERROR": "The business calendar could not answer.",
 }
 

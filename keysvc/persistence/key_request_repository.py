@@ -367,9 +367,16 @@ def revoke(connection: Connection, serial: str, reason: str, now: datetime) -> N
 
 
 def waiting_requests(connection: Connection) -> list[KeyRequestRecord]:
-    """Every request not yet released nor rejected, locked for rescheduling."""
+    """Every request not yet released nor rejected, locked for rescheduling.
+
+    Locked in id order, so that two reschedules at once (replicas starting together,
+    a closure added meanwhile) queue for the same rows instead of deadlocking.
+    """
     rows = connection.execute(
-        select(key_requests).where(key_requests.c.state.in_(OPEN_STATES)).with_for_update()
+        select(key_requests)
+        .where(key_requests.c.state.in_(OPEN_STATES))
+        .order_by(key_requests.c.id)
+        .with_for_update()
     )
     return [_key_request(row) for row in rows]
 

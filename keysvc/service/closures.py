@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from keysvc.errors import NotFound
 from keysvc.persistence.closure_repository import (
@@ -15,16 +16,24 @@ from keysvc.persistence.closure_repository import (
     remove_closure,
 )
 from keysvc.persistence.key_request_repository import reschedule, waiting_requests
-from scheduler.calendar import BusinessCalendar, Closure, release_after_calendar_change
+from keysvc.service.schedules import check_closure_run, reschedule_of
+from scheduler.calendar import BusinessCalendar, Closure
 
 
 def create_closure(
     connection: Connection, closure: Closure, calendar: BusinessCalendar, now: datetime
 ) -> tuple[ClosureRecord, int]:
-    """Stores a closure; returns it and how many waiting requests are now at risk."""
+    """Stores a closure; returns it and how many waiting requests are now at risk.
+
+    Refused (`InvalidArgument`, ``CLOSURES_TOO_LONG``) when it would chain with the
+    closures in place into more than a year of closed days, and (`FailedPrecondition`)
+    when it would leave a waiting request no business day at all.
+    """
+    current = current_calendar(connection, calendar)
+    check_closure_run(current.with_closures((*current.closures, closure)), closure)
     record = ClosureRecord(uuid.uuid4().hex, closure)
     add_closure(connection, record, now)
-    return record, reschedule_waiting(connection, calendar)
+    return record, reschedule_waiting(connection, calendar).at_risk
 
 
 def delete_closure(
@@ -43,17 +52,41 @@ def current_calendar(connection: Connection, calendar: BusinessCalendar) -> Busi
     return calendar.with_closures((*calendar.closures, *list_closures(connection)))
 
 
-def reschedule_waiting(connection: Connection, calendar: BusinessCalendar) -> int:
+@dataclass(frozen=True, slots=True)
+class Rescheduled:
+    """What a reschedule did: requests whose release time moved, and how many are at risk."""
+
+    moved: int
+    at_risk: int
+
+
+def reschedule_waiting(connection: Connection, calendar: BusinessCalendar) -> Rescheduled:
     """Recomputes the release time of every waiting request under the current closures.
 
     Due dates stay (they are the promise); a request whose release now falls
-    after its due date is flagged at risk. Returns how many are at risk.
+    after its due date is flagged at risk, and one brought back before it is no
+    longer. The result depends only on the calendar and the stored acceptance
+    instants, so running it again (another replica) changes nothing.
     """
     current = current_calendar(connection, calendar)
-    at_risk = 0
+    moved = at_risk = 0
     for request in waiting_requests(connection):
-        new = release_after_calendar_change(request.accepted_at, request.due_date, current)
+        new = reschedule_of(current, request.id, request.accepted_at, request.due_date)
         at_risk += new.at_risk
+        moved += new.release_time != request.release_at
         if (new.release_time, new.at_risk) != (request.release_at, request.at_risk):
             reschedule(connection, request.id, new.release_time, at_risk=new.at_risk)
-    return at_risk
+    return Rescheduled(moved=moved, at_risk=at_risk)
+
+
+def reschedule_on_start(engine: Engine, calendar: BusinessCalendar) -> Rescheduled:
+    """Brings every waiting request in line with the calendar this process starts with.
+
+    The calendar file, the cutoff and the opening may have changed while no
+    process ran; closures added through the API reschedule at once, these only
+    here. One transaction: replicas starting together take turns on the rows
+    and the later ones find nothing to move. Raises `FailedPrecondition` when
+    the calendar leaves a waiting request no business day.
+    """
+    with engine.begin() as connection:
+        return reschedule_waiting(connection, calendar)

@@ -41,6 +41,7 @@ from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_key_request_id
+from keysvc.service.schedules import schedule_at
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar, Schedule
 from signing import LicenseKeyError, LicenseVerifier, fingerprint_hash, normalise_fingerprint
@@ -115,7 +116,11 @@ def submit_key_requests(
     The contracts stay locked (PostgreSQL) until the transaction ends.
     """
     facts = _Facts.read(connection, submitted, now)
-    schedule = current_calendar(connection, calendar).schedule(now)
+    schedule: Schedule | KeysvcError
+    try:
+        schedule = schedule_at(current_calendar(connection, calendar), now)
+    except KeysvcError as error:  # refuses each submission, after its own checks
+        schedule = error
     outcomes: list[KeyRequestRecord | KeysvcError] = []
     accepted: list[tuple[KeyRequestRecord, str]] = []
     for index, item in enumerate(submitted):
@@ -193,7 +198,7 @@ def _proven_serials(
 
 
 def _accept(
-    item: Submitted, facts: _CallFacts, schedule: Schedule, now: datetime
+    item: Submitted, facts: _CallFacts, schedule: Schedule | KeysvcError, now: datetime
 ) -> KeyRequestRecord:
     """The request to store for one submission, or the error that refuses it."""
     submission, principal = item.submission, item.principal
@@ -233,6 +238,8 @@ def _accept(
             f"contract {number} has a key already: ask for a REISSUE",
             reason="LICENSE_ALREADY_ISSUED",
         )
+    if isinstance(schedule, KeysvcError):
+        raise schedule
     return KeyRequestRecord(
         id=new_key_request_id(),
         contract_number=number,

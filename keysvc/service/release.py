@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from keysvc.domain import jst_date, support_end_for
 from keysvc.errors import FailedPrecondition, KeysvcError, NotFound
@@ -226,12 +227,24 @@ def release_if_due(
     """Releases those of requests just accepted that are due already (same day, before
     the cutoff), so the key is in the answer rather than seconds later from the loop;
     returns their licenses by request id. One that cannot be released stays PENDING:
-    the loop holds it with its reason.
+    the loop holds it with its reason. Should the release fail unexpectedly (a bug,
+    bad data), the requests stay accepted and PENDING all the same, for the loop,
+    which releases them one by one and holds the one at fault.
     """
     due = [r for r in requests if r.state == "PENDING" and r.release_at <= now]
     if not due:
         return {}
-    released, _ = release_batch(connection, due, releaser, now)
+    try:
+        with connection.begin_nested():
+            released, _ = release_batch(connection, due, releaser, now)
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        logger.exception(
+            "releasing key requests at acceptance failed; the loop will release them",
+            extra={"key_request_ids": [request.id for request in due]},
+        )
+        return {}
     return {license_.key_request_id: license_ for license_ in released}
 
 
@@ -252,10 +265,25 @@ def release_due(
     This is the scheduler loop's path and ReleaseDue's. A request that can no
     longer be released as asked (its previous license was revoked meanwhile, say)
     must not block the others nor come back in every batch: it is HELD with the
-    reason, for staff to approve or reject.
+    reason, for staff to approve or reject. A batch failing with anything else but
+    a database error (a bug, bad data) is retried one request at a time, each in a
+    savepoint: the one that fails is logged with its exception and HELD as
+    ``RELEASE_FAILED``, the others are released.
     """
     claimed = claim_due(connection, as_of, limit)
-    released, refusals = release_batch(connection, claimed, releaser, now)
+    try:
+        with connection.begin_nested():
+            released, refusals = release_batch(connection, claimed, releaser, now)
+    except SQLAlchemyError:
+        raise  # the database's trouble, not a request's: the next batch tries again
+    except Exception:
+        # A bug or bad data in one request would otherwise roll back the batch, and the
+        # same oldest requests would be claimed again and again, starving the rest.
+        logger.exception(
+            "a release batch failed; releasing its requests one by one",
+            extra={"claimed": len(claimed)},
+        )
+        released, refusals = _release_one_by_one(connection, claimed, releaser, now)
     for refusal in refusals:
         set_state(connection, refusal.request.id, "HELD", hold_reason=refusal.error.reason)
         logger.warning(
@@ -263,3 +291,27 @@ def release_due(
             extra={"key_request_id": refusal.request.id, "reason": refusal.error.reason},
         )
     return DueRelease(claimed=len(claimed), released=len(released))
+
+
+def _release_one_by_one(
+    connection: Connection, requests: list[KeyRequestRecord], releaser: Releaser, now: datetime
+) -> tuple[list[LicenseRecord], list[Refusal]]:
+    """Releases each request in a savepoint of its own; one that fails unexpectedly is
+    logged with the exception and refused as ``RELEASE_FAILED``, the others go out."""
+    released: list[LicenseRecord] = []
+    refusals: list[Refusal] = []
+    for request in sorted(requests, key=_acceptance_order):
+        try:
+            with connection.begin_nested():
+                made, refused = release_batch(connection, [request], releaser, now)
+        except SQLAlchemyError:
+            raise
+        except Exception as error:
+            logger.exception("releasing a key request failed", extra={"key_request_id": request.id})
+            failure = KeysvcError(
+                f"release failed: {type(error).__name__}", reason="RELEASE_FAILED"
+            )
+            made, refused = [], [Refusal(request, failure)]
+        released += made
+        refusals += refused
+    return released, refusals

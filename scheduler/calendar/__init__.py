@@ -34,6 +34,7 @@ from scheduler.calendar.errors import (
     InvalidClosure,
     InvalidClosuresFile,
     NaiveDatetime,
+    NoBusinessDay,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "InvalidClosure",
     "InvalidClosuresFile",
     "NaiveDatetime",
+    "NoBusinessDay",
     "Reschedule",
     "Schedule",
     "as_utc",

@@ -33,6 +33,7 @@ from scheduler.calendar.errors import (
     InvalidBusinessHours,
     InvalidClosure,
     NaiveDatetime,
+    NoBusinessDay,
 )
 
 __all__ = [
@@ -253,17 +254,28 @@ class BusinessCalendar:
         """The first business day strictly after ``day``.
 
         Jumps over a whole closure in one step, so the cost does not grow with
-        the length of closures.
+        the length of closures. When none is known up to `LAST_SUPPORTED_DAY`,
+        raises `NoBusinessDay` if configured closures are in the way, else
+        `DateOutOfRange` (``day`` is simply too late for the known years).
 
         >>> BusinessCalendar().next_business_day(date(2026, 12, 28))
         datetime.date(2027, 1, 4)
         """
         _check_day(day)
         candidate = day + _ONE_DAY
+        jumped_closure = False
         while True:
             if candidate > LAST_SUPPORTED_DAY:
-                raise DateOutOfRange(f"no business day known after {day}")
-            closed_until = self._closed_until(candidate)
+                if jumped_closure:
+                    raise NoBusinessDay(
+                        f"the closures leave no business day after {day} up to {LAST_SUPPORTED_DAY}"
+                    )
+                raise DateOutOfRange(
+                    f"no business day known after {day}: the calendar ends {LAST_SUPPORTED_DAY}"
+                )
+            span_end = self._span_end(candidate)
+            closed_until = span_end or self._year_end_until(candidate)
+            jumped_closure = jumped_closure or span_end is not None
             if closed_until is not None:
                 candidate = closed_until + _ONE_DAY
             elif self._weekend_or_holiday(candidate):
@@ -271,14 +283,69 @@ class BusinessCalendar:
             else:
                 return candidate
 
+    def closure_run(self, day: date) -> tuple[date, date] | None:
+        """The configured closures chained around ``day``: the first start and last end.
+
+        Closures are chained when no business day lies between them (only a
+        weekend, holidays or the year-end closure), so the run is how long the
+        closures keep every day closed together. None when no configured closure
+        contains ``day``.
+
+        >>> summer = BusinessCalendar([
+        ...     Closure(date(2026, 8, 10), date(2026, 8, 14), "夏期休暇"),
+        ...     Closure(date(2026, 8, 17), date(2026, 8, 19), "臨時休業"),  # after a weekend
+        ... ])
+        >>> summer.closure_run(date(2026, 8, 18))
+        (datetime.date(2026, 8, 10), datetime.date(2026, 8, 19))
+        """
+        _check_day(day)
+        index = bisect.bisect_right(self._span_starts, day) - 1
+        if index < 0 or day > self._span_ends[index]:
+            return None
+        first = last = index
+        while first > 0 and not self._open_between(
+            self._span_ends[first - 1], self._span_starts[first]
+        ):
+            first -= 1
+        while last + 1 < len(self._span_starts) and not self._open_between(
+            self._span_ends[last], self._span_starts[last + 1]
+        ):
+            last += 1
+        return self._span_starts[first], self._span_ends[last]
+
+    def _open_between(self, after: date, before: date) -> bool:
+        """Whether a business day lies strictly between two days of adjacent closed spans.
+
+        Stops at the first business day, which a gap reaches within days (weekends,
+        holidays and the year-end closure are short), so a long gap costs no more.
+        """
+        day = after + _ONE_DAY
+        while day < before:
+            year_end = self._year_end_until(day)
+            if year_end is not None:
+                day = year_end + _ONE_DAY
+            elif self._weekend_or_holiday(day):
+                day += _ONE_DAY
+            else:
+                return True
+        return False
+
     def _weekend_or_holiday(self, day: date) -> bool:
         return day.weekday() >= 5 or day in jp_holidays(day.year, self._language)
 
     def _closed_until(self, day: date) -> date | None:
         """The last day of the closed span containing ``day``, or None when it is open."""
+        return self._span_end(day) or self._year_end_until(day)
+
+    def _span_end(self, day: date) -> date | None:
+        """The last day of the configured closures' span containing ``day``, or None."""
         index = bisect.bisect_right(self._span_starts, day) - 1
         if index >= 0 and day <= self._span_ends[index]:
             return self._span_ends[index]
+        return None
+
+    def _year_end_until(self, day: date) -> date | None:
+        """Jan 3 ending the year-end closure containing ``day``, or None (or when off)."""
         if self._year_end and _in_year_end(day):
             return date(day.year + 1 if day.month == 12 else day.year, 1, 3)
         return None

@@ -12,6 +12,7 @@ The hierarchy::
     ├── InvalidBusinessHours        INVALID_BUSINESS_HOURS
     ├── NaiveDatetime               NAIVE_DATETIME
     └── DateOutOfRange              DATE_OUT_OF_RANGE
+        └── NoBusinessDay           NO_BUSINESS_DAY
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidClosure",
     "InvalidClosuresFile",
     "NaiveDatetime",
+    "NoBusinessDay",
 ]
 
 
@@ -59,6 +61,17 @@ class NaiveDatetime(CalendarError):
 
 
 class DateOutOfRange(CalendarError):
-    """A day lies outside the years the calendar knows (`SUPPORTED_FIRST_DAY`..`_LAST_DAY`)."""
+    """A day lies outside the years the calendar knows (2000-2099), or the next
+    business day after it would."""
 
     reason: ClassVar[str] = "DATE_OUT_OF_RANGE"
+
+
+class NoBusinessDay(DateOutOfRange):
+    """Configured closures leave no business day after a day, up to the last supported day.
+
+    Without those closures a business day would be known: the closures, not the
+    day asked about, are why there is no answer.
+    """
+
+    reason: ClassVar[str] = "NO_BUSINESS_DAY"

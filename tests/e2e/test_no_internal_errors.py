@@ -7,6 +7,8 @@ act on, but never UNKNOWN or INTERNAL, and the server keeps serving.
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 import pytest
 from google.protobuf import message_factory
@@ -15,7 +17,7 @@ from google.protobuf.message import Message
 
 from keysvc.v1 import admin_service_pb2, license_service_pb2
 
-from .server_process import bearer
+from .server_process import bearer, error_info
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +89,71 @@ def test_no_request_makes_an_internal_error(clients, service, method) -> None:
     assert not failures, f"{path} answered UNKNOWN/INTERNAL: {failures}"
     health = clients.admin("ListSigningKeys", license_service_pb2.ListSigningKeysRequest())
     assert health.jwks_json
+
+
+def _preview(clients, instant: str):
+    request = license_service_pb2.PreviewReleaseRequest()
+    request.accept_time.FromJsonString(instant)
+    return clients.admin("PreviewRelease", request)
+
+
+def _add_closure(clients, start: str, end: str, label: str = "長期休業"):
+    return clients.admin(
+        "AddClosure",
+        admin_service_pb2.AddClosureRequest(
+            start_date=start, end_date=end, label=label, request_id=str(uuid.uuid4())
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "2099-12-31T20:00:00Z",  # 2100-01-01 in Tokyo
+        "2099-12-31T15:00:00Z",  # 2100-01-01 00:00 in Tokyo
+        "2099-12-28T08:00:00Z",  # Monday 17:00 JST: the next business day is in 2100
+    ],
+)
+def test_an_instant_the_calendar_cannot_schedule_is_an_invalid_argument(clients, instant) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        _preview(clients, instant)
+    code, reason, metadata = error_info(caught.value)
+    assert (code, reason, metadata["field"]) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "DATE_OUT_OF_RANGE",
+        "accept_time",
+    )
+    assert _preview(clients, "2099-12-28T07:59:59Z").same_day  # the last instant it can
+
+
+def test_closures_chained_into_more_than_a_year_are_refused(clients) -> None:
+    # Each is under a year long; together they would close more than a year in a row.
+    first = _add_closure(clients, "2097-04-01", "2098-03-28")  # Monday to Friday, 362 days
+    try:
+        for start, end in [
+            ("2098-03-29", "2098-04-10"),  # right after it
+            ("2098-03-31", "2098-04-10"),  # on the Monday after: only a weekend between
+            ("2097-03-20", "2097-03-29"),  # up to the Friday before it
+        ]:
+            with pytest.raises(grpc.RpcError) as caught:
+                _add_closure(clients, start, end)
+            code, reason, metadata = error_info(caught.value)
+            assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "CLOSURES_TOO_LONG")
+            assert metadata["field"] == "end_date"
+        # A business day between them (Monday 2098-03-31) breaks the chain.
+        second = _add_closure(clients, "2098-04-01", "2098-04-10")
+        clients.admin("RemoveClosure", admin_service_pb2.RemoveClosureRequest(id=second.id))
+    finally:
+        clients.admin("RemoveClosure", admin_service_pb2.RemoveClosureRequest(id=first.id))
+
+
+def test_closures_leaving_no_business_day_before_2100_are_a_failed_precondition(clients) -> None:
+    closure = _add_closure(clients, "2099-06-01", "2099-12-28")
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            _preview(clients, "2099-05-29T09:00:00Z")  # Friday 18:00 JST
+        code, reason, _ = error_info(caught.value)
+        assert (code, reason) == (grpc.StatusCode.FAILED_PRECONDITION, "NO_BUSINESS_DAY")
+    finally:
+        clients.admin("RemoveClosure", admin_service_pb2.RemoveClosureRequest(id=closure.id))
+    assert _preview(clients, "2099-05-29T09:00:00Z").due_date == "2099-06-01"

@@ -6,7 +6,9 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import grpc
@@ -23,7 +25,7 @@ from keysvc.v1 import (
 from .clocked_keysvc import set_clock
 from .conftest import SERVER_NOW
 from .server_process import (
-    KEYSVC,
+    PROJECT,
     Clients,
     bearer,
     create_token,
@@ -110,14 +112,14 @@ def test_the_scheduler_process_releases_due_requests_and_mails_them(tmp_path: Pa
         contract = new_contract(clients, customer_name="株式会社スケジューラ", seats=2)
         request = submit_initial(clients, contract.contract_number, "fp1:scheduler-process")
     # The server is stopped; time passes: the request's release time is now behind us.
-    with sqlite3.connect(data / "keysvc.db") as db:
-        db.execute(
-            "UPDATE key_requests SET release_at = '2026-01-05 00:00:00.000000' WHERE id = ?",
-            (request.id,),
-        )
+    set_clock(clock_file, request.release_time.ToDatetime(tzinfo=UTC) + timedelta(minutes=1))
     assert _state(data, request.id) == "PENDING"
     process = subprocess.Popen(
-        [str(KEYSVC), "scheduler", "--data-dir", str(data)],
+        [
+            *(sys.executable, "-m", "tests.e2e.clocked_keysvc", str(clock_file)),
+            *("scheduler", "--data-dir", str(data)),
+        ],
+        cwd=PROJECT,
         env=dict(os.environ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from keysvc.domain import SupportExpired
 from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from keysvc.persistence.key_request_repository import active_license_of, get_key_request
 from keysvc.persistence.outbox_repository import find_outbox_entry
-from keysvc.persistence.schema import key_requests, licenses, mail_outbox
+from keysvc.persistence.schema import key_requests, licenses, mail_outbox, products
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import (
@@ -391,3 +392,21 @@ def test_a_request_due_at_acceptance_is_released_at_once_and_a_later_one_is_not(
     next_day = _submit(connection, _contract(connection), now=evening)
     assert release_if_due(connection, [next_day], RELEASER, evening) == {}
     assert get_key_request(connection, next_day.id).state == "PENDING"
+
+
+def test_a_release_at_acceptance_that_fails_unexpectedly_leaves_the_requests_accepted(
+    connection, caplog
+) -> None:
+    requests = [_submit(connection, _contract(connection, product="neo-webconf")) for _ in range(2)]
+    # Composing the e-mail of this product now raises, which no release rule foresees.
+    connection.execute(
+        update(products)
+        .where(products.c.code == "neo-webconf")
+        .values(display_name="desknet's NEO\nWeb会議")
+    )
+    with caplog.at_level(logging.ERROR, logger="keysvc.service.release"):
+        assert release_if_due(connection, requests, RELEASER, NOW) == {}
+    assert [get_key_request(connection, r.id).state for r in requests] == ["PENDING"] * 2
+    (failure,) = caplog.records
+    assert failure.exc_info is not None
+    assert failure.key_request_ids == [r.id for r in requests]

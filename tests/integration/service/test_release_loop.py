@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from keysvc.persistence.key_request_repository import get_key_request
-from keysvc.persistence.schema import licenses, mail_outbox
+from keysvc.persistence.schema import licenses, mail_outbox, products
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.service.products import ProductCatalogue
@@ -20,6 +21,7 @@ from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import FixedClock
 from scheduler.loop import run_batches
+from scheduler.mail import InvalidMail
 
 SITE = Principal("site0000site0000", Role.SITE)
 FRIDAY_MORNING = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 10:00 JST, a business day
@@ -123,3 +125,57 @@ def test_full_batches_follow_each_other(engine) -> None:
 
     asyncio.run(main())
     assert all(_state(engine, i) == "RELEASED" for i in ids)
+
+
+def test_a_request_failing_unexpectedly_is_held_and_the_others_released(engine, caplog) -> None:
+    clock = FixedClock(FRIDAY_MORNING)
+    signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
+    signing_keys.ensure_active_key()
+    scheduled = ScheduledRelease(
+        engine, signing_keys, MailIdentity("k <k@example.jp>", "example.jp"), clock, batch_size=10
+    )
+    # The oldest request is of a product whose name was broken by hand in the
+    # database: composing its e-mail raises, which no release rule foresees.
+    with engine.begin() as connection:
+        contract = create_contract(
+            connection,
+            NewContract(
+                "",
+                "neo-webconf",
+                "株式会社ポイズン",
+                "poison@example.co.jp",
+                3,
+                date(2026, 11, 2),
+                date(2026, 11, 2),
+            ),
+            FRIDAY_MORNING,
+            ProductCatalogue(),
+        )
+        poison = submit_key_request(
+            connection,
+            Submission(contract.contract_number, "INITIAL", "fp1:poison", "", "", ""),
+            SITE,
+            FRIDAY_MORNING,
+            BusinessCalendar(),
+        )
+        connection.execute(
+            update(products)
+            .where(products.c.code == "neo-webconf")
+            .values(display_name="desknet's NEO\nWeb会議")
+        )
+    others = [_submit(engine, FRIDAY_MORNING + timedelta(seconds=n + 1)).id for n in range(3)]
+    clock.set(FRIDAY_MORNING + timedelta(minutes=1))
+
+    with caplog.at_level(logging.INFO, logger="keysvc.service.release"):
+        outcome = scheduled.release_batch()
+    assert (outcome.claimed, outcome.released) == (4, 3)
+    assert [_state(engine, i) for i in others] == ["RELEASED"] * 3
+    with engine.connect() as connection:
+        held = get_key_request(connection, poison.id)
+    assert (held.state, held.hold_reason) == ("HELD", "RELEASE_FAILED")
+    (failure,) = [r for r in caplog.records if r.getMessage() == "releasing a key request failed"]
+    assert failure.key_request_id == poison.id
+    assert failure.exc_info is not None
+    assert failure.exc_info[0] is InvalidMail
+    # Held, it is no longer claimed: the next batch has nothing to do.
+    assert scheduled.release_batch().claimed == 0

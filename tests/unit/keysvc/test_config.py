@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,37 @@ def test_release_batch_size_defaults_and_is_read_from_the_environment() -> None:
 def test_a_release_batch_size_out_of_range_is_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="KEYSVC_RELEASE_BATCH_SIZE"):
         Settings.from_environment({"KEYSVC_RELEASE_BATCH_SIZE": value})
+
+
+def test_cutoff_and_opening_default_to_17_and_9() -> None:
+    settings = Settings.from_environment({})
+    assert (settings.cutoff, settings.opening) == (time(17), time(9))
+
+
+def test_cutoff_and_opening_are_read_as_hh_mm() -> None:
+    settings = Settings.from_environment({"KEYSVC_CUTOFF": "15:30", "KEYSVC_OPENING": " 08:05 "})
+    assert (settings.cutoff, settings.opening) == (time(15, 30), time(8, 5))
+
+
+@pytest.mark.parametrize("value", ["1500", "15", "24:00", "7:00", "15:60", "15:00:00", "3pm", "a"])
+def test_a_cutoff_not_written_hh_mm_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="KEYSVC_CUTOFF must be a time HH:MM"):
+        Settings.from_environment({"KEYSVC_CUTOFF": value})
+
+
+def test_a_malformed_opening_is_refused_naming_it() -> None:
+    with pytest.raises(ConfigError, match="KEYSVC_OPENING must be a time HH:MM"):
+        Settings.from_environment({"KEYSVC_OPENING": "nine"})
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"KEYSVC_CUTOFF": "09:00", "KEYSVC_OPENING": "09:00"},
+        {"KEYSVC_CUTOFF": "08:00"},  # before the default opening 09:00
+        {"KEYSVC_OPENING": "18:00"},  # after the default cutoff 17:00
+    ],
+)
+def test_an_opening_not_before_the_cutoff_is_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="must be before KEYSVC_CUTOFF"):
+        Settings.from_environment(env)

@@ -11,10 +11,12 @@ from scheduler.calendar import (
     JST,
     BusinessCalendar,
     CalendarError,
+    Closure,
     DateOutOfRange,
     InvalidBusinessHours,
     InvalidClosure,
     NaiveDatetime,
+    NoBusinessDay,
 )
 
 CALENDAR = BusinessCalendar()
@@ -96,8 +98,9 @@ def test_days_outside_the_supported_years_are_refused() -> None:
         with pytest.raises(DateOutOfRange) as caught:
             CALENDAR.is_business_day(day)
         assert caught.value.reason == "DATE_OUT_OF_RANGE"
-    with pytest.raises(DateOutOfRange):
+    with pytest.raises(DateOutOfRange) as late:
         CALENDAR.next_business_day(date(2099, 12, 28))  # the year-end closure runs into 2100
+    assert late.type is DateOutOfRange  # no closure is to blame: not NoBusinessDay
     with pytest.raises(DateOutOfRange):
         CALENDAR.schedule(datetime(1999, 12, 31, 14, 59, tzinfo=UTC))
     assert CALENDAR.schedule(datetime(1999, 12, 31, 15, 0, tzinfo=UTC)).due_date == date(2000, 1, 4)
@@ -132,3 +135,57 @@ def test_next_business_day_is_strictly_after_even_from_a_business_day() -> None:
 def test_datetimes_are_not_days() -> None:
     with pytest.raises(TypeError):
         CALENDAR.is_business_day(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
+
+
+def test_the_last_schedulable_instant_is_the_last_cutoff_before_the_year_end_of_2099() -> None:
+    # Monday 2099-12-28 is the last business day the holiday data covers.
+    assert CALENDAR.schedule(jst(2099, 12, 28, 16, 59, 59)).same_day
+    for accept in (jst(2099, 12, 28, 17, 0), datetime(2099, 12, 31, 15, 0, tzinfo=UTC)):
+        with pytest.raises(DateOutOfRange) as caught:
+            CALENDAR.schedule(accept)
+        assert caught.type is DateOutOfRange
+
+
+def test_closures_leaving_no_business_day_up_to_2099_raise_no_business_day() -> None:
+    calendar = BusinessCalendar([Closure(date(2099, 6, 1), date(2099, 12, 28), "長期休業")])
+    with pytest.raises(NoBusinessDay) as caught:
+        calendar.schedule(jst(2099, 5, 29, 18, 0))  # Friday evening, before the closure
+    assert caught.value.reason == "NO_BUSINESS_DAY"
+    assert isinstance(caught.value, DateOutOfRange)
+    assert calendar.schedule(jst(2099, 5, 29, 16, 0)).same_day  # before it, still answered
+
+
+def test_adjacent_year_long_closures_leave_no_business_day() -> None:
+    closures = [
+        Closure(date(2098, 1, 5), date(2099, 1, 5), "一"),
+        Closure(date(2099, 1, 6), date(2099, 12, 31), "二"),
+    ]
+    with pytest.raises(NoBusinessDay):
+        BusinessCalendar(closures).next_business_day(date(2098, 1, 2))
+
+
+def test_a_closure_run_chains_closures_with_no_business_day_between_them() -> None:
+    calendar = BusinessCalendar(
+        [
+            Closure(date(2026, 8, 10), date(2026, 8, 14), "夏期休暇"),  # Mon-Fri
+            Closure(date(2026, 8, 17), date(2026, 8, 18), "延長"),  # after the weekend
+            Closure(date(2026, 8, 20), date(2026, 8, 21), "別件"),  # Wed 19th is open
+            Closure(date(2026, 12, 21), date(2026, 12, 28), "年末"),  # into the year-end
+            Closure(date(2027, 1, 4), date(2027, 1, 8), "年始"),
+        ]
+    )
+    assert calendar.closure_run(date(2026, 8, 10)) == (date(2026, 8, 10), date(2026, 8, 18))
+    assert calendar.closure_run(date(2026, 8, 18)) == (date(2026, 8, 10), date(2026, 8, 18))
+    assert calendar.closure_run(date(2026, 8, 20)) == (date(2026, 8, 20), date(2026, 8, 21))
+    assert calendar.closure_run(date(2027, 1, 8)) == (date(2026, 12, 21), date(2027, 1, 8))
+    assert calendar.closure_run(date(2026, 8, 19)) is None
+    assert calendar.closure_run(date(2026, 12, 30)) is None  # the year-end rule alone
+
+
+def test_without_the_year_end_rule_it_does_not_chain_closures() -> None:
+    closures = [
+        Closure(date(2026, 12, 21), date(2026, 12, 28), "年末"),
+        Closure(date(2027, 1, 4), date(2027, 1, 8), "年始"),
+    ]
+    calendar = BusinessCalendar(closures, year_end_closure=False)
+    assert calendar.closure_run(date(2027, 1, 4)) == (date(2027, 1, 4), date(2027, 1, 8))
