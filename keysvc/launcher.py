@@ -2,13 +2,25 @@
 
 `keysvc admin ...` is a gRPC client: it goes to `keysvc.admin_cli` without
 importing the server (SQLAlchemy, Alembic, the servicers), which would only
-make every support command slower to start. Everything else is `keysvc.cli`.
+make every support command slower to start, and which a client-only install
+(`pip install keysvc`, without the `server` extra) does not have. Everything
+else is `keysvc.cli`, and needs the extra: without it, the command says so in
+one line instead of a traceback.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Final
+
+SERVER_EXTRA_MODULES: Final = frozenset(
+    {"sqlalchemy", "alembic", "psycopg", "dateutil", "holidays", "grpc_health", "grpc_reflection"}
+)
+"""The top-level modules of the `server` extra's distributions (pyproject.toml)."""
+
+EXIT_NO_SERVER = 2
+"""Exit code when the server's libraries are missing (as for other setup errors)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,6 +30,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from keysvc.admin_cli import main as admin_main  # noqa: PLC0415 - see the docstring
 
         return admin_main(arguments[1:])
-    from keysvc.cli import main as service_main  # noqa: PLC0415 - see the docstring
-
+    try:
+        from keysvc.cli import main as service_main  # noqa: PLC0415 - see the docstring
+    except ModuleNotFoundError as missing:
+        module = missing.name or ""
+        if module.partition(".")[0] not in SERVER_EXTRA_MODULES:
+            raise
+        named = arguments[:1] if arguments and not arguments[0].startswith("-") else []
+        command = " ".join(["keysvc", *named])
+        print(
+            f"{command}: needs the server's libraries, not installed here (no module "
+            f"{module!r}): pip install 'keysvc[server]'",
+            file=sys.stderr,
+        )
+        return EXIT_NO_SERVER
     return service_main(arguments)
