@@ -10,6 +10,7 @@ one line instead of a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Final
@@ -27,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs `keysvc` with `argv` (default: the command line) and returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["admin"]:
+        quiet_grpc_core()
         from keysvc.admin_cli import main as admin_main  # noqa: PLC0415 - see the docstring
 
         return admin_main(arguments[1:])
@@ -45,3 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_NO_SERVER
     return service_main(arguments)
+
+
+def quiet_grpc_core() -> None:
+    """Keeps gRPC's own INFO lines (a failed TLS handshake, ...) off a command-line tool's stderr.
+
+    grpc core logs them whatever the application does; the tool explains the
+    failure itself. `GRPC_VERBOSITY` set by the user wins. Call before grpc is
+    imported.
+    """
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
