@@ -371,6 +371,18 @@ def test_signing_keys_rotate_and_the_exported_jwks_verifies_old_keys(
     tampered = cli.run("licenses", "verify", "-", stdin=tampered_key)
     assert tampered.returncode == REFUSED
     assert "LICENSE_KEY_BAD_SIGNATURE" in tampered.stdout + tampered.stderr
+    # For scripts: the answer is the one document, not followed by an error object.
+    scripted = cli.run("licenses", "verify", "-", "--json", stdin=tampered_key)
+    assert scripted.returncode == REFUSED
+    answer = json.loads(scripted.stdout)
+    assert (answer["valid"], answer["reason"]) == (False, "LICENSE_KEY_BAD_SIGNATURE")
+
+    nowhere = tmp_path / "no-such-folder" / "jwks.json"
+    unwritable = cli.run("keys", "export-jwks", "--output", str(nowhere), "--json")
+    assert unwritable.returncode == REFUSED
+    error = json.loads(unwritable.stdout)["error"]
+    assert (error["code"], error["reason"]) == (None, "OUTPUT_FILE")
+    assert str(nowhere) in error["message"]
 
 
 def test_the_audit_log_shows_the_cli_s_own_actions(cli: AdminCli) -> None:
@@ -431,6 +443,16 @@ def test_failures_have_exit_codes_and_explanations(clients: Clients, cli: AdminC
     usage = cli.run("contracts", "create", "--product", "neo-backup")
     assert usage.returncode == USAGE
     assert "required" in usage.stderr
+    assert usage.stdout == ""
+    scripted = cli.run("contracts", "create", "--product", "neo-backup", "--json")
+    assert scripted.returncode == USAGE
+    assert json.loads(scripted.stdout)["error"]["reason"] == "USAGE"
+    # Failures on this side of the wire answer --json too, with no status code.
+    missing = cli.run("licenses", "verify", "/nonexistent/key.txt", "--json")
+    assert missing.returncode == REFUSED
+    error = json.loads(missing.stdout)["error"]
+    assert (error["code"], error["reason"]) == (None, "KEY_FILE")
+    assert "error: cannot read the key" in missing.stderr
     assert cli.run("requests", "frobnicate").returncode == USAGE
     unknown = _create_args("neo-nothing", "2026-11-22")
     cli.fails(*unknown, exit_code=REFUSED, reason="UNKNOWN_PRODUCT")
