@@ -233,6 +233,7 @@ def schedule_words(request: resources_pb2.KeyRequest, now: datetime, lang: Langu
         release,
         now,
         released_time=_instant(request, "released_time"),
+        accept_time=_instant(request, "accept_time"),
         lang=lang,
     )
 
