@@ -1,5 +1,5 @@
-# keysvc: multi-stage image. The build stage installs the project into a
-# virtualenv with the same pinned steps as the Makefile (constraints.txt);
+# keysvc: multi-stage image. The build stage installs the project with its
+# `server` extra into a virtualenv, pinned as the Makefile does (constraints.txt);
 # the runtime stage carries only that virtualenv and runs as a non-root user.
 
 FROM python:3.11-slim-bookworm AS build
@@ -10,7 +10,7 @@ COPY keysvc ./keysvc
 COPY signing ./signing
 COPY scheduler ./scheduler
 RUN python -m venv /opt/keysvc \
-    && /opt/keysvc/bin/python -m pip install -c constraints.txt .
+    && /opt/keysvc/bin/python -m pip install -c constraints.txt '.[server]'
 
 FROM python:3.11-slim-bookworm
 RUN groupadd --system --gid 10001 keysvc \

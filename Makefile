@@ -1,6 +1,7 @@
 # The two commands a newcomer runs: `make run` and `make test`.
-# Both set everything up first: the virtualenv .venv/ with the project and its
-# pinned dependencies (constraints.txt), and buf from npm for the proto lint.
+# Both set everything up first: the virtualenv .venv/ with the project, its
+# `server` and `dev` extras and their pinned versions (constraints.txt), and buf
+# from npm for the proto lint.
 # The gRPC code under keysvc/v1 is committed; `make gen` regenerates it and
 # tests/test_generated_code.py fails when it is stale (docs/generated-code.md).
 
@@ -29,7 +30,7 @@ setup: $(INSTALLED) $(BUF)
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[server,dev]'
 	touch $@
 
 # `npm install --no-save` rather than `npm ci`: it installs the locked versions

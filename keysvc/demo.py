@@ -2,11 +2,12 @@
 
 Run as `python -m keysvc.demo [--data-dir var/demo]`. It starts `keysvc serve`
 on the embedded default (SQLite, development signing key, Maildir) in a demo
-folder of its own, then walks through what happens to a customer: two orders
-become contracts with their support periods, the first key is issued for the
-customer's server, the customer moves to a new server with `keysvc-migrate`,
-the old key is reported superseded, and the e-mail the customer would have
-received is shown. The server is stopped at the end, also on failure or Ctrl-C.
+folder of its own, then walks through what happens to customers: two orders
+become contracts with their support periods, each contract's first key is
+issued for its customer's server, the neo-backup customer moves to a new
+server with `keysvc-migrate`, the old key is reported superseded, and the
+e-mail the customer would have received is shown. The server is stopped at
+the end, also on failure or Ctrl-C.
 
 Every step runs the installed console scripts (`keysvc`, `keysvc-migrate`, next
 to this interpreter) as subprocesses and prints the command line it ran and its
@@ -40,8 +41,14 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 BIN = Path(sys.executable).parent
 # Written into the demo folder: only a folder holding it (or an empty one) is wiped.
 MARKER = ".keysvc-demo"
-# The "old server" is imaginary; its key is bound to this stand-in fingerprint.
+# The customers' servers are imaginary; their keys are bound to stand-in fingerprints.
 OLD_FINGERPRINT = "fp1:old-server-demo"
+# Each product's customer and the folder standing for their server; the neo-backup
+# customer is the one who moves to a new server (this machine) later.
+FIRST_SERVERS = (
+    ("neo-webconf", "fp1:webconf-server-demo", "webconf-server"),
+    ("neo-backup", OLD_FINGERPRINT, "old-server"),
+)
 # Used for the new server only when this machine has no fingerprint of its own.
 NEW_FINGERPRINT_FALLBACK = "fp1:new-server-demo"
 CUSTOMER = "株式会社サンプル"
@@ -352,35 +359,48 @@ def orders(demo: Demo) -> dict[str, str]:
     return numbers
 
 
-def first_key(demo: Demo, number: str) -> Path:
-    """Step 3: the first key of the neo-backup contract; returns the old server's key file."""
-    demo.heading(3, "最初のライセンスキー", "The first key")
+def first_keys(demo: Demo, numbers: dict[str, str]) -> Path:
+    """Step 3: the first key of each contract; returns the neo-backup customer's key file."""
+    demo.heading(3, "最初のライセンスキー", "The first keys")
     demo.say(
         "製品サイトは site トークンで SubmitKeyRequest を呼びます。ここでは同じ申請を"
-        f"サポートが管理 CLI で代行します。旧サーバーの指紋は {OLD_FINGERPRINT}。",
+        "サポートが管理 CLI で代行します。キーは各お客様のサーバーの指紋に結び付きます。",
         "The product site would call SubmitKeyRequest with its site token; here support submits"
-        f" the same INITIAL request with the admin CLI, for the old server ({OLD_FINGERPRINT}).",
+        " the same INITIAL requests with the admin CLI. Each key is bound to the fingerprint of"
+        " its customer's server.",
     )
-    demo.run(
-        demo.admin(
-            "requests", "submit", number, "--kind", "initial",
-            "--fingerprint", OLD_FINGERPRINT, "--request-id", "SITE-REQ-1",
-        )
-    )  # fmt: skip
-    request_id = str(demo.admin_json("requests", "list", "--contract", number)["items"][-1]["id"])
-    if not demo.release(request_id, wait=True):
+    key_files: dict[str, Path] = {}
+    for order, (product, fingerprint, server) in enumerate(FIRST_SERVERS, start=1):
+        number = numbers[product]
         demo.say(
-            "発行されたリクエストにはキーが付いています。",
-            "The released request carries the license and its key:",
+            f"{product} の契約 {number}: サーバーの指紋は {fingerprint}。",
+            f"The {product} contract {number}, for the server {fingerprint}:",
         )
-        demo.run(demo.admin("requests", "show", request_id))
-    key_file = demo.folder / "old-server" / "license.key"
-    write_private(key_file, demo.admin_json("requests", "show", request_id)["license_key"] + "\n")
+        demo.run(
+            demo.admin(
+                "requests", "submit", number, "--kind", "initial",
+                "--fingerprint", fingerprint, "--request-id", f"SITE-REQ-{order}",
+            )
+        )  # fmt: skip
+        listed = demo.admin_json("requests", "list", "--contract", number)["items"]
+        request_id = str(listed[-1]["id"])
+        demo.release(request_id, wait=True)
+        key_file = demo.folder / server / "license.key"
+        key = demo.admin_json("requests", "show", request_id)["license_key"]
+        write_private(key_file, key + "\n")
+        key_files[product] = key_file
     demo.say(
-        f"お客様はメールで届いたキーを旧サーバーに置きます: {shown(key_file)}",
-        f"The customer puts the key from the e-mail on the old server: {shown(key_file)}",
+        "どちらの契約にも最初のライセンス (第1世代、有効) があります。",
+        "Each contract now has its first license (generation 1, ACTIVE):",
     )
-    return key_file
+    demo.run(demo.admin("licenses", "list"))
+    demo.say(
+        "お客様はメールで届いたキーをサーバーに置きます: "
+        + ", ".join(shown(path) for path in key_files.values()),
+        "The customers put the keys from the e-mails on their servers: "
+        + ", ".join(shown(path) for path in key_files.values()),
+    )
+    return key_files["neo-backup"]
 
 
 def move(demo: Demo, number: str, old_key: Path) -> tuple[str, Path]:
@@ -497,7 +517,7 @@ def tell(demo: Demo) -> None:
     """Steps 1-6: the whole story against a running server."""
     start(demo)
     numbers = orders(demo)
-    old_key = first_key(demo, numbers["neo-backup"])
+    old_key = first_keys(demo, numbers)
     request_id, jwks = move(demo, numbers["neo-backup"], old_key)
     superseded(demo, numbers["neo-backup"], old_key, jwks)
     mail(demo, request_id)

@@ -6,6 +6,7 @@ import argparse
 import textwrap
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from keysvc.admin_cli import exit_codes
 from keysvc.admin_cli.session import Session
@@ -26,7 +27,8 @@ class CommandGroup:
 
     def __init__(
         self,
-        commands: _Subparsers[argparse.ArgumentParser],
+        # Any: the parsers are of `main`'s ArgumentParser subclass (invariant here).
+        commands: _Subparsers[Any],
         parents: Sequence[argparse.ArgumentParser],
     ) -> None:
         self._commands = commands
@@ -37,7 +39,7 @@ class CommandGroup:
     ) -> argparse.ArgumentParser:
         """A command `name` that runs `handler`; `summary` is its line in the group's help."""
         text = description or summary[0].upper() + summary[1:] + "."
-        parser = self._commands.add_parser(
+        parser: argparse.ArgumentParser = self._commands.add_parser(
             name,
             help=summary,
             # Wrapped here: the raw formatter keeps the exit-code table of the epilog as is.

@@ -33,11 +33,26 @@ exit codes:
 
 
 class CommandError(Exception):
-    """A failure on this side of the wire (a file that cannot be read or written)."""
+    """A failure on this side of the wire (a file that cannot be read or written).
 
-    def __init__(self, message: str, exit_code: int = REFUSED) -> None:
+    `reason` names it for scripts, as the service's reasons do (`USAGE`,
+    `TOKEN_FILE`, `KEY_FILE` ...). `reported` means the command has printed its
+    result already (`licenses verify` of a key that is not valid): only the
+    exit code is left to give.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        exit_code: int = REFUSED,
+        *,
+        reason: str = "LOCAL_ERROR",
+        reported: bool = False,
+    ) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.reason = reason
+        self.reported = reported
 
 
 def exit_code_for(error: KeysvcClientError) -> int:

@@ -105,7 +105,7 @@ def _read_key(path: str) -> str:
         with open(path, encoding="utf-8") as key_file:
             return key_file.read()
     except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"cannot read the key: {error}") from error
+        raise CommandError(f"cannot read the key: {error}", reason="KEY_FILE") from error
 
 
 def _verify(args: argparse.Namespace, session: Session) -> None:
@@ -124,4 +124,4 @@ def _verify(args: argparse.Namespace, session: Session) -> None:
     ]
     session.out.record(result, fields)
     if not result.valid:
-        raise CommandError(f"the key is not valid: {result.reason}")
+        raise CommandError(f"the key is not valid: {result.reason}", reported=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from keysvc.admin_cli import (
     audit,
@@ -51,6 +53,23 @@ _GROUPS: tuple[tuple[str, Callable[[CommandGroup], None], str], ...] = (
     ("audit", audit.register, "the audit log"),
     ("tokens", tokens.register, "bearer tokens: list, revoke"),
 )
+
+
+class _UsageError(Exception):
+    """The command line is wrong: argparse's message, and the usage of the parser at fault."""
+
+    def __init__(self, message: str, usage: str, prog: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises on a usage error instead of printing and exiting, so that --json can answer it."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raises `_UsageError` (argparse would print and exit 2 itself)."""
+        raise _UsageError(message, self.format_usage(), self.prog)
 
 
 def _global_options(*, defaults: bool) -> argparse.ArgumentParser:
@@ -111,7 +130,7 @@ def _global_options(*, defaults: bool) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole `keysvc admin` command tree."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="keysvc admin",
         description=_DESCRIPTION,
         epilog=exit_codes.HELP + "\n" + _ENVIRONMENT,
@@ -135,25 +154,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs one `keysvc admin` command and returns its exit code (see `exit_codes`)."""
-    parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:  # --help (0) or a usage error (2)
-        return stop.code if isinstance(stop.code, int) else exit_codes.USAGE
+        args = build_parser().parse_args(arguments)
+    except _UsageError as error:
+        # Before parsing succeeds --json is known only as a word of the command line.
+        out = Output(as_json="--json" in arguments)
+        out.problem(error.usage.rstrip())
+        out.local_failure(CommandError(str(error), exit_codes.USAGE, reason="USAGE"))
+        return exit_codes.USAGE
+    except SystemExit as stop:  # --help, after printing it
+        return stop.code if isinstance(stop.code, int) else exit_codes.OK
     out = Output(as_json=args.json)
     try:
         config = _client_config(args)
-    except CommandError as error:
-        out.problem(f"error: {error}")
-        return error.exit_code
-    try:
         with Session(config, out) as session:
             args.handler(args, session)
     except KeysvcClientError as error:
         out.failure(error)
         return exit_code_for(error)
     except CommandError as error:
-        out.problem(f"error: {error}")
+        out.local_failure(error)
         return error.exit_code
     except KeyboardInterrupt:
         out.problem("interrupted")
@@ -168,9 +189,9 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     usage error (exit 2) before anything is sent.
     """
     if args.timeout is not None and args.timeout <= 0:
-        raise CommandError("--timeout must be positive", exit_codes.USAGE)
+        raise CommandError("--timeout must be positive", exit_codes.USAGE, reason="USAGE")
+    token, token_file = _token(args)
     try:
-        token = args.token_file.read_text().strip() if args.token_file else None
         config = ClientConfig.from_environment(
             os.environ,
             address=args.address,
@@ -180,17 +201,48 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
             tls_key=args.tls_key,
             timeout=args.timeout,
         )
-    except OSError as error:
-        raise CommandError(f"cannot read the token file: {error}", exit_codes.USAGE) from error
+    except ValueError as error:  # the token is no token (ClientConfig checks it)
+        where = f"the token file {token_file}" if token_file else "KEYSVC_TOKEN"
+        reason = "TOKEN_FILE" if token_file else "INVALID_TOKEN"
+        raise CommandError(f"{where}: {error}", exit_codes.USAGE, reason=reason) from None
     if (config.tls_cert is None) != (config.tls_key is None):
         raise CommandError(
-            "a client certificate needs its key, and the other way round", exit_codes.USAGE
+            "a client certificate needs its key, and the other way round",
+            exit_codes.USAGE,
+            reason="USAGE",
         )
     if config.tls_cert is not None and config.tls_ca is None:
         raise CommandError(
-            "mutual TLS (a client certificate) needs --tls-ca as well", exit_codes.USAGE
+            "mutual TLS (a client certificate) needs --tls-ca as well",
+            exit_codes.USAGE,
+            reason="USAGE",
         )
     for path in (config.tls_ca, config.tls_cert, config.tls_key):
         if path is not None and not path.is_file():
-            raise CommandError(f"no such file: {path}", exit_codes.USAGE)
+            raise CommandError(f"no such file: {path}", exit_codes.USAGE, reason="TLS_FILES")
     return config
+
+
+def _token(args: argparse.Namespace) -> tuple[str | None, Path | None]:
+    """The token of --token-file, else of $KEYSVC_TOKEN_FILE when $KEYSVC_TOKEN is unset,
+    and the file it came from; (None, None) leaves the token to the environment."""
+    path = args.token_file
+    if path is None and not os.environ.get("KEYSVC_TOKEN"):
+        path = (
+            Path(os.environ["KEYSVC_TOKEN_FILE"]) if os.environ.get("KEYSVC_TOKEN_FILE") else None
+        )
+    if path is None:
+        return None, None
+    try:
+        return path.read_text(encoding="utf-8").strip(), path
+    except OSError as error:
+        why = error.strerror or str(error)
+        raise CommandError(
+            f"cannot read the token file {path}: {why}", exit_codes.USAGE, reason="TOKEN_FILE"
+        ) from None
+    except UnicodeDecodeError:
+        raise CommandError(
+            f"the token file {path} is not text: a keysvc token is printable ASCII",
+            exit_codes.USAGE,
+            reason="TOKEN_FILE",
+        ) from None

@@ -7,7 +7,8 @@ one JSON document per run:
 - one resource: the message itself, e.g. ``{"contract_number": "SS-…", …}``;
 - a list: ``{"items": [...], "next_page_token": "..."}`` (+ ``total_size`` where
   the API counts);
-- a failure: ``{"error": {"code", "reason", "message", "metadata"}}``.
+- a failure: ``{"error": {"code", "reason", "message", "metadata"}}``, with
+  ``"code": null`` for a failure on this side (a file, the command line).
 
 Messages become JSON with protobuf's own mapping, keeping the proto field names
 and printing every scalar field, defaults included, so scripts see a stable
@@ -28,6 +29,7 @@ from google.protobuf.message import Message
 from rich.console import Console, RenderableType
 from rich.table import Table
 
+from keysvc.admin_cli.exit_codes import CommandError
 from keysvc.client import KeysvcClientError
 from keysvc.client.reasons import describe
 
@@ -151,6 +153,26 @@ class Output:
                         "reason": error.reason,
                         "message": error.message,
                         "metadata": error.metadata,
+                    }
+                }
+            )
+
+    def local_failure(self, error: CommandError) -> None:
+        """A failure on this side (no call answered it): on stderr, and as JSON with --json.
+
+        The JSON error object has the shape of `failure`'s, with ``"code": null``:
+        there is no gRPC status. A command that printed its result already
+        (`CommandError.reported`) gets no second document.
+        """
+        self.problem(f"error: {error}")
+        if self.as_json and not error.reported:
+            self.json(
+                {
+                    "error": {
+                        "code": None,
+                        "reason": error.reason,
+                        "message": str(error),
+                        "metadata": {},
                     }
                 }
             )

@@ -96,4 +96,4 @@ def _write_atomically(path: Path, content: str) -> None:
             Path(staging).unlink(missing_ok=True)
             raise
     except OSError as error:
-        raise CommandError(f"cannot write {path}: {error}") from error
+        raise CommandError(f"cannot write {path}: {error}", reason="OUTPUT_FILE") from error

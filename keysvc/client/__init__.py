@@ -21,6 +21,7 @@ from __future__ import annotations
 from keysvc.client.admin_client import AdminClient
 from keysvc.client.channel import ClientConfig, open_channel
 from keysvc.client.errors import (
+    TLS_HANDSHAKE_FAILED,
     AlreadyExistsError,
     AuthenticationError,
     FailedPreconditionError,
@@ -40,6 +41,7 @@ from keysvc.client.retry import NO_RETRY, RetryPolicy
 
 __all__ = [
     "NO_RETRY",
+    "TLS_HANDSHAKE_FAILED",
     "AdminClient",
     "AlreadyExistsError",
     "AuthenticationError",

@@ -33,6 +33,14 @@ class ClientConfig:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
+    def __post_init__(self) -> None:
+        # gRPC would refuse such metadata only when calling, as an INTERNAL error that
+        # seems to come from the service. The message never shows the token.
+        if not all("!" <= character <= "~" for character in self.token):
+            raise ValueError(
+                "not a keysvc token: a token is printable ASCII without spaces (ksv1.<id>.<secret>)"
+            )
+
     @classmethod
     def from_environment(
         cls, environ: Mapping[str, str] = os.environ, **overrides: object
@@ -41,7 +49,8 @@ class ClientConfig:
         `KEYSVC_TLS_CLIENT_CERT`, `KEYSVC_TLS_CLIENT_KEY`; keyword arguments that are
         not None win (a token given here means the token variables are not read).
 
-        Raises `ValueError` when the token file cannot be read.
+        Raises `ValueError` when the token file cannot be read, or the token is not
+        printable ASCII without spaces (as every token keysvc makes is).
         """
         token = overrides.get("token")
         if token is None:

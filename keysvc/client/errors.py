@@ -19,6 +19,14 @@ TRANSIENT_CODES = frozenset(
     }
 )
 
+TLS_HANDSHAKE_FAILED = "TLS_HANDSHAKE_FAILED"
+"""The reason of an UNAVAILABLE whose TLS handshake failed (this client's own, not the service's).
+
+A server certificate the configured CA did not sign, one for another name, or
+TLS towards a plaintext server: gRPC reports each as UNAVAILABLE, like a server
+that is down, and only its message tells. Trying again does not help.
+"""
+
 
 class KeysvcClientError(Exception):
     """A call the service (or the network) refused.
@@ -40,7 +48,7 @@ class KeysvcClientError(Exception):
     @property
     def transient(self) -> bool:
         """True when trying again later may succeed."""
-        return self.code in TRANSIENT_CODES
+        return self.code in TRANSIENT_CODES and self.reason != TLS_HANDSHAKE_FAILED
 
     @property
     def field(self) -> str | None:
@@ -102,4 +110,7 @@ def error_from_rpc(error: grpc.RpcError) -> KeysvcClientError:
             info = error_details_pb2.ErrorInfo()
             if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
                 reason, metadata = info.reason, dict(info.metadata)
+    # grpc core's words ("Tls handshake failed", "Ssl handshake failed" before 1.60).
+    if reason == "UNAVAILABLE" and "handshake failed" in message.lower():
+        reason = TLS_HANDSHAKE_FAILED
     return _CLASSES.get(code, KeysvcClientError)(code, reason, message, metadata)

@@ -22,7 +22,11 @@ HINTS: dict[str, str] = {
     "and tell the operators if it persists.",
     "KEYSVC_ERROR": "The service refused the request.",
     "UNAVAILABLE": "The service cannot be reached: check the address (KEYSVC_ADDRESS), the "
-    "network and TLS settings, and that the server runs.",
+    "network and TLS settings, and that the server runs. A server with mutual TLS closes the "
+    "connection of a client without a certificate it accepts (--tls-cert, --tls-key).",
+    "TLS_HANDSHAKE_FAILED": "The TLS handshake failed: the server's certificate is not signed "
+    "by the CA given (--tls-ca, KEYSVC_TLS_CA) or is not for this address, or the server does "
+    "not use TLS.",
     "DEADLINE_EXCEEDED": "The service did not answer in time; retrying is safe.",
     "RESOURCE_EXHAUSTED": "The service is overloaded; try again shortly.",
     "ABORTED": "A concurrent change got in the way; retrying is safe.",

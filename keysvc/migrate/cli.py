@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Final, NoReturn, cast
 
+from keysvc.launcher import quiet_grpc_core
 from keysvc.migrate.failures import ExitCode, Failure
 from keysvc.migrate.output import Output
 from keysvc.migrate.runtime import Runtime
@@ -357,6 +358,7 @@ def main(argv: Sequence[str] | None = None, *, runtime: Runtime | None = None) -
     programs that embed the tool.
     """
     runtime = runtime or Runtime.system()
+    quiet_grpc_core()
     arguments = list(sys.argv[1:] if argv is None else argv)
     output = Output(json_mode="--json" in arguments, stdout=runtime.stdout, stderr=runtime.stderr)
     try:

@@ -108,27 +108,35 @@ class KeyService(Protocol):
 def client_config(args: argparse.Namespace, runtime: Runtime) -> ClientConfig:
     """Return the connection settings of the command line, else of the environment.
 
-    Raises `Failure`: USAGE when the token file cannot be read, AUTHENTICATION
+    Raises `Failure`: USAGE when the token file cannot be read or the token is
+    not printable ASCII (which gRPC would refuse as metadata), AUTHENTICATION
     when there is no token at all (the service would refuse every call).
     """
     environ = dict(runtime.environ)
-    token = None
+    token, source = None, "KEYSVC_TOKEN"
     if args.token_file is not None:
-        token = _read_token_file(args.token_file, "--token-file")
+        token, source = _read_token_file(args.token_file, "--token-file"), "--token-file"
         for name in _TOKEN_VARIABLES:
             environ.pop(name, None)  # the command line wins; a stale variable must not fail
     elif not environ.get("KEYSVC_TOKEN") and environ.get("KEYSVC_TOKEN_FILE"):
         token = _read_token_file(Path(environ["KEYSVC_TOKEN_FILE"]), "KEYSVC_TOKEN_FILE")
+        source = "KEYSVC_TOKEN_FILE"
         environ.pop("KEYSVC_TOKEN_FILE")
-    config = ClientConfig.from_environment(
-        environ,
-        address=args.address,
-        token=token,
-        tls_ca=args.tls_ca,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        timeout=args.call_timeout,
-    )
+    try:
+        config = ClientConfig.from_environment(
+            environ,
+            address=args.address,
+            token=token,
+            tls_ca=args.tls_ca,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            timeout=args.call_timeout,
+        )
+    except ValueError as error:  # the token is no token (ClientConfig checks it)
+        reason = "INVALID_TOKEN" if source == "KEYSVC_TOKEN" else "TOKEN_FILE"
+        raise Failure(
+            ExitCode.USAGE, reason, f"{source}: {error}", hint=_HOW_TO_AUTHENTICATE
+        ) from None
     if not config.token:
         raise Failure(
             ExitCode.AUTHENTICATION,
@@ -225,6 +233,7 @@ def schedule_words(request: resources_pb2.KeyRequest, now: datetime, lang: Langu
         release,
         now,
         released_time=_instant(request, "released_time"),
+        accept_time=_instant(request, "accept_time"),
         lang=lang,
     )
 

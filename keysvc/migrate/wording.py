@@ -6,14 +6,18 @@ date, its scheduled release time and whether it was released. Times are shown
 in Japan Standard Time whatever the host's zone, as the support terms state
 them. The first case that applies, in Japanese / English:
 
-1. released: ``発行済み (2026-11-24 09:00 JST)`` / ``released (2026-11-24 09:00 JST)``;
-2. release moved past the due date (a closure added after acceptance):
+1. released, a same-day request (accepted on its due date, before the cutoff),
+   seen that day: ``今日中 (発行済み 2026-11-20 16:00 JST)`` /
+   ``today (released 2026-11-20 16:00 JST)`` — the promise of the support
+   terms (当日中に回答), kept, and when;
+2. released: ``発行済み (2026-11-24 09:00 JST)`` / ``released (2026-11-24 09:00 JST)``;
+3. release moved past the due date (a closure added after acceptance):
    ``2026-11-25 09:00 JST (当初の予定 2026-11-24 から変更)`` /
    ``2026-11-25 09:00 JST (moved from 2026-11-24)``;
-3. release today (JST), its time still to come: ``今日中 (09:00 JST 予定)`` /
+4. release today (JST), its time still to come: ``今日中 (09:00 JST 予定)`` /
    ``today (09:00 JST)``;
-4. release today or earlier, its time passed: ``今日中`` / ``today``;
-5. release on a later day: ``翌営業日 2026-11-24 09:00 JST`` /
+5. release today or earlier, its time passed: ``今日中`` / ``today``;
+6. release on a later day: ``翌営業日 2026-11-24 09:00 JST`` /
    ``next business day, 2026-11-24 09:00 JST``.
 
 A request whose release time has passed without a release (the loop is about
@@ -35,6 +39,7 @@ Language = Literal["ja", "en"]
 
 
 class _Phrases(NamedTuple):
+    released_today: str
     released: str
     moved: str
     today_at: str
@@ -44,6 +49,7 @@ class _Phrases(NamedTuple):
 
 _PHRASES: Final[dict[str, _Phrases]] = {
     "ja": _Phrases(
+        released_today="今日中 (発行済み {when})",
         released="発行済み ({when})",
         moved="{when} (当初の予定 {due} から変更)",
         today_at="今日中 ({time} 予定)",
@@ -51,6 +57,7 @@ _PHRASES: Final[dict[str, _Phrases]] = {
         next_business_day="翌営業日 {when}",
     ),
     "en": _Phrases(
+        released_today="today (released {when})",
         released="released ({when})",
         moved="{when} (moved from {due})",
         today_at="today ({time})",
@@ -72,13 +79,16 @@ def describe_schedule(
     now: datetime,
     *,
     released_time: datetime | None = None,
+    accept_time: datetime | None = None,
     lang: Language = "ja",
 ) -> str:
     """Describe when the key of a request comes, as of ``now`` (cases in the module docstring).
 
     ``due_date`` is the promised JST date, ``release_time`` the scheduled
-    release, ``released_time`` the actual one when the key is out. Instants
-    must be aware (`ValueError` otherwise); any zone is read in JST.
+    release, ``released_time`` the actual one when the key is out, and
+    ``accept_time`` when the service accepted the request (it tells a same-day
+    request). Instants must be aware (`ValueError` otherwise); any zone is read
+    in JST.
 
     >>> from datetime import timezone
     >>> accepted = datetime(2026, 11, 20, 17, 0, tzinfo=JST)  # Friday, at the cutoff
@@ -87,6 +97,11 @@ def describe_schedule(
     '翌営業日 2026-11-24 09:00 JST'
     >>> describe_schedule(date(2026, 11, 24), release, accepted, lang="en")
     'next business day, 2026-11-24 09:00 JST'
+    >>> same_day = datetime(2026, 11, 20, 16, 0, tzinfo=JST)  # before the cutoff
+    >>> describe_schedule(
+    ...     date(2026, 11, 20), same_day, same_day, released_time=same_day, accept_time=same_day
+    ... )
+    '今日中 (発行済み 2026-11-20 16:00 JST)'
     """
     if lang not in _PHRASES:
         raise ValueError(f"unsupported language {lang!r}; use one of {', '.join(_PHRASES)}")
@@ -94,7 +109,11 @@ def describe_schedule(
     release = _in_jst("release_time", release_time)
     today = _in_jst("now", now).date()
     if released_time is not None:
-        return phrases.released.format(when=_when(_in_jst("released_time", released_time)))
+        when = _when(_in_jst("released_time", released_time))
+        accepted = None if accept_time is None else _in_jst("accept_time", accept_time).date()
+        if accepted == due_date == today:
+            return phrases.released_today.format(when=when)
+        return phrases.released.format(when=when)
     if release.date() > due_date:
         return phrases.moved.format(when=_when(release), due=due_date.isoformat())
     if release.date() <= today:

@@ -16,7 +16,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -26,6 +26,10 @@ from google.protobuf.message import Message
 
 from keysvc.v1 import admin_service_pb2, license_service_pb2, resources_pb2
 from signing import LicenseVerifier
+
+from .clocked_keysvc import set_clock
+from .conftest import server_environment
+from .server_process import create_token, keysvc_server
 
 pytestmark = pytest.mark.e2e
 
@@ -371,6 +375,18 @@ def test_signing_keys_rotate_and_the_exported_jwks_verifies_old_keys(
     tampered = cli.run("licenses", "verify", "-", stdin=tampered_key)
     assert tampered.returncode == REFUSED
     assert "LICENSE_KEY_BAD_SIGNATURE" in tampered.stdout + tampered.stderr
+    # For scripts: the answer is the one document, not followed by an error object.
+    scripted = cli.run("licenses", "verify", "-", "--json", stdin=tampered_key)
+    assert scripted.returncode == REFUSED
+    answer = json.loads(scripted.stdout)
+    assert (answer["valid"], answer["reason"]) == (False, "LICENSE_KEY_BAD_SIGNATURE")
+
+    nowhere = tmp_path / "no-such-folder" / "jwks.json"
+    unwritable = cli.run("keys", "export-jwks", "--output", str(nowhere), "--json")
+    assert unwritable.returncode == REFUSED
+    error = json.loads(unwritable.stdout)["error"]
+    assert (error["code"], error["reason"]) == (None, "OUTPUT_FILE")
+    assert str(nowhere) in error["message"]
 
 
 def test_the_audit_log_shows_the_cli_s_own_actions(cli: AdminCli) -> None:
@@ -431,6 +447,16 @@ def test_failures_have_exit_codes_and_explanations(clients: Clients, cli: AdminC
     usage = cli.run("contracts", "create", "--product", "neo-backup")
     assert usage.returncode == USAGE
     assert "required" in usage.stderr
+    assert usage.stdout == ""
+    scripted = cli.run("contracts", "create", "--product", "neo-backup", "--json")
+    assert scripted.returncode == USAGE
+    assert json.loads(scripted.stdout)["error"]["reason"] == "USAGE"
+    # Failures on this side of the wire answer --json too, with no status code.
+    missing = cli.run("licenses", "verify", "/nonexistent/key.txt", "--json")
+    assert missing.returncode == REFUSED
+    error = json.loads(missing.stdout)["error"]
+    assert (error["code"], error["reason"]) == (None, "KEY_FILE")
+    assert "error: cannot read the key" in missing.stderr
     assert cli.run("requests", "frobnicate").returncode == USAGE
     unknown = _create_args("neo-nothing", "2026-11-22")
     cli.fails(*unknown, exit_code=REFUSED, reason="UNKNOWN_PRODUCT")
@@ -451,3 +477,44 @@ def test_global_options_may_come_first_through_the_keysvc_launcher(clients: Clie
     )
     assert result.returncode == 0, result.stderr
     assert "items" in json.loads(result.stdout)
+
+
+def test_a_request_released_after_its_due_date_is_listed_late(tmp_path: Path) -> None:
+    # A server of our own, on a clock that stands still until the test moves it.
+    clock = tmp_path / "clock"
+    set_clock(clock, datetime(2026, 11, 22, 12, 0, tzinfo=JST))  # Sunday
+    data = tmp_path / "data"
+    env = server_environment("sqlite", data)
+    with keysvc_server(data, env, clock_file=clock) as server:
+        cli = AdminCli(server.address, create_token(data, "admin", env))
+
+        def submit(fingerprint: str) -> dict[str, Any]:
+            number = _create(cli, "neo-webconf", "2026-11-22")["contract_number"]
+            kind = ("--kind", "initial", "--fingerprint", fingerprint)
+            return cli.json("requests", "submit", number, *kind)
+
+        on_time, delayed = submit("fp1:e2e-on-time"), submit("fp1:e2e-delayed")
+        assert on_time["due_date"] == delayed["due_date"] == "2026-11-24"  # Monday a holiday
+        cli.json("requests", "issue-now", on_time["id"])  # early: before its due date
+        # Closed on the due day, after the promise was made: the release moves to Wednesday.
+        cli.json("closures", "add", "2026-11-24", "2026-11-24", "--label", "臨時休業")
+        moved = cli.json("requests", "show", delayed["id"])
+        assert moved["at_risk"] is True
+        assert moved["release_time"] == "2026-11-25T00:00:00Z"  # 09:00 JST
+        assert cli.json("requests", "list", "--late")["items"] == []
+
+        set_clock(clock, datetime(2026, 11, 25, 10, 0, tzinfo=JST))
+        cli.json("requests", "release-due")  # unless the release loop was first
+        late = cli.json("requests", "list", "--late", "--all")
+        assert [item["id"] for item in late["items"]] == [delayed["id"]]
+        (item,) = late["items"]
+        assert (item["state"], item["late"], item["due_date"]) == (
+            "KEY_REQUEST_STATE_RELEASED",
+            True,
+            "2026-11-24",
+        )
+        assert late["total_size"] == 1
+        assert cli.json("requests", "show", on_time["id"])["late"] is False
+        table = cli.ok("requests", "list", "--late")
+        assert delayed["id"] in table
+        assert on_time["id"] not in table

@@ -51,7 +51,14 @@ def test_the_demo_tells_the_whole_story_and_stops_its_server(tmp_path: Path) -> 
     output = result.stdout
     assert result.returncode == 0, output + result.stderr
 
-    assert len(set(re.findall(r"Created contract (SS-\d{4}-\d{6})", output))) == 2
+    contracts = set(re.findall(r"Created contract (SS-\d{4}-\d{6})", output))
+    assert len(contracts) == 2
+    # Each product's contract gets its first key, before anyone moves servers.
+    first_keys = output[output.index("━━ 3.") : output.index("━━ 4.")]
+    for number in contracts:
+        assert re.search(rf"│ {number} │ ACTIVE │ \d+ +│ 1 ", first_keys), first_keys
+    assert (folder / "webconf-server" / "license.key").is_file()
+    assert (folder / "old-server" / "license.key").is_file()
     assert "license status  SUPERSEDED" in output
     assert "valid: genuine, and issued for this fingerprint" in output
     assert re.search(r"Subject: .*ライセンスキー再発行のお知らせ.SS-\d{4}-\d{6}.$", output, re.M)

@@ -439,6 +439,32 @@ def test_wait_install_and_verify_with_the_server_then_stopped(
     assert customer("wait", "--timeout", "1").code == 3
 
 
+def test_a_same_day_request_comes_back_released_and_says_today(
+    clocked_server: tuple[ServerProcess, dict[str, str]], tmp_path: Path
+) -> None:
+    server, tokens = clocked_server
+    with grpc.insecure_channel(server.address) as channel:
+        clients = Clients(channel, tokens, server.address)
+        contract, old_key = old_server_key(clients, "2026-11-02")  # on Friday, after the cutoff
+    # Tuesday 10:00, a business day before the cutoff: due today, released at once.
+    tuesday = datetime(2026, 11, 24, 10, 0, tzinfo=TOKYO)
+    set_clock(tmp_path / "clock", tuesday)
+    customer = Customer(tmp_path, server.address, tokens["migration"])
+    (tmp_path / "old.key").write_text(old_key)
+    request = ["request", "--contract", contract, "--old-key", "old.key", "--email", EMAIL]
+
+    asked = customer.at(tuesday, *request, "--json")
+    assert asked.code == 0, asked.stderr
+    answer = asked.json()
+    assert (answer["state"], answer["due_date"]) == ("RELEASED", "2026-11-24")
+    assert answer["schedule"] == "今日中 (発行済み 2026-11-24 10:00 JST)"
+    for_people = customer.at(tuesday, *request).stdout
+    assert "due date:      2026-11-24\n" in for_people
+    assert "release:       今日中 (発行済み 2026-11-24 10:00 JST)\n" in for_people
+    english = customer.at(tuesday, *request, "--lang", "en").stdout
+    assert "release:       today (released 2026-11-24 10:00 JST)\n" in english
+
+
 def test_the_installed_command_runs_outside_the_source_tree(tmp_path: Path) -> None:
     ran = subprocess.run(
         [str(MIGRATE), "--version"], cwd=tmp_path, capture_output=True, text=True, check=False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import grpc
@@ -90,6 +91,79 @@ def test_an_unreadable_token_file_is_a_usage_error(
     missing = tmp_path / "no-token"
     assert main(["--token-file", str(missing), "contracts", "list"]) == exit_codes.USAGE
     assert "cannot read the token file" in capsys.readouterr().err
+
+
+def _json_error(capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, object], str]:
+    """The one JSON error object on stdout, and stderr."""
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert list(document) == ["error"]
+    error: dict[str, object] = document["error"]
+    return error, captured.err
+
+
+@pytest.fixture
+def no_token_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("KEYSVC_TOKEN", "KEYSVC_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_token_settings")
+def test_a_local_failure_with_json_is_one_json_error_with_no_status_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "key.txt"
+    assert main(["licenses", "verify", str(missing), "--json"]) == exit_codes.REFUSED
+    error, stderr = _json_error(capsys)
+    assert error["code"] is None
+    assert error["reason"] == "KEY_FILE"
+    assert str(missing) in str(error["message"])
+    assert error["metadata"] == {}
+    assert stderr.startswith("error: cannot read the key: ")
+
+
+def test_a_usage_error_with_json_is_a_json_error_too(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["contracts", "fly", "--json"]) == exit_codes.USAGE
+    error, stderr = _json_error(capsys)
+    assert (error["code"], error["reason"]) == (None, "USAGE")
+    assert "invalid choice: 'fly'" in str(error["message"])
+    assert stderr.startswith("usage: keysvc admin contracts")
+
+
+@pytest.mark.usefixtures("no_token_settings")
+def test_a_token_file_that_is_not_utf8_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = tmp_path / "token.bin"
+    binary.write_bytes(b"ksv1.\xff\xfe\x00secret")
+    assert main(["--token-file", str(binary), "contracts", "list", "--json"]) == exit_codes.USAGE
+    error, stderr = _json_error(capsys)
+    assert error["reason"] == "TOKEN_FILE"
+    assert f"the token file {binary} is not text" in stderr
+    monkeypatch.setenv("KEYSVC_TOKEN_FILE", str(binary))
+    assert main(["contracts", "list"]) == exit_codes.USAGE
+    captured = capsys.readouterr()
+    assert (captured.out, "Traceback" in captured.err) == ("", False)
+    assert f"the token file {binary} is not text" in captured.err
+
+
+@pytest.mark.usefixtures("no_token_settings")
+def test_a_token_that_is_no_token_is_refused_before_calling_and_never_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # UTF-8, but gRPC would refuse it as metadata, as an INTERNAL error of the call.
+    accented = tmp_path / "token.txt"
+    accented.write_text("ksv1.0123456789abcdef.sécret\n", encoding="utf-8")
+    assert main(["--token-file", str(accented), "contracts", "list", "--json"]) == exit_codes.USAGE
+    error, stderr = _json_error(capsys)
+    assert error["reason"] == "TOKEN_FILE"
+    assert "printable ASCII" in stderr
+    assert "sécret" not in stderr + str(error)
+    monkeypatch.setenv("KEYSVC_TOKEN", "ksv1.0123456789abcdef.two words")
+    assert main(["contracts", "list", "--json"]) == exit_codes.USAGE
+    error, stderr = _json_error(capsys)
+    assert error["reason"] == "INVALID_TOKEN"
+    assert "two words" not in stderr + str(error)
 
 
 def test_a_client_certificate_without_its_key_is_a_usage_error(

@@ -440,6 +440,22 @@ def test_the_token_file_wins_over_the_environment(tool: Tool) -> None:
     assert tool("jwks", "--token-file", "missing").code == 2
 
 
+def test_a_token_that_is_no_token_is_refused_before_calling_and_never_shown(tool: Tool) -> None:
+    # gRPC refuses such metadata only when calling, as an INTERNAL error of the service.
+    (tool.directory / "token").write_text("ksv1.0123456789abcdef.sécret\n", encoding="utf-8")
+    from_file = tool("jwks", "--token-file", "token", "--json")
+    assert from_file.code == 2
+    assert from_file.json()["error"]["reason"] == "TOKEN_FILE"
+    tool.environ["KEYSVC_TOKEN"] = "ksv1.0123456789abcdef.two words"  # noqa: S105 - a test's
+    from_variable = tool("jwks", "--json")
+    assert from_variable.code == 2
+    assert from_variable.json()["error"]["reason"] == "INVALID_TOKEN"
+    shown = from_file.stdout + from_file.stderr + from_variable.stdout + from_variable.stderr
+    assert "sécret" not in shown
+    assert "two words" not in shown
+    assert tool.service.configs == []
+
+
 def test_wait_returns_once_released(tool: Tool) -> None:
     assert tool.request().code == 0
     tool.service.release_on_poll = True

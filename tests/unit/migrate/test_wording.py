@@ -62,6 +62,49 @@ def test_a_released_request_says_when() -> None:
     )
 
 
+def test_a_same_day_request_released_at_once_is_today_and_says_when() -> None:
+    # Accepted 16:00 on a business day: due that day, released by SubmitKeyRequest itself.
+    accepted = datetime(2026, 11, 20, 16, 0, tzinfo=JST)
+    released = accepted + timedelta(milliseconds=40)
+    now = accepted + timedelta(seconds=1)
+    words = {
+        lang: describe_schedule(
+            date(2026, 11, 20),
+            accepted,
+            now,
+            released_time=released,
+            accept_time=accepted,
+            lang=lang,
+        )
+        for lang in ("ja", "en")
+    }
+    assert words == {
+        "ja": "今日中 (発行済み 2026-11-20 16:00 JST)",
+        "en": "today (released 2026-11-20 16:00 JST)",
+    }
+
+
+def test_a_same_day_request_seen_on_a_later_day_is_plainly_released() -> None:
+    accepted = datetime(2026, 11, 20, 16, 0, tzinfo=JST)
+    monday = datetime(2026, 11, 24, 9, 30, tzinfo=JST)
+    assert (
+        describe_schedule(
+            date(2026, 11, 20), accepted, monday, released_time=accepted, accept_time=accepted
+        )
+        == "発行済み (2026-11-20 16:00 JST)"
+    )
+
+
+def test_a_next_day_request_released_on_its_due_day_is_not_called_today() -> None:
+    # Promised "翌営業日 ... 09:00": on that day it is released, not "today" after all.
+    released = RELEASE + timedelta(seconds=2)
+    tuesday = datetime(2026, 11, 24, 10, 0, tzinfo=JST)
+    assert (
+        describe_schedule(DUE, RELEASE, tuesday, released_time=released, accept_time=ACCEPTED)
+        == "発行済み (2026-11-24 09:00 JST)"
+    )
+
+
 def test_a_release_moved_past_the_due_date_says_so() -> None:
     # A closure added after acceptance moved the release; the promise was the 24th.
     moved = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
@@ -87,6 +130,10 @@ def test_naive_instants_are_refused() -> None:
         describe_schedule(DUE, RELEASE, datetime(2026, 11, 20, 17, 0))
     with pytest.raises(ValueError, match="release_time must be an aware datetime"):
         describe_schedule(DUE, datetime(2026, 11, 24, 9, 0), ACCEPTED)
+    with pytest.raises(ValueError, match="accept_time must be an aware datetime"):
+        describe_schedule(
+            DUE, RELEASE, ACCEPTED, released_time=RELEASE, accept_time=datetime(2026, 11, 20)
+        )
 
 
 def test_an_unknown_language_is_refused() -> None:
