@@ -17,16 +17,13 @@ from keysvc.api.runner import Runner
 from keysvc.domain import coverage_on, ice_entitled, jst_date, require_ice_entitlement
 from keysvc.domain.ice import turn_credential
 from keysvc.errors import FailedPrecondition, InvalidArgument, KeysvcError
-from keysvc.persistence.key_request_repository import (
-    KeyRequestRecord,
-    get_key_requests,
-    get_license,
-)
+from keysvc.persistence.key_request_repository import get_license
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.key_requests import (
+    Accepted,
     Submission,
     Submitted,
     require_key_request,
@@ -34,7 +31,7 @@ from keysvc.service.key_requests import (
 )
 from keysvc.service.mutations import BatchOutcome
 from keysvc.service.products import ProductCatalogue
-from keysvc.service.release import MailIdentity, Releaser, release_if_due
+from keysvc.service.release import MailIdentity, Releaser
 from keysvc.service.schedules import schedule_at
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
@@ -132,27 +129,16 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         self, connection: Connection, submitted: list[Submitted]
     ) -> list[BatchOutcome[resources_pb2.KeyRequest]]:
         """Accepts a batch of submissions and releases at once those due already."""
-        now = self._clock.now()
-        outcomes = submit_key_requests(connection, submitted, now, self._calendar)
-        accepted = [outcome for outcome in outcomes if isinstance(outcome, KeyRequestRecord)]
         releaser = Releaser(self._signing_keys.key_ring(connection), self._mail)
-        licenses = release_if_due(connection, accepted, releaser, now)
-        released = get_key_requests(connection, list(licenses))
-        answers: list[BatchOutcome[resources_pb2.KeyRequest]] = []
-        for outcome in outcomes:
-            if isinstance(outcome, KeysvcError):
-                answers.append(outcome)
-                continue
-            license_ = licenses.get(outcome.id)
-            answer = (
-                messages.key_request(outcome)
-                if license_ is None
-                else messages.key_request(
-                    released[outcome.id], license_key=license_.license_key, mail_state="QUEUED"
-                )
-            )
-            answers.append((answer, f"keyRequests/{outcome.id}"))
-        return answers
+        outcomes = submit_key_requests(
+            connection, submitted, self._clock.now(), self._calendar, releaser
+        )
+        return [
+            outcome
+            if isinstance(outcome, KeysvcError)
+            else (_answer(outcome), f"keyRequests/{outcome.request.id}")
+            for outcome in outcomes
+        ]
 
     async def GetKeyRequest(
         self, request: license_service_pb2.GetKeyRequestRequest, context: Context
@@ -282,3 +268,12 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
             jwks_json=messages.jwks_json(keys),
             signing_keys=[messages.signing_key(key) for key in keys],
         )
+
+
+def _answer(accepted: Accepted) -> resources_pb2.KeyRequest:
+    """The KeyRequest of an accepted submission, with its key when released at once."""
+    if accepted.license is None:
+        return messages.key_request(accepted.request)
+    return messages.key_request(
+        accepted.request, license_key=accepted.license.license_key, mail_state="QUEUED"
+    )

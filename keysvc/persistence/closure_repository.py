@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import Connection, delete, insert, select
 
@@ -19,6 +20,12 @@ class ClosureRecord:
     closure: Closure
 
 
+# Read by every submission batch: built once (see key_request_repository).
+_SELECT_CLOSURES: Final = select(
+    closures.c.id, closures.c.start_date, closures.c.end_date, closures.c.label
+).order_by(closures.c.start_date, closures.c.id)
+
+
 def list_closures(connection: Connection) -> list[Closure]:
     """Every configured closure, earliest first."""
     return [record.closure for record in list_closure_records(connection)]
@@ -26,11 +33,7 @@ def list_closures(connection: Connection) -> list[Closure]:
 
 def list_closure_records(connection: Connection) -> list[ClosureRecord]:
     """Every configured closure with its id, earliest first."""
-    rows = connection.execute(
-        select(
-            closures.c.id, closures.c.start_date, closures.c.end_date, closures.c.label
-        ).order_by(closures.c.start_date, closures.c.id)
-    )
+    rows = connection.execute(_SELECT_CLOSURES)
     return [ClosureRecord(id_, Closure(start, end, label)) for id_, start, end, label in rows]
 
 

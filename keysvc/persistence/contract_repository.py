@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -109,13 +109,25 @@ def get_contract(
     connection: Connection, contract_number: str, *, for_update: bool = False
 ) -> ContractRecord | None:
     """The contract with its periods, or None. `for_update` locks it on PostgreSQL."""
-    query = select(contracts).where(contracts.c.contract_number == contract_number)
-    if for_update:
-        query = query.with_for_update()
-    row = connection.execute(query).one_or_none()
-    if row is None:
-        return None
-    return _record(row, _periods(connection, [contract_number])[contract_number])
+    return get_contracts(connection, [contract_number], for_update=for_update).get(contract_number)
+
+
+_SELECT_CONTRACTS: Final = (
+    select(contracts)
+    .where(contracts.c.contract_number.in_(bindparam("numbers", expanding=True)))
+    .order_by(contracts.c.contract_number)
+)
+_SELECT_CONTRACTS_FOR_UPDATE: Final = _SELECT_CONTRACTS.with_for_update()
+_SELECT_PERIODS: Final = (
+    select(
+        support_periods.c.contract_number,
+        support_periods.c.start_date,
+        support_periods.c.end_date,
+    )
+    .where(support_periods.c.contract_number.in_(bindparam("numbers", expanding=True)))
+    .order_by(support_periods.c.start_date)
+)
+_SELECT_DISPLAY_NAMES: Final = select(products.c.code, products.c.display_name)
 
 
 def get_contracts(
@@ -125,21 +137,15 @@ def get_contracts(
     (in number order, so two batches locking overlapping sets cannot deadlock)."""
     if not numbers:
         return {}
-    query = (
-        select(contracts)
-        .where(contracts.c.contract_number.in_(numbers))
-        .order_by(contracts.c.contract_number)
-    )
-    if for_update:
-        query = query.with_for_update()
-    rows = list(connection.execute(query))
+    query = _SELECT_CONTRACTS_FOR_UPDATE if for_update else _SELECT_CONTRACTS
+    rows = list(connection.execute(query, {"numbers": numbers}))
     periods = _periods(connection, [row.contract_number for row in rows])
     return {row.contract_number: _record(row, periods[row.contract_number]) for row in rows}
 
 
 def product_display_names(connection: Connection) -> dict[str, str]:
     """Every product's name for people, by product code."""
-    rows = connection.execute(select(products.c.code, products.c.display_name))
+    rows = connection.execute(_SELECT_DISPLAY_NAMES)
     return {row.code: row.display_name for row in rows}
 
 
@@ -183,17 +189,8 @@ def next_contract_sequence(connection: Connection, year: int) -> int:
 def _periods(connection: Connection, numbers: list[str]) -> dict[str, tuple[Period, ...]]:
     if not numbers:
         return {}
-    rows = connection.execute(
-        select(
-            support_periods.c.contract_number,
-            support_periods.c.start_date,
-            support_periods.c.end_date,
-        )
-        .where(support_periods.c.contract_number.in_(numbers))
-        .order_by(support_periods.c.start_date)
-    )
     found: dict[str, list[Period]] = {}
-    for number, start, end in rows:
+    for number, start, end in connection.execute(_SELECT_PERIODS, {"numbers": numbers}):
         found.setdefault(number, []).append(Period(start, end))
     return {number: tuple(periods) for number, periods in found.items()}
 

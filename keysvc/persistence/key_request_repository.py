@@ -31,12 +31,45 @@ _SELECT_REISSUE_TIMES: Final = select(
     key_requests.c.state != "REJECTED",
     key_requests.c.accepted_at >= bindparam("since"),
 )
+_SELECT_KEY_REQUEST: Final = select(key_requests).where(key_requests.c.id == bindparam("id"))
+_SELECT_KEY_REQUEST_FOR_UPDATE: Final = _SELECT_KEY_REQUEST.with_for_update()
+_SELECT_LICENSE: Final = select(licenses).where(licenses.c.serial == bindparam("serial"))
 _SELECT_LICENSES: Final = select(licenses).where(
     licenses.c.serial.in_(bindparam("serials", expanding=True))
 )
 _SELECT_ACTIVE_LICENSES: Final = select(licenses).where(
     licenses.c.contract_number.in_(bindparam("numbers", expanding=True)),
     licenses.c.status == "ACTIVE",
+)
+_SELECT_ACTIVE_LICENSES_FOR_UPDATE: Final = _SELECT_ACTIVE_LICENSES.order_by(
+    licenses.c.serial
+).with_for_update()
+# The release's statements.
+_SELECT_LAST_GENERATIONS: Final = (
+    select(licenses.c.contract_number, func.max(licenses.c.generation).label("last"))
+    .where(licenses.c.contract_number.in_(bindparam("numbers", expanding=True)))
+    .group_by(licenses.c.contract_number)
+)
+_INSERT_LICENSE: Final = insert(licenses)
+_SUPERSEDE: Final = (
+    update(licenses)
+    .where(licenses.c.serial == bindparam("old"), licenses.c.status == "ACTIVE")
+    .values(status="SUPERSEDED")
+)
+_LINK_SUCCESSOR: Final = (
+    update(licenses)
+    .where(licenses.c.serial == bindparam("old"))
+    .values(superseded_by=bindparam("new"))
+)
+_MARK_RELEASED: Final = (
+    update(key_requests)
+    .where(key_requests.c.id == bindparam("request_id"))
+    .values(
+        state="RELEASED",
+        released_at=bindparam("now"),
+        license_serial=bindparam("serial"),
+        released_late=bindparam("late"),
+    )
 )
 
 
@@ -118,10 +151,8 @@ def get_key_request(
     connection: Connection, request_id: str, *, for_update: bool = False
 ) -> KeyRequestRecord | None:
     """The request, or None. `for_update` locks it on PostgreSQL."""
-    query = select(key_requests).where(key_requests.c.id == request_id)
-    if for_update:
-        query = query.with_for_update()
-    row = connection.execute(query).one_or_none()
+    query = _SELECT_KEY_REQUEST_FOR_UPDATE if for_update else _SELECT_KEY_REQUEST
+    row = connection.execute(query, {"id": request_id}).one_or_none()
     return None if row is None else _key_request(row)
 
 
@@ -167,16 +198,9 @@ def mark_released(connection: Connection, releases: list[Released], now: datetim
     """Records the release of requests: the license each made and whether it was late."""
     if releases:
         connection.execute(
-            update(key_requests)
-            .where(key_requests.c.id == bindparam("request_id"))
-            .values(
-                state="RELEASED",
-                released_at=now,
-                license_serial=bindparam("serial"),
-                released_late=bindparam("late"),
-            ),
+            _MARK_RELEASED,
             [
-                {"request_id": r.request_id, "serial": r.license_serial, "late": r.late}
+                {"request_id": r.request_id, "serial": r.license_serial, "late": r.late, "now": now}
                 for r in releases
             ],
         )
@@ -184,7 +208,7 @@ def mark_released(connection: Connection, releases: list[Released], now: datetim
 
 def get_license(connection: Connection, serial: str) -> LicenseRecord | None:
     """The license, or None."""
-    row = connection.execute(select(licenses).where(licenses.c.serial == serial)).one_or_none()
+    row = connection.execute(_SELECT_LICENSE, {"serial": serial}).one_or_none()
     return None if row is None else _license(row)
 
 
@@ -194,16 +218,6 @@ def get_licenses(connection: Connection, serials: list[str]) -> dict[str, Licens
         return {}
     rows = connection.execute(_SELECT_LICENSES, {"serials": serials})
     return {row.serial: _license(row) for row in rows}
-
-
-def active_licenses_of(
-    connection: Connection, contract_numbers: list[str]
-) -> dict[str, LicenseRecord]:
-    """The ACTIVE license of each contract that has one (not locked)."""
-    if not contract_numbers:
-        return {}
-    rows = connection.execute(_SELECT_ACTIVE_LICENSES, {"numbers": contract_numbers})
-    return {row.contract_number: _license(row) for row in rows}
 
 
 def active_license_of(connection: Connection, contract_number: str) -> LicenseRecord | None:
@@ -223,12 +237,7 @@ def active_licenses_for_update(
     ends, so a concurrent revocation waits for the release instead of racing it."""
     if not contract_numbers:
         return {}
-    rows = connection.execute(
-        select(licenses)
-        .where(licenses.c.contract_number.in_(contract_numbers), licenses.c.status == "ACTIVE")
-        .order_by(licenses.c.serial)
-        .with_for_update()
-    )
+    rows = connection.execute(_SELECT_ACTIVE_LICENSES_FOR_UPDATE, {"numbers": contract_numbers})
     return {row.contract_number: _license(row) for row in rows}
 
 
@@ -236,11 +245,7 @@ def last_generations(connection: Connection, contract_numbers: list[str]) -> dic
     """The highest license generation of each contract that has licenses."""
     if not contract_numbers:
         return {}
-    rows = connection.execute(
-        select(licenses.c.contract_number, func.max(licenses.c.generation).label("last"))
-        .where(licenses.c.contract_number.in_(contract_numbers))
-        .group_by(licenses.c.contract_number)
-    )
+    rows = connection.execute(_SELECT_LAST_GENERATIONS, {"numbers": contract_numbers})
     return {row.contract_number: int(row.last) for row in rows}
 
 
@@ -249,12 +254,7 @@ def supersede(connection: Connection, serials: list[str]) -> None:
     has one ACTIVE license at a time). The caller holds them locked
     (`active_licenses_for_update`), so they are still ACTIVE."""
     if serials:
-        connection.execute(
-            update(licenses)
-            .where(licenses.c.serial == bindparam("old"), licenses.c.status == "ACTIVE")
-            .values(status="SUPERSEDED"),
-            [{"old": serial} for serial in serials],
-        )
+        connection.execute(_SUPERSEDE, [{"old": serial} for serial in serials])
 
 
 def link_successors(connection: Connection, successors: dict[str, str]) -> None:
@@ -262,10 +262,7 @@ def link_successors(connection: Connection, successors: dict[str, str]) -> None:
     once the new ones are stored."""
     if successors:
         connection.execute(
-            update(licenses)
-            .where(licenses.c.serial == bindparam("old"))
-            .values(superseded_by=bindparam("new")),
-            [{"old": old, "new": new} for old, new in successors.items()],
+            _LINK_SUCCESSOR, [{"old": old, "new": new} for old, new in successors.items()]
         )
 
 
@@ -273,7 +270,7 @@ def add_licenses(connection: Connection, records: list[LicenseRecord]) -> None:
     """Stores newly signed licenses (in one statement)."""
     if records:
         connection.execute(
-            insert(licenses),
+            _INSERT_LICENSE,
             [{name: getattr(r, name) for name in LicenseRecord.__slots__} for r in records],
         )
 

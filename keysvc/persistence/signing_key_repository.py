@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import Connection, case, insert, select, update
 
@@ -23,13 +24,16 @@ class StoredSigningKey:
     retired_at: datetime | None
 
 
+# Read on every signature and every verification: built once (see key_request_repository).
+_SELECT_KEYS: Final = select(signing_keys).order_by(
+    case((signing_keys.c.state == "ACTIVE", 0), else_=1), signing_keys.c.created_at.desc()
+)
+_SELECT_ACTIVE_KID: Final = select(signing_keys.c.kid).where(signing_keys.c.state == "ACTIVE")
+
+
 def list_signing_keys(connection: Connection) -> list[StoredSigningKey]:
     """Every key, the active one first, then the retired ones newest first."""
-    rows = connection.execute(
-        select(signing_keys).order_by(
-            case((signing_keys.c.state == "ACTIVE", 0), else_=1), signing_keys.c.created_at.desc()
-        )
-    )
+    rows = connection.execute(_SELECT_KEYS)
     return [
         StoredSigningKey(
             kid=row.kid,
@@ -45,9 +49,7 @@ def list_signing_keys(connection: Connection) -> list[StoredSigningKey]:
 
 def active_kid(connection: Connection) -> str | None:
     """The kid of the active key, or None when there is none yet."""
-    return connection.execute(
-        select(signing_keys.c.kid).where(signing_keys.c.state == "ACTIVE")
-    ).scalar_one_or_none()
+    return connection.execute(_SELECT_ACTIVE_KID).scalar_one_or_none()
 
 
 def add_active_key(

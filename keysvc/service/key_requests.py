@@ -28,9 +28,10 @@ from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
     LicenseRecord,
     active_license_of,
-    active_licenses_of,
+    active_licenses_for_update,
     add_key_requests,
     get_key_request,
+    get_key_requests,
     get_licenses,
     open_request_of,
     open_requests_of,
@@ -41,6 +42,7 @@ from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_key_request_id
+from keysvc.service.release import LockedContracts, Releaser, release_if_due
 from keysvc.service.schedules import schedule_at
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar, Schedule
@@ -98,7 +100,15 @@ def submit_key_request(
     (outcome,) = submit_key_requests(connection, [Submitted(submission, principal)], now, calendar)
     if isinstance(outcome, KeysvcError):
         raise outcome
-    return outcome
+    return outcome.request
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A submission accepted: its request as stored, and its license when released at once."""
+
+    request: KeyRequestRecord
+    license: LicenseRecord | None = None
 
 
 def submit_key_requests(
@@ -106,10 +116,13 @@ def submit_key_requests(
     submitted: Sequence[Submitted],
     now: datetime,
     calendar: BusinessCalendar,
-) -> list[KeyRequestRecord | KeysvcError]:
-    """Decides submissions as if one after the other, and stores the accepted ones.
+    releaser: Releaser | None = None,
+) -> list[Accepted | KeysvcError]:
+    """Decides submissions as if one after the other, and stores the accepted ones;
+    with a `releaser`, those due already (same day, before the cutoff) are released
+    at once, in this transaction (`release_if_due`).
 
-    Each is answered with its stored record, or with the error that refused it
+    Each is answered with what was stored, or with the error that refused it
     (nothing is written for a refused one). What the decisions need is read
     first, with a few queries for the whole batch, and the accepted requests
     are written with one statement: a batch costs little more than one request.
@@ -134,7 +147,19 @@ def submit_key_requests(
         outcomes.append(record)
         accepted.append((record, item.principal.token_id))
     add_key_requests(connection, accepted)
-    return outcomes
+    licenses: dict[str, LicenseRecord] = {}
+    released: dict[str, KeyRequestRecord] = {}
+    if releaser is not None:
+        requests = [record for record, _ in accepted]
+        locked = LockedContracts(facts.contracts, facts.active_licenses)
+        licenses = release_if_due(connection, requests, releaser, now, locked=locked)
+        released = get_key_requests(connection, list(licenses))
+    return [
+        outcome
+        if isinstance(outcome, KeysvcError)
+        else Accepted(released.get(outcome.id, outcome), licenses.get(outcome.id))
+        for outcome in outcomes
+    ]
 
 
 @dataclass(slots=True)
@@ -160,7 +185,7 @@ class _Facts:
         return cls(
             contracts=get_contracts(connection, numbers, for_update=True),
             open_requests=open_requests_of(connection, numbers),
-            active_licenses=active_licenses_of(connection, numbers),
+            active_licenses=active_licenses_for_update(connection, numbers),
             named_licenses=get_licenses(connection, sorted(serials)),
             reissue_times=reissue_times_of(connection, reissued, now - REISSUE_WINDOW),
             proven_serials=proven,

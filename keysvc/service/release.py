@@ -9,6 +9,7 @@ request can never be released twice nor leave two active licenses.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,6 +61,15 @@ class Releaser:
 
 
 @dataclass(frozen=True, slots=True)
+class LockedContracts:
+    """Contracts read and locked in the current transaction (PostgreSQL), with their
+    ACTIVE licenses, also locked."""
+
+    contracts: Mapping[str, ContractRecord]
+    active_licenses: Mapping[str, LicenseRecord]
+
+
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """A request that could not be released, and why."""
 
@@ -78,12 +88,18 @@ def release(
 
 
 def release_batch(
-    connection: Connection, requests: list[KeyRequestRecord], releaser: Releaser, now: datetime
+    connection: Connection,
+    requests: list[KeyRequestRecord],
+    releaser: Releaser,
+    now: datetime,
+    *,
+    locked: LockedContracts | None = None,
 ) -> tuple[list[LicenseRecord], list[Refusal]]:
     """Signs and stores the licenses of PENDING requests (locked by the caller),
     supersedes the licenses they replace, and queues their e-mails, in the
     caller's transaction. Returns the licenses made and the requests refused,
-    with nothing written for those.
+    with nothing written for those. `locked` is what the caller has read and
+    locked of the requests' contracts in this transaction already.
 
     Everything is read first and decided in Python, then written with one
     statement per kind of change, whatever the number of requests: the cost
@@ -93,8 +109,13 @@ def release_batch(
     release time's, which ties for every request scheduled at one opening).
     """
     numbers = sorted({request.contract_number for request in requests})
-    contracts = get_contracts(connection, numbers, for_update=True)
-    active = active_licenses_for_update(connection, numbers)
+    if locked is None:
+        locked = LockedContracts(
+            get_contracts(connection, numbers, for_update=True),
+            active_licenses_for_update(connection, numbers),
+        )
+    contracts = locked.contracts
+    active = dict(locked.active_licenses)
     generations = last_generations(connection, numbers)
     product_names = product_display_names(connection)
     plans: list[_Plan] = []
@@ -222,7 +243,12 @@ def _plan(
 
 
 def release_if_due(
-    connection: Connection, requests: list[KeyRequestRecord], releaser: Releaser, now: datetime
+    connection: Connection,
+    requests: list[KeyRequestRecord],
+    releaser: Releaser,
+    now: datetime,
+    *,
+    locked: LockedContracts | None = None,
 ) -> dict[str, LicenseRecord]:
     """Releases those of requests just accepted that are due already (same day, before
     the cutoff), so the key is in the answer rather than seconds later from the loop;
@@ -236,7 +262,7 @@ def release_if_due(
         return {}
     try:
         with connection.begin_nested():
-            released, _ = release_batch(connection, due, releaser, now)
+            released, _ = release_batch(connection, due, releaser, now, locked=locked)
     except SQLAlchemyError:
         raise
     except Exception:

@@ -16,6 +16,7 @@ from keysvc.persistence.schema import key_requests, licenses, mail_outbox, produ
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import (
+    Accepted,
     Submission,
     Submitted,
     submit_key_request,
@@ -181,7 +182,9 @@ def test_a_batch_of_submissions_is_decided_as_if_one_after_the_other(connection)
         NOW,
         CALENDAR,
     )
-    accepted, twin, forged, unknown, reissue, other = outcomes
+    accepted, twin, forged, unknown, reissue, other = (
+        outcome.request if isinstance(outcome, Accepted) else outcome for outcome in outcomes
+    )
     assert (twin.reason, twin.metadata["key_request_id"]) == ("KEY_REQUEST_PENDING", accepted.id)
     assert (forged.field, type(forged)) == ("previous_key", InvalidArgument)
     assert unknown.reason == "CONTRACT_NOT_FOUND"
