@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -116,7 +117,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             signing_keys.key_ring(connection)
             products = ProductCatalogue()
             products.load(connection)
-        reschedule_waiting_on_start(engine, calendar)
+        reschedule_waiting_on_start(engine, calendar, clock.now())
     except UnknownPolicy as error:
         engine.dispose()
         raise ConfigError(f"the products table: {error}") from error
@@ -162,20 +163,22 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
     return calendar
 
 
-def reschedule_waiting_on_start(engine: Engine, calendar: BusinessCalendar) -> None:
-    """Moves waiting requests to the calendar this process runs with (file, cutoff and
-    opening may have changed since the last start); a calendar leaving one of them
-    no business day stops the start."""
+def reschedule_waiting_on_start(engine: Engine, calendar: BusinessCalendar, now: datetime) -> None:
+    """Moves waiting requests to the calendar this process runs with, when it is not
+    the one they were scheduled with (file, cutoff and opening may have changed
+    since the last start); a calendar leaving one of them no business day stops
+    the start."""
     try:
-        outcome = reschedule_on_start(engine, calendar)
+        outcome = reschedule_on_start(engine, calendar, now)
     except FailedPrecondition as error:
         raise ConfigError(
             f"the business calendar cannot schedule a waiting request: {error}"
         ) from error
-    logger.info(
-        "rescheduled waiting key requests",
-        extra={"moved": outcome.moved, "at_risk": outcome.at_risk},
-    )
+    if outcome is not None:
+        logger.info(
+            "the calendar changed: rescheduled the waiting key requests",
+            extra={"moved": outcome.moved, "at_risk": outcome.at_risk},
+        )
 
 
 def mail_transport(settings: Settings) -> MailTransport:

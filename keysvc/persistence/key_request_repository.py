@@ -44,6 +44,23 @@ _SELECT_ACTIVE_LICENSES: Final = select(licenses).where(
 _SELECT_ACTIVE_LICENSES_FOR_UPDATE: Final = _SELECT_ACTIVE_LICENSES.order_by(
     licenses.c.serial
 ).with_for_update()
+_SELECT_WAITING_SCHEDULES: Final = (
+    select(
+        key_requests.c.id,
+        key_requests.c.accepted_at,
+        key_requests.c.due_date,
+        key_requests.c.release_at,
+        key_requests.c.at_risk,
+    )
+    .where(key_requests.c.state.in_(OPEN_STATES))
+    .order_by(key_requests.c.id)
+    .with_for_update()
+)
+_RESCHEDULE: Final = (
+    update(key_requests)
+    .where(key_requests.c.id == bindparam("request_id"))
+    .values(release_at=bindparam("release_at"), at_risk=bindparam("at_risk"))
+)
 # The release's statements.
 _SELECT_LAST_GENERATIONS: Final = (
     select(licenses.c.contract_number, func.max(licenses.c.generation).label("last"))
@@ -363,30 +380,39 @@ def revoke(connection: Connection, serial: str, reason: str, now: datetime) -> N
     )
 
 
-def waiting_requests(connection: Connection) -> list[KeyRequestRecord]:
-    """Every request not yet released nor rejected, locked for rescheduling.
+@dataclass(frozen=True, slots=True)
+class WaitingSchedule:
+    """What a reschedule needs of a waiting request."""
+
+    id: str
+    accepted_at: datetime
+    due_date: date
+    release_at: datetime
+    at_risk: bool
+
+
+def waiting_schedules(connection: Connection) -> list[WaitingSchedule]:
+    """The schedule of every request not yet released nor rejected, locked for
+    rescheduling.
 
     Locked in id order, so that two reschedules at once (replicas starting together,
     a closure added meanwhile) queue for the same rows instead of deadlocking.
     """
-    rows = connection.execute(
-        select(key_requests)
-        .where(key_requests.c.state.in_(OPEN_STATES))
-        .order_by(key_requests.c.id)
-        .with_for_update()
-    )
-    return [_key_request(row) for row in rows]
+    rows = connection.execute(_SELECT_WAITING_SCHEDULES)
+    return [WaitingSchedule(*row) for row in rows]
 
 
-def reschedule(
-    connection: Connection, request_id: str, release_at: datetime, *, at_risk: bool
-) -> None:
-    """Sets a waiting request's release time; its due date never changes."""
-    connection.execute(
-        update(key_requests)
-        .where(key_requests.c.id == request_id)
-        .values(release_at=release_at, at_risk=at_risk)
-    )
+def reschedule(connection: Connection, schedules: Sequence[tuple[str, datetime, bool]]) -> None:
+    """Sets the release time and at-risk flag of waiting requests (id, release time,
+    at risk), in one statement; their due dates never change."""
+    if schedules:
+        connection.execute(
+            _RESCHEDULE,
+            [
+                {"request_id": request_id, "release_at": release_at, "at_risk": at_risk}
+                for request_id, release_at, at_risk in schedules
+            ],
+        )
 
 
 def claim_due(connection: Connection, as_of: datetime, limit: int) -> list[KeyRequestRecord]:

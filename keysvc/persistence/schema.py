@@ -192,6 +192,18 @@ contract_number_counters = Table(
     CheckConstraint("last_sequence >= 0", name="not_negative"),
 )
 
+# The calendar the waiting requests' release times were last computed with
+# (`BusinessCalendar.schedule_fingerprint` of the configured hours and file
+# closures): a process starting with another one reschedules them. One row.
+calendar_state = Table(
+    "calendar_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("schedule_fingerprint", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
 closures = Table(
     "closures",
     metadata,

@@ -9,13 +9,17 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from keysvc.errors import NotFound
+from keysvc.persistence.calendar_state_repository import (
+    locked_schedule_fingerprint,
+    store_schedule_fingerprint,
+)
 from keysvc.persistence.closure_repository import (
     ClosureRecord,
     add_closure,
     list_closures,
     remove_closure,
 )
-from keysvc.persistence.key_request_repository import reschedule, waiting_requests
+from keysvc.persistence.key_request_repository import reschedule, waiting_schedules
 from keysvc.service.schedules import check_closure_run, reschedule_of
 from scheduler.calendar import BusinessCalendar, Closure
 
@@ -70,23 +74,34 @@ def reschedule_waiting(connection: Connection, calendar: BusinessCalendar) -> Re
     """
     current = current_calendar(connection, calendar)
     moved = at_risk = 0
-    for request in waiting_requests(connection):
+    changed: list[tuple[str, datetime, bool]] = []
+    for request in waiting_schedules(connection):
         new = reschedule_of(current, request.id, request.accepted_at, request.due_date)
         at_risk += new.at_risk
         moved += new.release_time != request.release_at
         if (new.release_time, new.at_risk) != (request.release_at, request.at_risk):
-            reschedule(connection, request.id, new.release_time, at_risk=new.at_risk)
+            changed.append((request.id, new.release_time, new.at_risk))
+    reschedule(connection, changed)
     return Rescheduled(moved=moved, at_risk=at_risk)
 
 
-def reschedule_on_start(engine: Engine, calendar: BusinessCalendar) -> Rescheduled:
-    """Brings every waiting request in line with the calendar this process starts with.
+def reschedule_on_start(
+    engine: Engine, calendar: BusinessCalendar, now: datetime
+) -> Rescheduled | None:
+    """Brings every waiting request in line with the calendar this process starts with,
+    unless it is the calendar they were last scheduled with (then None).
 
-    The calendar file, the cutoff and the opening may have changed while no
-    process ran; closures added through the API reschedule at once, these only
-    here. One transaction: replicas starting together take turns on the rows
-    and the later ones find nothing to move. Raises `FailedPrecondition` when
-    the calendar leaves a waiting request no business day.
+    The calendar file, the cutoff and the opening (and the holiday data, with a
+    new release of it) may have changed while no process ran; closures added
+    through the API reschedule at once, these only here. One transaction:
+    replicas starting together take turns, and the later ones find the
+    calendar already recorded. Raises `FailedPrecondition` when the calendar
+    leaves a waiting request no business day (and records nothing).
     """
+    fingerprint = calendar.schedule_fingerprint()
     with engine.begin() as connection:
-        return reschedule_waiting(connection, calendar)
+        if locked_schedule_fingerprint(connection, now) == fingerprint:
+            return None
+        outcome = reschedule_waiting(connection, calendar)
+        store_schedule_fingerprint(connection, fingerprint, now)
+        return outcome

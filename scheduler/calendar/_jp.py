@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import date
+from importlib.metadata import version
 from types import MappingProxyType
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ import holidays
 
 __all__ = [
     "FIRST_SUPPORTED_DAY",
+    "HOLIDAY_DATA_VERSION",
     "HOLIDAY_LANGUAGES",
     "JST",
     "LAST_SUPPORTED_DAY",
@@ -34,6 +36,9 @@ FIRST_SUPPORTED_DAY: Final = date(2000, 1, 1)
 
 LAST_SUPPORTED_DAY: Final = date(2099, 12, 31)
 """The last day the `holidays` package has Japanese holidays for (``JP.end_year``)."""
+
+HOLIDAY_DATA_VERSION: Final = version("holidays")
+"""The version of the holiday data: a newer one may know holidays decided since."""
 
 HOLIDAY_LANGUAGES: Final = ("en_US", "ja")
 """Languages of holiday names; always chosen explicitly so the host locale never matters."""

@@ -14,6 +14,7 @@ datetime.datetime(2026, 11, 24, 0, 0, tzinfo=datetime.timezone.utc)
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,6 +22,7 @@ from typing import Final
 
 from scheduler.calendar._jp import (
     FIRST_SUPPORTED_DAY,
+    HOLIDAY_DATA_VERSION,
     HOLIDAY_LANGUAGES,
     JST,
     LAST_SUPPORTED_DAY,
@@ -182,6 +184,22 @@ class BusinessCalendar:
     def holiday_language(self) -> str:
         """The language of holiday names in `non_business_reason`."""
         return self._language
+
+    def schedule_fingerprint(self) -> str:
+        """A digest of everything a schedule depends on: the business hours, the
+        year-end rule, the days the closures close (not their labels) and the
+        version of the holiday data. Two calendars with one fingerprint schedule
+        every instant alike, so a process can tell whether the calendar it starts
+        with differs from the one the stored schedules were computed with.
+        """
+        closed = ";".join(
+            f"{start}/{end}" for start, end in zip(self._span_starts, self._span_ends, strict=True)
+        )
+        text = (
+            f"cutoff={self._cutoff.isoformat()}|opening={self._opening.isoformat()}|"
+            f"year_end={self._year_end}|closed={closed}|holidays={HOLIDAY_DATA_VERSION}"
+        )
+        return hashlib.sha256(text.encode("ascii")).hexdigest()
 
     def with_closures(self, closures: Iterable[Closure]) -> BusinessCalendar:
         """A calendar like this one whose configured closures are replaced by ``closures``."""

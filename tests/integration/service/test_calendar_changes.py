@@ -6,6 +6,7 @@ import threading
 from datetime import date, datetime, time
 
 import pytest
+from sqlalchemy import event
 
 from keysvc.errors import FailedPrecondition, InvalidArgument
 from keysvc.persistence.closure_repository import list_closures
@@ -88,22 +89,33 @@ def test_a_start_reschedules_pending_and_held_requests_under_its_calendar(engine
         set_state(connection, held.id, "HELD", hold_reason="REISSUE_LIMIT")
         rejected = _submit(connection, SUNDAY, "rejected")
         set_state(connection, rejected.id, "REJECTED", reject_reason="duplicate")
-    assert reschedule_on_start(engine, CLOSED_TUESDAY) == Rescheduled(moved=2, at_risk=2)
+    assert reschedule_on_start(engine, CLOSED_TUESDAY, SUNDAY) == Rescheduled(moved=2, at_risk=2)
     assert _release_at(engine, pending.id) == (WEDNESDAY_OPENING, True)
     assert _release_at(engine, held.id) == (WEDNESDAY_OPENING, True)
     assert _release_at(engine, rejected.id) == (rejected.release_at, False)  # not waiting
-    # Deterministic: a second start with the same calendar moves nothing.
-    assert reschedule_on_start(engine, CLOSED_TUESDAY) == Rescheduled(moved=0, at_risk=2)
     # The file's closure gone again: back to the promised day, no longer at risk.
-    assert reschedule_on_start(engine, CALENDAR) == Rescheduled(moved=2, at_risk=0)
+    assert reschedule_on_start(engine, CALENDAR, SUNDAY) == Rescheduled(moved=2, at_risk=0)
     assert _release_at(engine, pending.id) == (datetime(2026, 11, 24, 9, 0, tzinfo=JST), False)
+
+
+def test_a_start_with_the_calendar_of_the_last_one_reads_no_waiting_request(engine) -> None:
+    with engine.begin() as connection:
+        waiting = _submit(connection, SUNDAY)
+    assert reschedule_on_start(engine, CLOSED_TUESDAY, SUNDAY) == Rescheduled(moved=1, at_risk=1)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    # Labels do not change a schedule: the same days closed is the same calendar.
+    relabelled = BusinessCalendar([Closure(date(2026, 11, 24), date(2026, 11, 24), "設備点検")])
+    assert reschedule_on_start(engine, relabelled, SUNDAY) is None
+    assert not [sql for sql in statements if "key_requests" in sql]
+    assert _release_at(engine, waiting.id) == (WEDNESDAY_OPENING, True)
 
 
 def test_a_start_with_a_new_opening_moves_the_waiting_releases_to_it(engine) -> None:
     with engine.begin() as connection:
         waiting = _submit(connection, SUNDAY)
     later = BusinessCalendar(opening=time(10, 30))
-    assert reschedule_on_start(engine, later) == Rescheduled(moved=1, at_risk=0)
+    assert reschedule_on_start(engine, later, SUNDAY) == Rescheduled(moved=1, at_risk=0)
     assert _release_at(engine, waiting.id) == (datetime(2026, 11, 24, 10, 30, tzinfo=JST), False)
 
 
@@ -111,13 +123,13 @@ def test_replicas_starting_at_once_reschedule_each_request_once(engine) -> None:
     with engine.begin() as connection:
         ids = [_submit(connection, SUNDAY, f"replica-{n}").id for n in range(60)]
     barrier = threading.Barrier(3)
-    outcomes: list[Rescheduled] = []
+    outcomes: list[Rescheduled | None] = []
     errors: list[BaseException] = []
 
     def start() -> None:
         barrier.wait()
         try:
-            outcomes.append(reschedule_on_start(engine, CLOSED_TUESDAY))
+            outcomes.append(reschedule_on_start(engine, CLOSED_TUESDAY, SUNDAY))
         except BaseException as error:
             errors.append(error)
 
@@ -127,8 +139,9 @@ def test_replicas_starting_at_once_reschedule_each_request_once(engine) -> None:
     for thread in threads:
         thread.join(30)
     assert errors == []
-    # The first transaction moves them all; the others queue for the rows, then find
-    # nothing left to move (no deadlock, no half-moved mix).
-    assert sorted(o.moved for o in outcomes) == [0, 0, 60]
-    assert all(o.at_risk == 60 for o in outcomes)
+    # The first transaction moves them all; the others queue behind it, then find the
+    # calendar recorded (no deadlock, no half-moved mix).
+    assert outcomes.count(None) == 2
+    (moved,) = [o for o in outcomes if o is not None]
+    assert moved == Rescheduled(moved=60, at_risk=60)
     assert {_release_at(engine, i) for i in ids} == {(WEDNESDAY_OPENING, True)}
