@@ -57,21 +57,19 @@ class CallBatcher(Generic[CallT, ResultT]):
         batch: list[tuple[CallT, asyncio.Future[ResultT]]] = []
         try:
             while self._waiting:
-                batch = self._waiting[: self._max_batch]
+                # A call whose caller gave up while it waited (deadline, cancellation)
+                # is not run at all, as a job cancelled before it started.
+                batch = [(call, f) for call, f in self._waiting[: self._max_batch] if not f.done()]
                 del self._waiting[: self._max_batch]
+                if not batch:
+                    continue
                 try:
                     results = await loop.run_in_executor(
                         self._executor, self._run_batch, [call for call, _ in batch]
                     )
                 except Exception as error:  # it belongs to every call of the batch
                     results = [error] * len(batch)
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():  # the caller went away (deadline, cancellation)
-                        continue
-                    if isinstance(result, Exception):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+                _deliver(batch, results)
                 batch = []
         finally:
             # Only when this task is cancelled (the server stopping) is anything left.
@@ -80,3 +78,22 @@ class CallBatcher(Generic[CallT, ResultT]):
                 if not future.done():
                     future.cancel()
             self._waiting.clear()
+
+
+def _deliver(
+    batch: list[tuple[CallT, asyncio.Future[ResultT]]], results: Sequence[ResultT | Exception]
+) -> None:
+    """Hands each call its result; a batch function that broke its promise fails them all."""
+    if len(results) != len(batch):
+        mismatch = RuntimeError(f"a batch of {len(batch)} calls got {len(results)} results")
+        results = [mismatch] * len(batch)
+    for (_, future), result in zip(batch, results, strict=True):
+        if future.done():  # the caller went away while the batch ran
+            continue
+        if isinstance(result, StopIteration):
+            # A future refuses StopIteration (it would end the awaiting coroutine).
+            future.set_exception(RuntimeError(f"StopIteration: {result}"))
+        elif isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            future.set_result(result)

@@ -123,15 +123,21 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
             request,
             f"contracts/{submission.contract_number}",
             Submitted(submission, current_principal()),
+            # One contract's calls are decided one after the other, each seeing the
+            # last one's release, as when they come a moment apart.
+            group=submission.contract_number,
         )
 
     def _submit_batch(
         self, connection: Connection, submitted: list[Submitted]
     ) -> list[BatchOutcome[resources_pb2.KeyRequest]]:
         """Accepts a batch of submissions and releases at once those due already."""
-        releaser = Releaser(self._signing_keys.key_ring(connection), self._mail)
         outcomes = submit_key_requests(
-            connection, submitted, self._clock.now(), self._calendar, releaser
+            connection,
+            submitted,
+            self._clock.now(),
+            self._calendar,
+            lambda: Releaser(self._signing_keys.key_ring(connection), self._mail),
         )
         return [
             outcome

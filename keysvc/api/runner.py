@@ -116,9 +116,12 @@ class BatchedChange(Generic[ItemT, ResponseT]):
         request: Any,  # noqa: ANN401 - any mutating request message: each has request_id
         resource: str,
         item: ItemT,
+        *,
+        group: str = "",
     ) -> ResponseT:
         """Runs one call for the current caller, like `Runner.change`, with what the
-        batch's action needs of it (`item`)."""
+        batch's action needs of it (`item`); calls of one `group` run one after the
+        other (`BatchCall`)."""
         validate_request_id(request.request_id)
         mutation = Mutation(current_principal(), method, request, request.request_id, resource)
-        return await self._batcher.run(BatchCall(mutation, item))
+        return await self._batcher.run(BatchCall(mutation, item, group))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,7 +42,7 @@ from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.identifiers import new_key_request_id
-from keysvc.service.release import LockedContracts, Releaser, release_if_due
+from keysvc.service.release import LockedContracts, Releaser, is_due, release_if_due
 from keysvc.service.schedules import schedule_at
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar, Schedule
@@ -116,11 +116,11 @@ def submit_key_requests(
     submitted: Sequence[Submitted],
     now: datetime,
     calendar: BusinessCalendar,
-    releaser: Releaser | None = None,
+    releaser: Callable[[], Releaser] | None = None,
 ) -> list[Accepted | KeysvcError]:
     """Decides submissions as if one after the other, and stores the accepted ones;
-    with a `releaser`, those due already (same day, before the cutoff) are released
-    at once, in this transaction (`release_if_due`).
+    with a `releaser` (asked for only when one is due), those due already (same day,
+    before the cutoff) are released at once, in this transaction (`release_if_due`).
 
     Each is answered with what was stored, or with the error that refused it
     (nothing is written for a refused one). What the decisions need is read
@@ -149,10 +149,10 @@ def submit_key_requests(
     add_key_requests(connection, accepted)
     licenses: dict[str, LicenseRecord] = {}
     released: dict[str, KeyRequestRecord] = {}
-    if releaser is not None:
-        requests = [record for record, _ in accepted]
+    due = [record for record, _ in accepted if is_due(record, now)]
+    if releaser is not None and due:
         locked = LockedContracts(facts.contracts, facts.active_licenses)
-        licenses = release_if_due(connection, requests, releaser, now, locked=locked)
+        licenses = release_if_due(connection, due, releaser(), now, locked=locked)
         released = get_key_requests(connection, list(licenses))
     return [
         outcome

@@ -72,10 +72,16 @@ class Mutation:
 
 @dataclass(frozen=True, slots=True)
 class BatchCall(Generic[ItemT]):
-    """One call of a batch: the mutation, and what the use case needs of it."""
+    """One call of a batch: the mutation, and what the use case needs of it.
+
+    Calls of one `group` (say, one contract) never share a batch: a later one
+    runs after the batch has committed, and sees what the earlier one did just
+    as it would a moment later.
+    """
 
     mutation: Mutation
     item: ItemT
+    group: str = ""
 
 
 # What a batch's use case answers for each call: the response and the resource it
@@ -144,7 +150,7 @@ class MutationRunner:
         process, a deadlock, a bug — it is rolled back and its calls are run one
         by one with `run`, so a call fails only for a reason of its own.
         """
-        firsts, repeats = _split_repeats(calls)
+        firsts, repeats = _split_deferred(calls)
         try:
             with self._engine.begin() as connection:
                 results = self._run_batch_once(
@@ -159,7 +165,7 @@ class MutationRunner:
                 )
             results = [self._run_alone(calls[index], response_type, action) for index in firsts]
         answers = dict(zip(firsts, results, strict=True))
-        # A repeat within the batch comes after its first, which has committed by now.
+        # A repeat, or another call of a group, comes after the first, committed by now.
         for index in repeats:
             answers[index] = self._run_alone(calls[index], response_type, action)
         return [answers[index] for index in range(len(calls))]
@@ -201,11 +207,25 @@ class MutationRunner:
                 response = _replay(mutation, record, request_hash, response_type)
                 self._audit(connection, [(mutation, mutation.resource, OUTCOME_REPLAYED)])
                 return response
-        response, resource = action(connection)
-        if mutation.request_id:
-            add_records(
-                connection, [(mutation.key, _record(request_hash, response))], self._clock.now()
-            )
+        if not mutation.request_id:
+            response, resource = action(connection)
+            self._audit(connection, [(mutation, resource, OUTCOME_OK)])
+            return response
+        try:
+            with connection.begin_nested():
+                response, resource = action(connection)
+        except (KeysvcError, SigningError):
+            # Refused: unless a twin on another replica committed first (found now that
+            # the refusal's locks have been waited for), whose answer is this call's.
+            late = _recorded_meanwhile(connection, mutation.method, [mutation])
+            if mutation.key not in late:
+                raise
+            response = _replay(mutation, late[mutation.key], request_hash, response_type)
+            self._audit(connection, [(mutation, mutation.resource, OUTCOME_REPLAYED)])
+            return response
+        add_records(
+            connection, [(mutation.key, _record(request_hash, response))], self._clock.now()
+        )
         self._audit(connection, [(mutation, resource, OUTCOME_OK)])
         return response
 
@@ -236,12 +256,26 @@ class MutationRunner:
                 results[index] = error
                 events.append((index, mutation, mutation.resource, error.reason))
         outcomes = action(connection, [calls[index].item for index in fresh]) if fresh else []
+        refused = [
+            calls[index].mutation
+            for index, outcome in zip(fresh, outcomes, strict=True)
+            if isinstance(outcome, KeysvcError)
+        ]
+        late = _recorded_meanwhile(connection, method, refused)
         new_records: list[tuple[CallKey, IdempotencyRecord]] = []
         for index, outcome in zip(fresh, outcomes, strict=True):
             mutation = calls[index].mutation
             if isinstance(outcome, KeysvcError):
-                results[index] = outcome
-                events.append((index, mutation, mutation.resource, outcome.reason))
+                record = late.get(mutation.key) if mutation.request_id else None
+                try:
+                    if record is None:
+                        raise outcome
+                    # A twin on another replica committed first: its answer is this call's.
+                    results[index] = _replay(mutation, record, hashes[index], response_type)
+                    events.append((index, mutation, mutation.resource, OUTCOME_REPLAYED))
+                except KeysvcError as error:
+                    results[index] = error
+                    events.append((index, mutation, mutation.resource, error.reason))
                 continue
             response, resource = outcome
             results[index] = response
@@ -296,6 +330,17 @@ def _request_hash(mutation: Mutation) -> bytes:
     return hashlib.sha256(mutation.request.SerializeToString(deterministic=True)).digest()
 
 
+def _recorded_meanwhile(
+    connection: Connection, method: str, refused: Sequence[Mutation]
+) -> dict[CallKey, IdempotencyRecord]:
+    """The records of refused calls' request_ids that a twin committed after the call
+    looked for them. On PostgreSQL a new statement sees them, the refusal having
+    waited for the twin's locks; SQLite has one writer, so no twin commits inside
+    a transaction there and this finds nothing new."""
+    keys = [mutation.key for mutation in refused if mutation.request_id]
+    return find_records(connection, method, keys) if keys else {}
+
+
 def _record(request_hash: bytes, response: Message) -> IdempotencyRecord:
     return IdempotencyRecord(request_hash, response.SerializeToString(deterministic=True))
 
@@ -316,20 +361,23 @@ def _replay(
     return response_type.FromString(record.response)
 
 
-def _split_repeats(calls: Sequence[BatchCall[ItemT]]) -> tuple[list[int], list[int]]:
-    """The positions of the first call of each request_id (and of every call without
-    one), and of the repeats."""
+def _split_deferred(calls: Sequence[BatchCall[ItemT]]) -> tuple[list[int], list[int]]:
+    """The positions of the calls that go in the batch, and of those run after it: the
+    repeats of a request_id, and the later calls of a group."""
     firsts: list[int] = []
-    repeats: list[int] = []
-    seen: set[CallKey] = set()
+    deferred: list[int] = []
+    keys: set[CallKey] = set()
+    groups: set[str] = set()
     for index, call in enumerate(calls):
         key = call.mutation.key
-        if call.mutation.request_id and key in seen:
-            repeats.append(index)
-        else:
-            seen.add(key)
-            firsts.append(index)
-    return firsts, repeats
+        if (call.mutation.request_id and key in keys) or (call.group and call.group in groups):
+            deferred.append(index)
+            continue
+        keys.add(key)
+        if call.group:
+            groups.add(call.group)
+        firsts.append(index)
+    return firsts, deferred
 
 
 def _decided(result: ResponseT | Exception | None) -> ResponseT | Exception:

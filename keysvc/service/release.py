@@ -254,10 +254,10 @@ def release_if_due(
     the cutoff), so the key is in the answer rather than seconds later from the loop;
     returns their licenses by request id. One that cannot be released stays PENDING:
     the loop holds it with its reason. Should the release fail unexpectedly (a bug,
-    bad data), the requests stay accepted and PENDING all the same, for the loop,
-    which releases them one by one and holds the one at fault.
+    bad data), each is released in a savepoint of its own, and the one at fault
+    stays accepted and PENDING, for the loop to hold.
     """
-    due = [r for r in requests if r.state == "PENDING" and r.release_at <= now]
+    due = [request for request in requests if is_due(request, now)]
     if not due:
         return {}
     try:
@@ -267,11 +267,17 @@ def release_if_due(
         raise
     except Exception:
         logger.exception(
-            "releasing key requests at acceptance failed; the loop will release them",
+            "releasing key requests at acceptance failed; releasing them one by one",
             extra={"key_request_ids": [request.id for request in due]},
         )
-        return {}
+        # The one at fault stays PENDING (refused here), for the loop to hold.
+        released, _ = _release_one_by_one(connection, due, releaser, now)
     return {license_.key_request_id: license_ for license_ in released}
+
+
+def is_due(request: KeyRequestRecord, now: datetime) -> bool:
+    """Whether a request waits for nothing but its release: PENDING, its time come."""
+    return request.state == "PENDING" and request.release_at <= now
 
 
 @dataclass(frozen=True, slots=True)

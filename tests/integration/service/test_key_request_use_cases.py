@@ -397,10 +397,11 @@ def test_a_request_due_at_acceptance_is_released_at_once_and_a_later_one_is_not(
     assert get_key_request(connection, next_day.id).state == "PENDING"
 
 
-def test_a_release_at_acceptance_that_fails_unexpectedly_leaves_the_requests_accepted(
+def test_a_release_at_acceptance_that_fails_unexpectedly_releases_the_others(
     connection, caplog
 ) -> None:
-    requests = [_submit(connection, _contract(connection, product="neo-webconf")) for _ in range(2)]
+    poison = _submit(connection, _contract(connection, product="neo-webconf"))
+    fine = _submit(connection, _contract(connection))
     # Composing the e-mail of this product now raises, which no release rule foresees.
     connection.execute(
         update(products)
@@ -408,8 +409,9 @@ def test_a_release_at_acceptance_that_fails_unexpectedly_leaves_the_requests_acc
         .values(display_name="desknet's NEO\nWeb会議")
     )
     with caplog.at_level(logging.ERROR, logger="keysvc.service.release"):
-        assert release_if_due(connection, requests, RELEASER, NOW) == {}
-    assert [get_key_request(connection, r.id).state for r in requests] == ["PENDING"] * 2
-    (failure,) = caplog.records
-    assert failure.exc_info is not None
-    assert failure.key_request_ids == [r.id for r in requests]
+        released = release_if_due(connection, [poison, fine], RELEASER, NOW)
+    assert list(released) == [fine.id]
+    assert get_key_request(connection, fine.id).state == "RELEASED"
+    assert get_key_request(connection, poison.id).state == "PENDING"  # the loop holds it
+    failures = [record for record in caplog.records if record.exc_info is not None]
+    assert [getattr(record, "key_request_id", None) for record in failures] == [None, poison.id]

@@ -116,3 +116,57 @@ def test_a_caller_that_gives_up_does_not_disturb_the_others(executor) -> None:
 
     assert asyncio.run(scenario()) == 4
     assert recorder.batches == [[1, 2]]  # the cancelled call had joined the batch already
+
+
+def test_a_call_given_up_before_its_batch_starts_is_not_run(executor) -> None:
+    recorder = Recorder()
+    batcher = CallBatcher(executor, recorder)
+
+    async def scenario() -> int:
+        recorder.gate.clear()
+        running = asyncio.ensure_future(batcher.run(1))
+        await asyncio.sleep(0.05)  # the first batch holds at the gate
+        given_up = asyncio.ensure_future(batcher.run(2))
+        kept = asyncio.ensure_future(batcher.run(3))
+        await asyncio.sleep(0.05)
+        given_up.cancel()
+        recorder.gate.set()
+        await running
+        return await kept
+
+    assert asyncio.run(scenario()) == 6
+    assert recorder.batches == [[1], [3]]
+
+
+def test_results_a_future_cannot_carry_still_reach_their_callers(executor) -> None:
+    def odd(calls: list[int]) -> list[int | Exception]:
+        return [StopIteration("no active key") if call == 1 else call for call in calls]
+
+    batcher = CallBatcher(executor, odd)
+
+    async def scenario() -> list[int | BaseException]:
+        return await asyncio.gather(batcher.run(1), batcher.run(2), return_exceptions=True)
+
+    stopped, fine = asyncio.run(scenario())
+    assert isinstance(stopped, RuntimeError)
+    assert "no active key" in str(stopped)
+    assert fine == 2
+
+
+def test_a_batch_function_answering_the_wrong_number_of_calls_fails_them_and_goes_on(
+    executor,
+) -> None:
+    answers = [[]]
+
+    def short(calls: list[int]) -> list[int | Exception]:
+        return answers.pop() if answers else list(calls)
+
+    batcher = CallBatcher(executor, short)
+
+    async def scenario() -> tuple[BaseException | int, int]:
+        (first,) = await asyncio.gather(batcher.run(1), return_exceptions=True)
+        return first, await batcher.run(2)
+
+    first, later = asyncio.run(scenario())
+    assert isinstance(first, RuntimeError)
+    assert later == 2
