@@ -5,10 +5,14 @@
 
 A migrated database (SQLite in a data folder, or a scratch PostgreSQL database
 ``keysvc_bench_<hex>``) gets an active signing key and N contracts, each with a
-PENDING key request accepted during the closure and due tomorrow, loaded with
-SQLAlchemy Core in chunks. A real ``keysvc serve`` is started on it; the
-requests are not due yet by its clock, so its release loop leaves them alone.
-Then one ``ReleaseDue(as_of=tomorrow)`` call over gRPC releases them all —
+PENDING key request accepted six days ago, during a closure that lasts until
+today (given to the server as its ``KEYSVC_CALENDAR_FILE``), and scheduled as
+the server's calendar schedules it: due on the next business day, at its
+opening. They are loaded with SQLAlchemy Core in chunks. A real ``keysvc
+serve`` is started on it (its first start on the database checks every waiting
+request against its calendar, and moves none); the requests are not due yet
+by its clock, so its release loop leaves them alone. Then one
+``ReleaseDue(as_of=that opening)`` call over gRPC releases them all —
 signing, storing, superseding nothing, queueing N e-mails — batch by batch.
 The server's mail sender runs meanwhile, as in production.
 
@@ -45,6 +49,7 @@ from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.schema import contracts, key_requests, support_periods
 from keysvc.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc
+from scheduler.calendar import JST, BusinessCalendar, Closure
 from scheduler.clock import SystemClock
 from signing import fingerprint_hash
 
@@ -116,7 +121,7 @@ def seed(url: str, count: int, accepted: datetime, due: datetime) -> float:
                             "fingerprint_hash": fph,
                             "contact_email": "it@example.co.jp",
                             "accepted_at": accepted,
-                            "due_date": due.date(),
+                            "due_date": due.astimezone(JST).date(),
                             "release_at": due,
                         }
                         for number in numbers
@@ -146,12 +151,34 @@ def released_count(url: str) -> int:
         engine.dispose()
 
 
+def closure_until_today(accepted: datetime, now: datetime) -> Closure:
+    """A company closure from the acceptance day to today (JST), like the year-end one:
+    the requests accepted during it are due on the next business day."""
+    return Closure(accepted.astimezone(JST).date(), now.astimezone(JST).date(), "ベンチマーク休業")
+
+
 def measure(name: str, url: str, data_dir: Path, env: dict[str, str], count: int) -> list[Figure]:
     """Seeds, starts the server, times one ReleaseDue; returns the figures."""
     now = datetime.now(UTC)
-    due = now + timedelta(days=1)
-    seconds_to_seed = seed(url, count, now - timedelta(days=6), due)
-    print(f"{name}: loaded {count:,} due requests in {seconds_to_seed:.1f} s", flush=True)
+    accepted = now - timedelta(days=6)
+    # The requests' schedule is the server's own (its calendar file closes every day
+    # since they were accepted), so its start has nothing to reschedule and its loop
+    # finds nothing due before the next business day's opening.
+    closure = closure_until_today(accepted, now)
+    calendar_file = data_dir.parent / f"{name}-calendar.toml"
+    calendar_file.write_text(
+        f'[[closures]]\nstart = {closure.start}\nend = {closure.end}\nlabel = "{closure.label}"\n',
+        encoding="utf-8",
+    )
+    env = env | {"KEYSVC_CALENDAR_FILE": str(calendar_file)}
+    schedule = BusinessCalendar([closure]).schedule(accepted)
+    due = schedule.release_time
+    seconds_to_seed = seed(url, count, accepted, due)
+    print(
+        f"{name}: loaded {count:,} requests due {due.astimezone(JST):%Y-%m-%d %H:%M} JST "
+        f"in {seconds_to_seed:.1f} s",
+        flush=True,
+    )
     floor = signing_floor()
     with keysvc_serve(data_dir, env, data_dir.parent / f"{name}.log") as (pid, address):
         token = create_token(data_dir, env, "admin")
