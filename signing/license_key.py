@@ -17,7 +17,7 @@ step with its own error:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -106,31 +106,39 @@ def _to_ascii_bytes(text: object) -> bytes:
 
 
 class _Parts(NamedTuple):
-    """The three segments as written (they make the signing input), then decoded."""
+    """The three segments as written (they make the signing input), then decoded; the
+    header is not decoded when it is one a trusted key writes (None)."""
 
     header_b64: bytes
     payload_b64: bytes
     signature_b64: bytes
-    header: bytes
+    header: bytes | None
     payload: bytes
     signature: bytes
 
 
-def _split(text: bytes) -> _Parts:
+def _split(text: bytes, known_headers: Container[bytes]) -> _Parts:
     if not text:
         raise MalformedKey("license key is empty")
     parts = text.split(b".")
     if len(parts) != 3:
         raise MalformedKey(f"license key must have 3 dot-separated parts, got {len(parts)}")
-    decoded = []
+    decoded: list[bytes | None] = []
     for name, part in zip(("header", "payload", "signature"), parts, strict=True):
         if not part:
             raise MalformedKey(f"license key {name} part is empty")
+        if name == "header" and part in known_headers:
+            decoded.append(None)  # strict base64url of a known header: nothing to check
+            continue
         try:
             decoded.append(b64url_decode(part))
         except ValueError as exc:
             raise MalformedKey(f"license key {name} part is not strict base64url: {exc}") from None
-    return _Parts(*parts, *decoded)
+    header_b64, payload_b64, signature_b64 = parts
+    header, payload, signature = decoded
+    assert payload is not None, "only a known header is left undecoded"
+    assert signature is not None, "only a known header is left undecoded"
+    return _Parts(header_b64, payload_b64, signature_b64, header, payload, signature)
 
 
 def _header_kid(header: bytes) -> str:
@@ -211,9 +219,10 @@ class LicenseVerifier:
         `InvalidFingerprint`. No input makes this raise anything but a
         `SigningError`. The order of checks is in the module docstring.
         """
-        parts = _split(_to_ascii_bytes(text))
+        parts = _split(_to_ascii_bytes(text), self._by_header)
         key = self._by_header.get(parts.header_b64)
         if key is None:
+            assert parts.header is not None, "an unknown header is decoded"
             kid = _header_kid(parts.header)
             key = self._keys.get(kid)
             if key is None:
