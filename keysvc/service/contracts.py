@@ -70,8 +70,13 @@ def require_contract(
     """The contract, or `NotFound`."""
     contract = get_contract(connection, contract_number, for_update=for_update)
     if contract is None:
-        raise NotFound(f"contracts/{contract_number}", reason="CONTRACT_NOT_FOUND")
+        raise contract_not_found(contract_number)
     return contract
+
+
+def contract_not_found(contract_number: str) -> NotFound:
+    """The error for a contract number that names no contract."""
+    return NotFound(f"contracts/{contract_number}", reason="CONTRACT_NOT_FOUND")
 
 
 def _new_contract_number(connection: Connection, year: int) -> str:

@@ -40,7 +40,7 @@ from keysvc.persistence.key_request_repository import (
 )
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
-from keysvc.service.contracts import require_contract
+from keysvc.service.contracts import contract_not_found, require_contract
 from keysvc.service.identifiers import new_key_request_id
 from keysvc.service.release import LockedContracts, Releaser, is_due, release_if_due
 from keysvc.service.schedules import schedule_at
@@ -239,7 +239,7 @@ def _accept(
         )
     contract = facts.batch.contracts.get(submission.contract_number)
     if contract is None:
-        raise NotFound(f"contracts/{submission.contract_number}", reason="CONTRACT_NOT_FOUND")
+        raise contract_not_found(submission.contract_number)
     number = contract.contract_number
     contact_email = validate_email(
         "contact_email", submission.contact_email or contract.contact_email

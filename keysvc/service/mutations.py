@@ -201,26 +201,23 @@ class MutationRunner:
         connection: Connection,
         request_hash: bytes,
     ) -> ResponseT:
-        if mutation.request_id:
-            record = find_records(connection, mutation.method, [mutation.key]).get(mutation.key)
-            if record is not None:
-                response = _replay(mutation, record, request_hash, response_type)
-                self._audit(connection, [(mutation, mutation.resource, OUTCOME_REPLAYED)])
-                return response
         if not mutation.request_id:
             response, resource = action(connection)
             self._audit(connection, [(mutation, resource, OUTCOME_OK)])
             return response
-        try:
-            with connection.begin_nested():
-                response, resource = action(connection)
-        except (KeysvcError, SigningError):
-            # Refused: unless a twin on another replica committed first (found now that
-            # the refusal's locks have been waited for), whose answer is this call's.
-            late = _recorded_meanwhile(connection, mutation.method, [mutation])
-            if mutation.key not in late:
-                raise
-            response = _replay(mutation, late[mutation.key], request_hash, response_type)
+        recorded = find_records(connection, mutation.method, [mutation.key])
+        if not recorded:
+            try:
+                with connection.begin_nested():
+                    response, resource = action(connection)
+            except (KeysvcError, SigningError):
+                # Refused: unless a twin on another replica committed first (found now
+                # that the refusal's locks have been waited for), whose answer is this one's.
+                recorded = _recorded_meanwhile(connection, mutation.method, [mutation])
+                if not recorded:
+                    raise
+        if recorded:
+            response = _replay(mutation, recorded[mutation.key], request_hash, response_type)
             self._audit(connection, [(mutation, mutation.resource, OUTCOME_REPLAYED)])
             return response
         add_records(
@@ -242,19 +239,29 @@ class MutationRunner:
         recorded = find_records(connection, method, keyed)
         results: list[ResponseT | Exception | None] = [None] * len(calls)
         events: list[tuple[int, Mutation, str, str]] = []
+
+        def answer(index: int, outcome: ResponseT | KeysvcError, resource: str) -> None:
+            results[index] = outcome
+            reason = outcome.reason if isinstance(outcome, KeysvcError) else None
+            events.append((index, calls[index].mutation, resource, reason or OUTCOME_OK))
+
+        def replay(index: int, record: IdempotencyRecord) -> None:
+            mutation = calls[index].mutation
+            try:
+                response = _replay(mutation, record, hashes[index], response_type)
+            except KeysvcError as error:
+                answer(index, error, mutation.resource)
+                return
+            results[index] = response
+            events.append((index, mutation, mutation.resource, OUTCOME_REPLAYED))
+
         fresh: list[int] = []
         for index, call in enumerate(calls):
-            mutation = call.mutation
-            record = recorded.get(mutation.key) if mutation.request_id else None
+            record = recorded.get(call.mutation.key) if call.mutation.request_id else None
             if record is None:
                 fresh.append(index)
-                continue
-            try:
-                results[index] = _replay(mutation, record, hashes[index], response_type)
-                events.append((index, mutation, mutation.resource, OUTCOME_REPLAYED))
-            except KeysvcError as error:
-                results[index] = error
-                events.append((index, mutation, mutation.resource, error.reason))
+            else:
+                replay(index, record)
         outcomes = action(connection, [calls[index].item for index in fresh]) if fresh else []
         refused = [
             calls[index].mutation
@@ -267,19 +274,13 @@ class MutationRunner:
             mutation = calls[index].mutation
             if isinstance(outcome, KeysvcError):
                 record = late.get(mutation.key) if mutation.request_id else None
-                try:
-                    if record is None:
-                        raise outcome
-                    # A twin on another replica committed first: its answer is this call's.
-                    results[index] = _replay(mutation, record, hashes[index], response_type)
-                    events.append((index, mutation, mutation.resource, OUTCOME_REPLAYED))
-                except KeysvcError as error:
-                    results[index] = error
-                    events.append((index, mutation, mutation.resource, error.reason))
+                if record is None:
+                    answer(index, outcome, mutation.resource)
+                else:  # a twin on another replica committed first: its answer is this one's
+                    replay(index, record)
                 continue
             response, resource = outcome
-            results[index] = response
-            events.append((index, mutation, resource, OUTCOME_OK))
+            answer(index, response, resource)
             if mutation.request_id:
                 new_records.append((mutation.key, _record(hashes[index], response)))
         add_records(connection, new_records, self._clock.now())

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from keysvc.domain import jst_date, support_end_for
-from keysvc.errors import FailedPrecondition, KeysvcError, NotFound
+from keysvc.errors import FailedPrecondition, KeysvcError
 from keysvc.persistence.contract_repository import (
     ContractRecord,
     get_contracts,
@@ -37,6 +37,7 @@ from keysvc.persistence.key_request_repository import (
     supersede,
 )
 from keysvc.persistence.outbox_repository import queue_mails
+from keysvc.service.contracts import contract_not_found
 from keysvc.service.identifiers import new_license_serial
 from scheduler.mail import ComposedMail, compose_license_mail
 from signing import KeyRing, LicenseClaims
@@ -185,7 +186,7 @@ def _plan(
             metadata={"key_request_id": request.id},
         )
     if contract is None:
-        raise NotFound(f"contracts/{request.contract_number}", reason="CONTRACT_NOT_FOUND")
+        raise contract_not_found(request.contract_number)
     if request.previous_license_serial is not None:
         if active is None or active.serial != request.previous_license_serial:
             raise FailedPrecondition(
@@ -260,18 +261,8 @@ def release_if_due(
     due = [request for request in requests if is_due(request, now)]
     if not due:
         return {}
-    try:
-        with connection.begin_nested():
-            released, _ = release_batch(connection, due, releaser, now, locked=locked)
-    except SQLAlchemyError:
-        raise
-    except Exception:
-        logger.exception(
-            "releasing key requests at acceptance failed; releasing them one by one",
-            extra={"key_request_ids": [request.id for request in due]},
-        )
-        # The one at fault stays PENDING (refused here), for the loop to hold.
-        released, _ = _release_one_by_one(connection, due, releaser, now)
+    # The one at fault, if any, is refused here and stays PENDING, for the loop to hold.
+    released, _ = _release_guarded(connection, due, releaser, now, locked=locked)
     return {license_.key_request_id: license_ for license_ in released}
 
 
@@ -303,19 +294,7 @@ def release_due(
     ``RELEASE_FAILED``, the others are released.
     """
     claimed = claim_due(connection, as_of, limit)
-    try:
-        with connection.begin_nested():
-            released, refusals = release_batch(connection, claimed, releaser, now)
-    except SQLAlchemyError:
-        raise  # the database's trouble, not a request's: the next batch tries again
-    except Exception:
-        # A bug or bad data in one request would otherwise roll back the batch, and the
-        # same oldest requests would be claimed again and again, starving the rest.
-        logger.exception(
-            "a release batch failed; releasing its requests one by one",
-            extra={"claimed": len(claimed)},
-        )
-        released, refusals = _release_one_by_one(connection, claimed, releaser, now)
+    released, refusals = _release_guarded(connection, claimed, releaser, now)
     for refusal in refusals:
         set_state(connection, refusal.request.id, "HELD", hold_reason=refusal.error.reason)
         logger.warning(
@@ -323,6 +302,31 @@ def release_due(
             extra={"key_request_id": refusal.request.id, "reason": refusal.error.reason},
         )
     return DueRelease(claimed=len(claimed), released=len(released))
+
+
+def _release_guarded(
+    connection: Connection,
+    requests: list[KeyRequestRecord],
+    releaser: Releaser,
+    now: datetime,
+    *,
+    locked: LockedContracts | None = None,
+) -> tuple[list[LicenseRecord], list[Refusal]]:
+    """`release_batch` in a savepoint; should it fail with anything but a database error
+    (a bug, bad data in one request), the requests are released one by one."""
+    try:
+        with connection.begin_nested():
+            return release_batch(connection, requests, releaser, now, locked=locked)
+    except SQLAlchemyError:
+        raise  # the database's trouble, not a request's: the caller's next try may pass
+    except Exception:
+        # Otherwise one request would roll back the batch, and the same oldest ones
+        # would be claimed again and again, starving the rest.
+        logger.exception(
+            "a release batch failed; releasing its requests one by one",
+            extra={"key_request_ids": [request.id for request in requests]},
+        )
+        return _release_one_by_one(connection, requests, releaser, now)
 
 
 def _release_one_by_one(
