@@ -6,14 +6,21 @@ calls waiting at a moment to a worker thread as one batch, so that cost is paid
 once for all of them. Nothing waits on a timer: a call that arrives when no
 batch is running starts one at once, and calls arriving meanwhile make up the
 next, so a lone call is as fast as before and a crowd shares the work.
+
+The worker thread runs batch after batch while calls are waiting, handing each
+batch's answers back to the event loop as it goes: the next batch does not
+wait for the event loop to take the answers and start it, which under load
+took a sixth of the time between batches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 CallT = TypeVar("CallT")
 ResultT = TypeVar("ResultT")
@@ -40,44 +47,76 @@ class CallBatcher(Generic[CallT, ResultT]):
         self._executor = executor
         self._run_batch = run_batch
         self._max_batch = max_batch
+        # Shared by the event loop (which adds calls) and the worker (which takes them).
+        self._lock = threading.Lock()
         self._waiting: list[tuple[CallT, asyncio.Future[ResultT]]] = []
-        self._draining: asyncio.Task[None] | None = None
+        self._working = False
 
     async def run(self, call: CallT) -> ResultT:
         """Runs `call` with whatever other calls are waiting; returns its result."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ResultT] = loop.create_future()
-        self._waiting.append((call, future))
-        if self._draining is None:
-            self._draining = loop.create_task(self._drain())
+        with self._lock:
+            self._waiting.append((call, future))
+            start = not self._working
+            self._working = True
+        if start:
+            # At the loop's next turn, so that calls arriving together start together.
+            loop.call_soon(self._start, loop)
         return await future
 
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        batch: list[tuple[CallT, asyncio.Future[ResultT]]] = []
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            while self._waiting:
-                # A call whose caller gave up while it waited (deadline, cancellation)
-                # is not run at all, as a job cancelled before it started.
-                batch = [(call, f) for call, f in self._waiting[: self._max_batch] if not f.done()]
+            self._executor.submit(self._work, loop)
+        except RuntimeError as error:  # the executor is shut down: the server is stopping
+            with self._lock:
+                waiting, self._waiting = self._waiting, []
+                self._working = False
+            _deliver(waiting, [error] * len(waiting))
+
+    def _work(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In the worker thread: runs batches until no call is waiting."""
+        while True:
+            with self._lock:
+                taken = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
-                if not batch:
-                    continue
-                try:
-                    results = await loop.run_in_executor(
-                        self._executor, self._run_batch, [call for call, _ in batch]
-                    )
-                except Exception as error:  # it belongs to every call of the batch
-                    results = [error] * len(batch)
-                _deliver(batch, results)
-                batch = []
-        finally:
-            # Only when this task is cancelled (the server stopping) is anything left.
-            self._draining = None
-            for _, future in (*batch, *self._waiting):
-                if not future.done():
-                    future.cancel()
-            self._waiting.clear()
+                if not taken:
+                    self._working = False
+                    return
+            # A call whose caller gave up while it waited (deadline, cancellation)
+            # is not run at all, as a job cancelled before it started.
+            batch = [(call, future) for call, future in taken if not future.cancelled()]
+            if not batch:
+                continue
+            results: Sequence[ResultT | Exception]
+            try:
+                results = self._run_batch([call for call, _ in batch])
+            except Exception as error:  # it belongs to every call of the batch
+                results = [error] * len(batch)
+            except BaseException:
+                self._give_up(loop, batch)
+                raise
+            try:
+                loop.call_soon_threadsafe(_deliver, batch, results)
+            except RuntimeError:  # the event loop is closed: nobody is waiting any more
+                self._give_up(loop, [])
+                return
+
+    def _give_up(
+        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[CallT, asyncio.Future[ResultT]]]
+    ) -> None:
+        """Cancels the batch in hand and every waiting call, and lets a new worker start."""
+        with self._lock:
+            waiting = [*batch, *self._waiting]
+            self._waiting = []
+            self._working = False
+        with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
+            loop.call_soon_threadsafe(_cancel, waiting)
+
+
+def _cancel(calls: list[tuple[Any, asyncio.Future[Any]]]) -> None:
+    for _, future in calls:
+        future.cancel()
 
 
 def _deliver(

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from keysvc.persistence.driver_statement import DriverInsert
 from keysvc.persistence.schema import audit_events
 
 
@@ -37,14 +38,15 @@ class NewAuditEvent:
     outcome: str
 
 
-_INSERT_EVENT: Final = insert(audit_events)
+# Every mutating call appends one: on the driver's cursor (`DriverStatement`).
+_INSERT_EVENTS: Final = DriverInsert(audit_events, NewAuditEvent.__slots__)
 
 
 def add_events(connection: Connection, events: Sequence[NewAuditEvent]) -> None:
     """Appends events in one statement, in their order."""
     if events:
-        connection.execute(
-            _INSERT_EVENT,
+        _INSERT_EVENTS.run(
+            connection,
             [{name: getattr(e, name) for name in NewAuditEvent.__slots__} for e in events],
         )
 

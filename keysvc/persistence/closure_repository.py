@@ -8,6 +8,7 @@ from typing import Final
 
 from sqlalchemy import Connection, delete, insert, select
 
+from keysvc.persistence.driver_statement import DriverStatement
 from keysvc.persistence.schema import closures
 from scheduler.calendar import Closure
 
@@ -21,9 +22,11 @@ class ClosureRecord:
 
 
 # Read by every submission batch: built once (see key_request_repository).
-_SELECT_CLOSURES: Final = select(
-    closures.c.id, closures.c.start_date, closures.c.end_date, closures.c.label
-).order_by(closures.c.start_date, closures.c.id)
+_SELECT_CLOSURES: Final = DriverStatement(
+    select(closures.c.id, closures.c.start_date, closures.c.end_date, closures.c.label).order_by(
+        closures.c.start_date, closures.c.id
+    )
+)
 
 
 def list_closures(connection: Connection) -> list[Closure]:
@@ -33,7 +36,7 @@ def list_closures(connection: Connection) -> list[Closure]:
 
 def list_closure_records(connection: Connection) -> list[ClosureRecord]:
     """Every configured closure with its id, earliest first."""
-    rows = connection.execute(_SELECT_CLOSURES)
+    rows = _SELECT_CLOSURES.rows(connection)
     return [ClosureRecord(id_, Closure(start, end, label)) for id_, start, end, label in rows]
 
 

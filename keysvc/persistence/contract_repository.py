@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from keysvc.domain import Period
+from keysvc.persistence.driver_statement import DriverStatement
 from keysvc.persistence.schema import (
     contract_number_counters,
     contracts,
@@ -112,22 +114,29 @@ def get_contract(
     return get_contracts(connection, [contract_number], for_update=for_update).get(contract_number)
 
 
+# Every submission and release reads these: they run on the driver's cursor
+# (`DriverStatement`), selecting a record's fields (but its periods) in its order.
+_CONTRACT_COLUMNS: Final = [contracts.c[name] for name in ContractRecord.__slots__[:-1]]
 _SELECT_CONTRACTS: Final = (
-    select(contracts)
+    select(*_CONTRACT_COLUMNS)
     .where(contracts.c.contract_number.in_(bindparam("numbers", expanding=True)))
     .order_by(contracts.c.contract_number)
 )
-_SELECT_CONTRACTS_FOR_UPDATE: Final = _SELECT_CONTRACTS.with_for_update()
-_SELECT_PERIODS: Final = (
+_GET_CONTRACTS: Final = DriverStatement(_SELECT_CONTRACTS, lists=("numbers",))
+_GET_CONTRACTS_FOR_UPDATE: Final = DriverStatement(
+    _SELECT_CONTRACTS.with_for_update(), lists=("numbers",)
+)
+_SELECT_PERIODS: Final = DriverStatement(
     select(
         support_periods.c.contract_number,
         support_periods.c.start_date,
         support_periods.c.end_date,
     )
     .where(support_periods.c.contract_number.in_(bindparam("numbers", expanding=True)))
-    .order_by(support_periods.c.start_date)
+    .order_by(support_periods.c.start_date),
+    lists=("numbers",),
 )
-_SELECT_DISPLAY_NAMES: Final = select(products.c.code, products.c.display_name)
+_SELECT_DISPLAY_NAMES: Final = DriverStatement(select(products.c.code, products.c.display_name))
 
 
 def get_contracts(
@@ -137,23 +146,22 @@ def get_contracts(
     (in number order, so two batches locking overlapping sets cannot deadlock)."""
     if not numbers:
         return {}
-    query = _SELECT_CONTRACTS_FOR_UPDATE if for_update else _SELECT_CONTRACTS
-    rows = list(connection.execute(query, {"numbers": numbers}))
-    periods = _periods(connection, [row.contract_number for row in rows])
-    return {row.contract_number: _record(row, periods[row.contract_number]) for row in rows}
+    query = _GET_CONTRACTS_FOR_UPDATE if for_update else _GET_CONTRACTS
+    rows = query.rows(connection, {"numbers": numbers})
+    periods = _periods(connection, [row[0] for row in rows])
+    return {row[0]: _record(row, periods[row[0]]) for row in rows}
 
 
 def product_display_names(connection: Connection) -> dict[str, str]:
     """Every product's name for people, by product code."""
-    rows = connection.execute(_SELECT_DISPLAY_NAMES)
-    return {row.code: row.display_name for row in rows}
+    return dict(_SELECT_DISPLAY_NAMES.rows(connection))
 
 
 def list_contracts(
     connection: Connection, *, limit: int, after: str | None, product_code: str
 ) -> list[ContractRecord]:
     """Contracts ordered by number, starting after `after`."""
-    query = select(contracts).order_by(contracts.c.contract_number).limit(limit)
+    query = select(*_CONTRACT_COLUMNS).order_by(contracts.c.contract_number).limit(limit)
     if after is not None:
         query = query.where(contracts.c.contract_number > after)
     if product_code:
@@ -190,20 +198,14 @@ def _periods(connection: Connection, numbers: list[str]) -> dict[str, tuple[Peri
     if not numbers:
         return {}
     found: dict[str, list[Period]] = {}
-    for number, start, end in connection.execute(_SELECT_PERIODS, {"numbers": numbers}):
+    for number, start, end in _SELECT_PERIODS.rows(connection, {"numbers": numbers}):
         found.setdefault(number, []).append(Period(start, end))
     return {number: tuple(periods) for number, periods in found.items()}
 
 
-def _record(row: Row[Any], periods: tuple[Period, ...]) -> ContractRecord:
+def _record(row: Sequence[Any], periods: tuple[Period, ...]) -> ContractRecord:
+    """The record of a row of `_CONTRACT_COLUMNS`, with its periods."""
+    number, product, customer, email, seats, purchase, accept, created = row
     return ContractRecord(
-        contract_number=row.contract_number,
-        product_code=row.product_code,
-        customer_name=row.customer_name,
-        contact_email=row.contact_email,
-        seats=row.seats,
-        purchase_date=row.purchase_date,
-        accept_date=row.accept_date,
-        created_at=row.created_at,
-        periods=periods,
+        number, product, customer, email, seats, purchase, accept, created, periods
     )

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, select
 
+from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
 from keysvc.persistence.schema import idempotency_records
 
 
@@ -29,17 +30,24 @@ class CallKey:
     request_id: str
 
 
-_SELECT_RECORDS: Final = select(
-    idempotency_records.c.client_id,
-    idempotency_records.c.request_id,
-    idempotency_records.c.request_hash,
-    idempotency_records.c.response,
-).where(
-    idempotency_records.c.method == bindparam("method"),
-    idempotency_records.c.client_id.in_(bindparam("clients", expanding=True)),
-    idempotency_records.c.request_id.in_(bindparam("request_ids", expanding=True)),
+# Every mutating call with a request_id runs both: on the driver's cursor (`DriverStatement`).
+_SELECT_RECORDS: Final = DriverStatement(
+    select(
+        idempotency_records.c.client_id,
+        idempotency_records.c.request_id,
+        idempotency_records.c.request_hash,
+        idempotency_records.c.response,
+    ).where(
+        idempotency_records.c.method == bindparam("method"),
+        idempotency_records.c.client_id.in_(bindparam("clients", expanding=True)),
+        idempotency_records.c.request_id.in_(bindparam("request_ids", expanding=True)),
+    ),
+    lists=("clients", "request_ids"),
 )
-_INSERT_RECORD: Final = insert(idempotency_records)
+_INSERT_RECORDS: Final = DriverInsert(
+    idempotency_records,
+    ("client_id", "method", "request_id", "request_hash", "response", "created_at"),
+)
 
 
 def find_records(
@@ -48,8 +56,8 @@ def find_records(
     """The remembered calls among `keys` (all of `method`), by key, in one query."""
     if not keys:
         return {}
-    rows = connection.execute(
-        _SELECT_RECORDS,
+    rows = _SELECT_RECORDS.rows(
+        connection,
         {
             "method": method,
             "clients": sorted({key.client_id for key in keys}),
@@ -71,8 +79,8 @@ def add_records(
     """Remembers first calls in one statement; a concurrent twin makes it fail on the
     primary key."""
     if records:
-        connection.execute(
-            _INSERT_RECORD,
+        _INSERT_RECORDS.run(
+            connection,
             [
                 {
                     "client_id": key.client_id,

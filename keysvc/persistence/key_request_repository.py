@@ -7,87 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
+from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
 from keysvc.persistence.schema import key_requests, licenses
-
-OPEN_STATES = ("PENDING", "HELD")
-
-# The statements of the submission path, built once: a statement object remembers its
-# cache key, so each execution skips building the expression and its key again.
-_INSERT_KEY_REQUEST: Final = insert(key_requests)
-_SELECT_KEY_REQUESTS: Final = select(key_requests).where(
-    key_requests.c.id.in_(bindparam("ids", expanding=True))
-)
-_SELECT_OPEN_REQUESTS: Final = select(key_requests.c.contract_number, key_requests.c.id).where(
-    key_requests.c.contract_number.in_(bindparam("numbers", expanding=True)),
-    key_requests.c.state.in_(OPEN_STATES),
-)
-_SELECT_REISSUE_TIMES: Final = select(
-    key_requests.c.contract_number, key_requests.c.accepted_at
-).where(
-    key_requests.c.contract_number.in_(bindparam("numbers", expanding=True)),
-    key_requests.c.kind == "REISSUE",
-    key_requests.c.state != "REJECTED",
-    key_requests.c.accepted_at >= bindparam("since"),
-)
-_SELECT_KEY_REQUEST: Final = select(key_requests).where(key_requests.c.id == bindparam("id"))
-_SELECT_KEY_REQUEST_FOR_UPDATE: Final = _SELECT_KEY_REQUEST.with_for_update()
-_SELECT_LICENSE: Final = select(licenses).where(licenses.c.serial == bindparam("serial"))
-_SELECT_LICENSES: Final = select(licenses).where(
-    licenses.c.serial.in_(bindparam("serials", expanding=True))
-)
-_SELECT_ACTIVE_LICENSES: Final = select(licenses).where(
-    licenses.c.contract_number.in_(bindparam("numbers", expanding=True)),
-    licenses.c.status == "ACTIVE",
-)
-_SELECT_ACTIVE_LICENSES_FOR_UPDATE: Final = _SELECT_ACTIVE_LICENSES.order_by(
-    licenses.c.serial
-).with_for_update()
-_SELECT_WAITING_SCHEDULES: Final = (
-    select(
-        key_requests.c.id,
-        key_requests.c.accepted_at,
-        key_requests.c.due_date,
-        key_requests.c.release_at,
-        key_requests.c.at_risk,
-    )
-    .where(key_requests.c.state.in_(OPEN_STATES))
-    .order_by(key_requests.c.id)
-    .with_for_update()
-)
-_RESCHEDULE: Final = (
-    update(key_requests)
-    .where(key_requests.c.id == bindparam("request_id"))
-    .values(release_at=bindparam("release_at"), at_risk=bindparam("at_risk"))
-)
-# The release's statements.
-_SELECT_LAST_GENERATIONS: Final = (
-    select(licenses.c.contract_number, func.max(licenses.c.generation).label("last"))
-    .where(licenses.c.contract_number.in_(bindparam("numbers", expanding=True)))
-    .group_by(licenses.c.contract_number)
-)
-_INSERT_LICENSE: Final = insert(licenses)
-_SUPERSEDE: Final = (
-    update(licenses)
-    .where(licenses.c.serial == bindparam("old"), licenses.c.status == "ACTIVE")
-    .values(status="SUPERSEDED")
-)
-_LINK_SUCCESSOR: Final = (
-    update(licenses)
-    .where(licenses.c.serial == bindparam("old"))
-    .values(superseded_by=bindparam("new"))
-)
-_MARK_RELEASED: Final = (
-    update(key_requests)
-    .where(key_requests.c.id == bindparam("request_id"))
-    .values(
-        state="RELEASED",
-        released_at=bindparam("now"),
-        license_serial=bindparam("serial"),
-        released_late=bindparam("late"),
-    )
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,13 +64,124 @@ class LicenseRecord:
     revoke_reason: str | None
 
 
+OPEN_STATES = ("PENDING", "HELD")
+
+# The statements of the submission and release paths run on the driver's cursor
+# (`DriverStatement`): they run for every key issued. Selects name the record's fields
+# in its order, so a row becomes a record without a lookup per column.
+_KEY_REQUEST_COLUMNS: Final = [key_requests.c[name] for name in KeyRequestRecord.__slots__]
+_LICENSE_COLUMNS: Final = [licenses.c[name] for name in LicenseRecord.__slots__]
+_INSERT_KEY_REQUESTS: Final = DriverInsert(
+    key_requests, (*KeyRequestRecord.__slots__, "created_by_token_id")
+)
+_SELECT_OPEN_REQUESTS: Final = DriverStatement(
+    select(key_requests.c.contract_number, key_requests.c.id).where(
+        key_requests.c.contract_number.in_(bindparam("numbers", expanding=True)),
+        key_requests.c.state.in_(OPEN_STATES),
+    ),
+    lists=("numbers",),
+)
+_SELECT_REISSUE_TIMES: Final = DriverStatement(
+    select(key_requests.c.contract_number, key_requests.c.accepted_at).where(
+        key_requests.c.contract_number.in_(bindparam("numbers", expanding=True)),
+        key_requests.c.kind == "REISSUE",
+        key_requests.c.state != "REJECTED",
+        key_requests.c.accepted_at >= bindparam("since"),
+    ),
+    lists=("numbers",),
+)
+_SELECT_KEY_REQUEST: Final = select(*_KEY_REQUEST_COLUMNS).where(
+    key_requests.c.id == bindparam("id")
+)
+_GET_KEY_REQUEST: Final = DriverStatement(_SELECT_KEY_REQUEST)
+_GET_KEY_REQUEST_FOR_UPDATE: Final = DriverStatement(_SELECT_KEY_REQUEST.with_for_update())
+_SELECT_LICENSE: Final = DriverStatement(
+    select(*_LICENSE_COLUMNS).where(licenses.c.serial == bindparam("serial"))
+)
+_SELECT_LICENSES: Final = DriverStatement(
+    select(*_LICENSE_COLUMNS).where(licenses.c.serial.in_(bindparam("serials", expanding=True))),
+    lists=("serials",),
+)
+_SELECT_ACTIVE_LICENSES_FOR_UPDATE: Final = DriverStatement(
+    select(*_LICENSE_COLUMNS)
+    .where(
+        licenses.c.contract_number.in_(bindparam("numbers", expanding=True)),
+        licenses.c.status == "ACTIVE",
+    )
+    .order_by(licenses.c.serial)
+    .with_for_update(),
+    lists=("numbers",),
+)
+_SELECT_WAITING_SCHEDULES: Final = (
+    select(
+        key_requests.c.id,
+        key_requests.c.accepted_at,
+        key_requests.c.due_date,
+        key_requests.c.release_at,
+        key_requests.c.at_risk,
+    )
+    .where(key_requests.c.state.in_(OPEN_STATES))
+    .order_by(key_requests.c.id)
+    .with_for_update()
+)
+_RESCHEDULE: Final = (
+    update(key_requests)
+    .where(key_requests.c.id == bindparam("request_id"))
+    .values(release_at=bindparam("release_at"), at_risk=bindparam("at_risk"))
+)
+_SET_STATE: Final = DriverStatement(
+    update(key_requests)
+    .where(key_requests.c.id == bindparam("request_id"))
+    .values(
+        state=bindparam("state"),
+        reject_reason=bindparam("reject_reason"),
+        hold_reason=bindparam("hold_reason"),
+    )
+)
+_CLAIM_DUE: Final = DriverStatement(
+    select(*_KEY_REQUEST_COLUMNS)
+    .where(key_requests.c.state == "PENDING", key_requests.c.release_at <= bindparam("as_of"))
+    .order_by(key_requests.c.release_at, key_requests.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+# The release's statements.
+_SELECT_LAST_GENERATIONS: Final = DriverStatement(
+    select(licenses.c.contract_number, func.max(licenses.c.generation))
+    .where(licenses.c.contract_number.in_(bindparam("numbers", expanding=True)))
+    .group_by(licenses.c.contract_number),
+    lists=("numbers",),
+)
+_INSERT_LICENSES: Final = DriverInsert(licenses, LicenseRecord.__slots__)
+_SUPERSEDE: Final = DriverStatement(
+    update(licenses)
+    .where(licenses.c.serial == bindparam("old"), licenses.c.status == "ACTIVE")
+    .values(status="SUPERSEDED")
+)
+_LINK_SUCCESSOR: Final = DriverStatement(
+    update(licenses)
+    .where(licenses.c.serial == bindparam("old"))
+    .values(superseded_by=bindparam("new"))
+)
+_MARK_RELEASED: Final = DriverStatement(
+    update(key_requests)
+    .where(key_requests.c.id == bindparam("request_id"))
+    .values(
+        state="RELEASED",
+        released_at=bindparam("now"),
+        license_serial=bindparam("serial"),
+        released_late=bindparam("late"),
+    )
+)
+
+
 def add_key_requests(
     connection: Connection, records: Sequence[tuple[KeyRequestRecord, str]]
 ) -> None:
     """Stores accepted requests, each with the token id of who submitted it, in one statement."""
     if records:
-        connection.execute(
-            _INSERT_KEY_REQUEST,
+        _INSERT_KEY_REQUESTS.run(
+            connection,
             [
                 {name: getattr(record, name) for name in KeyRequestRecord.__slots__}
                 | {"created_by_token_id": created_by}
@@ -156,21 +190,13 @@ def add_key_requests(
         )
 
 
-def get_key_requests(connection: Connection, request_ids: list[str]) -> dict[str, KeyRequestRecord]:
-    """The requests among `request_ids` that exist, by id."""
-    if not request_ids:
-        return {}
-    rows = connection.execute(_SELECT_KEY_REQUESTS, {"ids": request_ids})
-    return {row.id: _key_request(row) for row in rows}
-
-
 def get_key_request(
     connection: Connection, request_id: str, *, for_update: bool = False
 ) -> KeyRequestRecord | None:
     """The request, or None. `for_update` locks it on PostgreSQL."""
-    query = _SELECT_KEY_REQUEST_FOR_UPDATE if for_update else _SELECT_KEY_REQUEST
-    row = connection.execute(query, {"id": request_id}).one_or_none()
-    return None if row is None else _key_request(row)
+    query = _GET_KEY_REQUEST_FOR_UPDATE if for_update else _GET_KEY_REQUEST
+    rows = query.rows(connection, {"id": request_id})
+    return _key_request(rows[0]) if rows else None
 
 
 def open_request_of(connection: Connection, contract_number: str) -> str | None:
@@ -190,7 +216,7 @@ def open_requests_of(connection: Connection, contract_numbers: list[str]) -> dic
     have one."""
     if not contract_numbers:
         return {}
-    rows = connection.execute(_SELECT_OPEN_REQUESTS, {"numbers": contract_numbers})
+    rows = _SELECT_OPEN_REQUESTS.rows(connection, {"numbers": contract_numbers})
     return {str(number): str(request_id) for number, request_id in rows}
 
 
@@ -205,7 +231,7 @@ def reissue_times_of(
     if not contract_numbers:
         return {}
     found: dict[str, list[datetime]] = {}
-    rows = connection.execute(_SELECT_REISSUE_TIMES, {"numbers": contract_numbers, "since": since})
+    rows = _SELECT_REISSUE_TIMES.rows(connection, {"numbers": contract_numbers, "since": since})
     for number, accepted_at in rows:
         found.setdefault(number, []).append(accepted_at)
     return found
@@ -214,8 +240,8 @@ def reissue_times_of(
 def mark_released(connection: Connection, releases: list[Released], now: datetime) -> None:
     """Records the release of requests: the license each made and whether it was late."""
     if releases:
-        connection.execute(
-            _MARK_RELEASED,
+        _MARK_RELEASED.run_many(
+            connection,
             [
                 {"request_id": r.request_id, "serial": r.license_serial, "late": r.late, "now": now}
                 for r in releases
@@ -225,22 +251,22 @@ def mark_released(connection: Connection, releases: list[Released], now: datetim
 
 def get_license(connection: Connection, serial: str) -> LicenseRecord | None:
     """The license, or None."""
-    row = connection.execute(_SELECT_LICENSE, {"serial": serial}).one_or_none()
-    return None if row is None else _license(row)
+    rows = _SELECT_LICENSE.rows(connection, {"serial": serial})
+    return _license(rows[0]) if rows else None
 
 
 def get_licenses(connection: Connection, serials: list[str]) -> dict[str, LicenseRecord]:
     """The licenses among `serials` that exist, by serial."""
     if not serials:
         return {}
-    rows = connection.execute(_SELECT_LICENSES, {"serials": serials})
-    return {row.serial: _license(row) for row in rows}
+    records = map(_license, _SELECT_LICENSES.rows(connection, {"serials": serials}))
+    return {record.serial: record for record in records}
 
 
 def active_license_of(connection: Connection, contract_number: str) -> LicenseRecord | None:
     """The contract's ACTIVE license, if any."""
     row = connection.execute(
-        select(licenses).where(
+        select(*_LICENSE_COLUMNS).where(
             licenses.c.contract_number == contract_number, licenses.c.status == "ACTIVE"
         )
     ).one_or_none()
@@ -254,16 +280,17 @@ def active_licenses_for_update(
     ends, so a concurrent revocation waits for the release instead of racing it."""
     if not contract_numbers:
         return {}
-    rows = connection.execute(_SELECT_ACTIVE_LICENSES_FOR_UPDATE, {"numbers": contract_numbers})
-    return {row.contract_number: _license(row) for row in rows}
+    rows = _SELECT_ACTIVE_LICENSES_FOR_UPDATE.rows(connection, {"numbers": contract_numbers})
+    records = map(_license, rows)
+    return {record.contract_number: record for record in records}
 
 
 def last_generations(connection: Connection, contract_numbers: list[str]) -> dict[str, int]:
     """The highest license generation of each contract that has licenses."""
     if not contract_numbers:
         return {}
-    rows = connection.execute(_SELECT_LAST_GENERATIONS, {"numbers": contract_numbers})
-    return {row.contract_number: int(row.last) for row in rows}
+    rows = _SELECT_LAST_GENERATIONS.rows(connection, {"numbers": contract_numbers})
+    return {number: int(last) for number, last in rows}
 
 
 def supersede(connection: Connection, serials: list[str]) -> None:
@@ -271,33 +298,35 @@ def supersede(connection: Connection, serials: list[str]) -> None:
     has one ACTIVE license at a time). The caller holds them locked
     (`active_licenses_for_update`), so they are still ACTIVE."""
     if serials:
-        connection.execute(_SUPERSEDE, [{"old": serial} for serial in serials])
+        _SUPERSEDE.run_many(connection, [{"old": serial} for serial in serials])
 
 
 def link_successors(connection: Connection, successors: dict[str, str]) -> None:
     """Records which license replaced each superseded one (old serial -> new serial),
     once the new ones are stored."""
     if successors:
-        connection.execute(
-            _LINK_SUCCESSOR, [{"old": old, "new": new} for old, new in successors.items()]
+        _LINK_SUCCESSOR.run_many(
+            connection, [{"old": old, "new": new} for old, new in successors.items()]
         )
 
 
 def add_licenses(connection: Connection, records: list[LicenseRecord]) -> None:
     """Stores newly signed licenses (in one statement)."""
     if records:
-        connection.execute(
-            _INSERT_LICENSE,
+        _INSERT_LICENSES.run(
+            connection,
             [{name: getattr(r, name) for name in LicenseRecord.__slots__} for r in records],
         )
 
 
-def _key_request(row: Row[Any]) -> KeyRequestRecord:
-    return KeyRequestRecord(**{name: getattr(row, name) for name in KeyRequestRecord.__slots__})
+def _key_request(row: Sequence[Any]) -> KeyRequestRecord:
+    """The record of a row of `_KEY_REQUEST_COLUMNS`."""
+    return KeyRequestRecord(*row)
 
 
-def _license(row: Row[Any]) -> LicenseRecord:
-    return LicenseRecord(**{name: getattr(row, name) for name in LicenseRecord.__slots__})
+def _license(row: Sequence[Any]) -> LicenseRecord:
+    """The record of a row of `_LICENSE_COLUMNS`."""
+    return LicenseRecord(*row)
 
 
 def set_state(
@@ -309,10 +338,14 @@ def set_state(
     hold_reason: str | None = None,
 ) -> None:
     """Moves a request to `state` (hold, approval or rejection) with its reason."""
-    connection.execute(
-        update(key_requests)
-        .where(key_requests.c.id == request_id)
-        .values(state=state, reject_reason=reject_reason, hold_reason=hold_reason)
+    _SET_STATE.run(
+        connection,
+        {
+            "request_id": request_id,
+            "state": state,
+            "reject_reason": reject_reason,
+            "hold_reason": hold_reason,
+        },
     )
 
 
@@ -336,7 +369,7 @@ def list_key_requests(
         conditions.append(key_requests.c.at_risk.is_(True))
     if late:
         conditions.append(key_requests.c.released_late.is_(True))
-    query = select(key_requests).where(*conditions)
+    query = select(*_KEY_REQUEST_COLUMNS).where(*conditions)
     if after is not None:
         accepted_at, request_id = after
         query = query.where(
@@ -361,7 +394,7 @@ def list_licenses(
     status: str,
 ) -> list[LicenseRecord]:
     """Licenses by serial, optionally of one contract or status."""
-    query = select(licenses).order_by(licenses.c.serial).limit(limit)
+    query = select(*_LICENSE_COLUMNS).order_by(licenses.c.serial).limit(limit)
     if after is not None:
         query = query.where(licenses.c.serial > after)
     if contract_number:
@@ -422,11 +455,5 @@ def claim_due(connection: Connection, as_of: datetime, limit: int) -> list[KeyRe
     concurrent releasers share the work instead of waiting or doubling it;
     SQLite has one writer at a time anyway.
     """
-    rows = connection.execute(
-        select(key_requests)
-        .where(key_requests.c.state == "PENDING", key_requests.c.release_at <= as_of)
-        .order_by(key_requests.c.release_at, key_requests.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    rows = _CLAIM_DUE.rows(connection, {"as_of": as_of, "limit": limit})
     return [_key_request(row) for row in rows]

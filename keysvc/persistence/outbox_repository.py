@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 
+from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
 from keysvc.persistence.schema import mail_outbox
 
 __all__ = [
@@ -57,9 +58,22 @@ DEFAULT_LEASE: Final = timedelta(minutes=5)
 # last_error is for operators; a server's multi-line reply is cut to this.
 MAX_ERROR_LENGTH: Final = 1000
 
-# The sender's statements are built once: it runs them for every batch, and
-# building one costs more than SQLAlchemy's (cached) compilation of it.
-_CLAIM_DUE: Final = (
+# The statements that every released key and every delivered message run are built
+# once and run on the driver's cursor (`DriverStatement`).
+_QUEUE_MAILS: Final = DriverInsert(
+    mail_outbox,
+    (
+        "key_request_id",
+        "message_id",
+        "recipient",
+        "message",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ),
+)
+_CLAIM_DUE: Final = DriverStatement(
     update(mail_outbox)
     .where(
         mail_outbox.c.id.in_(
@@ -88,7 +102,7 @@ _CLAIM_DUE: Final = (
         mail_outbox.c.attempts,
     )
 )
-_MARK_SENT: Final = (
+_MARK_SENT: Final = DriverStatement(
     update(mail_outbox)
     .where(
         mail_outbox.c.id.in_(bindparam("outbox_ids", expanding=True)),
@@ -99,7 +113,11 @@ _MARK_SENT: Final = (
         sent_at=bindparam("marked_at", type_=mail_outbox.c.sent_at.type),
         last_error=None,
     )
-    .returning(mail_outbox.c.id)
+    .returning(mail_outbox.c.id),
+    lists=("outbox_ids",),
+)
+_DELIVERY_STATE: Final = DriverStatement(
+    select(mail_outbox.c.state).where(mail_outbox.c.key_request_id == bindparam("request_id"))
 )
 
 
@@ -170,8 +188,8 @@ def queue_mails(connection: Connection, mails: Mapping[str, QueueableMail], now:
     (``IntegrityError``) and rolls the caller's transaction back.
     """
     if mails:
-        connection.execute(
-            insert(mail_outbox),
+        _QUEUE_MAILS.run(
+            connection,
             [
                 {
                     "key_request_id": key_request_id,
@@ -207,21 +225,13 @@ def claim_due(
         raise ValueError(f"limit must be at least 1, got {limit}")
     if lease <= timedelta(0):
         raise ValueError(f"lease must be positive, got {lease}")
-    rows = connection.execute(
-        _CLAIM_DUE, {"due_at": now, "limit": limit, "lease_end": now + lease}
-    ).all()
-    # RETURNING gives the rows in no particular order.
+    rows = _CLAIM_DUE.rows(connection, {"due_at": now, "limit": limit, "lease_end": now + lease})
+    # RETURNING gives the rows in no particular order; attempts is as updated, this
+    # claim's attempt included.
     return sorted(
         (
-            OutboxItem(
-                id=row.id,
-                key_request_id=row.key_request_id,
-                message_id=row.message_id,
-                recipient=row.recipient,
-                message=bytes(row.message),
-                attempts=row.attempts,  # as updated: this claim's attempt included
-            )
-            for row in rows
+            OutboxItem(id_, request_id, message_id, recipient, bytes(message), attempts)
+            for id_, request_id, message_id, recipient, message, attempts in rows
         ),
         key=lambda item: item.id,
     )
@@ -251,10 +261,8 @@ def mark_sent_many(
     """
     if not outbox_ids:
         return frozenset()
-    marked = connection.execute(
-        _MARK_SENT, {"outbox_ids": list(outbox_ids), "marked_at": now}
-    ).scalars()
-    return frozenset(marked)
+    rows = _MARK_SENT.rows(connection, {"outbox_ids": list(outbox_ids), "marked_at": now})
+    return frozenset(outbox_id for (outbox_id,) in rows)
 
 
 def mark_failed_attempt(
@@ -294,10 +302,8 @@ def mark_failed_attempt(
 
 def delivery_state(connection: Connection, key_request_id: str) -> str | None:
     """``QUEUED``, ``SENT`` or ``FAILED`` for the key request's e-mail; None if none was queued."""
-    state: str | None = connection.execute(
-        select(mail_outbox.c.state).where(mail_outbox.c.key_request_id == key_request_id)
-    ).scalar_one_or_none()
-    return state
+    rows = _DELIVERY_STATE.rows(connection, {"request_id": key_request_id})
+    return str(rows[0][0]) if rows else None
 
 
 def find_outbox_entry(connection: Connection, key_request_id: str) -> OutboxEntry | None:

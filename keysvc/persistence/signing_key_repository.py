@@ -8,6 +8,7 @@ from typing import Final
 
 from sqlalchemy import Connection, case, insert, select, update
 
+from keysvc.persistence.driver_statement import DriverStatement
 from keysvc.persistence.schema import signing_keys
 from signing import VerifyingKey, b64url_decode, b64url_encode
 
@@ -28,7 +29,9 @@ class StoredSigningKey:
 _SELECT_KEYS: Final = select(signing_keys).order_by(
     case((signing_keys.c.state == "ACTIVE", 0), else_=1), signing_keys.c.created_at.desc()
 )
-_SELECT_ACTIVE_KID: Final = select(signing_keys.c.kid).where(signing_keys.c.state == "ACTIVE")
+_SELECT_ACTIVE_KID: Final = DriverStatement(
+    select(signing_keys.c.kid).where(signing_keys.c.state == "ACTIVE")
+)
 
 
 def list_signing_keys(connection: Connection) -> list[StoredSigningKey]:
@@ -49,7 +52,8 @@ def list_signing_keys(connection: Connection) -> list[StoredSigningKey]:
 
 def active_kid(connection: Connection) -> str | None:
     """The kid of the active key, or None when there is none yet."""
-    return connection.execute(_SELECT_ACTIVE_KID).scalar_one_or_none()
+    rows = _SELECT_ACTIVE_KID.rows(connection)
+    return str(rows[0][0]) if rows else None
 
 
 def add_active_key(

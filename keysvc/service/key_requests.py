@@ -31,7 +31,6 @@ from keysvc.persistence.key_request_repository import (
     active_licenses_for_update,
     add_key_requests,
     get_key_request,
-    get_key_requests,
     get_licenses,
     open_request_of,
     open_requests_of,
@@ -42,7 +41,13 @@ from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import contract_not_found, require_contract
 from keysvc.service.identifiers import new_key_request_id
-from keysvc.service.release import LockedContracts, Releaser, is_due, release_if_due
+from keysvc.service.release import (
+    LockedContracts,
+    Releaser,
+    as_released,
+    is_due,
+    release_if_due,
+)
 from keysvc.service.schedules import schedule_at
 from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar, Schedule
@@ -153,7 +158,11 @@ def submit_key_requests(
     if releaser is not None and due:
         locked = LockedContracts(facts.contracts, facts.active_licenses)
         licenses = release_if_due(connection, due, releaser(), now, locked=locked)
-        released = get_key_requests(connection, list(licenses))
+        released = {
+            record.id: as_released(record, licenses[record.id])
+            for record in due
+            if record.id in licenses
+        }
     return [
         outcome
         if isinstance(outcome, KeysvcError)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from keysvc.domain import jst_date, support_end_for
 from keysvc.errors import FailedPrecondition, KeysvcError
@@ -95,6 +94,7 @@ def release_batch(
     now: datetime,
     *,
     locked: LockedContracts | None = None,
+    contain_failures: bool = False,
 ) -> tuple[list[LicenseRecord], list[Refusal]]:
     """Signs and stores the licenses of PENDING requests (locked by the caller),
     supersedes the licenses they replace, and queues their e-mails, in the
@@ -108,6 +108,12 @@ def release_batch(
     contract are decided in the order they were accepted, each seeing the result
     of the one before, as if released one by one (the claim's order is the
     release time's, which ties for every request scheduled at one opening).
+
+    With `contain_failures`, a request whose release fails unexpectedly while it
+    is decided (a bug, bad data: composing its e-mail, say) is logged with the
+    exception and refused as ``RELEASE_FAILED``, and the others go out: nothing
+    is written before every request is decided, so no savepoint is needed.
+    Otherwise the exception propagates.
     """
     numbers = sorted({request.contract_number for request in requests})
     if locked is None:
@@ -134,6 +140,17 @@ def release_batch(
             )
         except KeysvcError as error:
             refusals.append(Refusal(request, error))
+            continue
+        except Exception as error:
+            if not contain_failures:
+                raise
+            # Otherwise one request would fail its whole batch, and the same oldest ones
+            # would be claimed again and again, starving the rest.
+            logger.exception("releasing a key request failed", extra={"key_request_id": request.id})
+            failure = KeysvcError(
+                f"release failed: {type(error).__name__}", reason="RELEASE_FAILED"
+            )
+            refusals.append(Refusal(request, failure))
             continue
         plans.append(plan)
         active[request.contract_number] = plan.license
@@ -240,7 +257,23 @@ def _plan(
         sender=releaser.mail.sender,
         message_id_domain=releaser.mail.message_id_domain,
     )
-    return _Plan(request, license_, mail, late=today > request.due_date)
+    return _Plan(request, license_, mail, late=_late(request, now))
+
+
+def _late(request: KeyRequestRecord, now: datetime) -> bool:
+    """Released on a Tokyo day after the one promised."""
+    return jst_date(now, field="now") > request.due_date
+
+
+def as_released(request: KeyRequestRecord, license_: LicenseRecord) -> KeyRequestRecord:
+    """The request as `release_batch` has just recorded it, released into `license_`."""
+    return replace(
+        request,
+        state="RELEASED",
+        released_at=license_.issued_at,
+        license_serial=license_.serial,
+        released_late=_late(request, license_.issued_at),
+    )
 
 
 def release_if_due(
@@ -253,16 +286,16 @@ def release_if_due(
 ) -> dict[str, LicenseRecord]:
     """Releases those of requests just accepted that are due already (same day, before
     the cutoff), so the key is in the answer rather than seconds later from the loop;
-    returns their licenses by request id. One that cannot be released stays PENDING:
-    the loop holds it with its reason. Should the release fail unexpectedly (a bug,
-    bad data), each is released in a savepoint of its own, and the one at fault
-    stays accepted and PENDING, for the loop to hold.
+    returns their licenses by request id. One that cannot be released, also one whose
+    release fails unexpectedly (a bug, bad data), stays accepted and PENDING: the loop
+    holds it with its reason.
     """
     due = [request for request in requests if is_due(request, now)]
     if not due:
         return {}
-    # The one at fault, if any, is refused here and stays PENDING, for the loop to hold.
-    released, _ = _release_guarded(connection, due, releaser, now, locked=locked)
+    released, _ = release_batch(
+        connection, due, releaser, now, locked=locked, contain_failures=True
+    )
     return {license_.key_request_id: license_ for license_ in released}
 
 
@@ -288,13 +321,12 @@ def release_due(
     This is the scheduler loop's path and ReleaseDue's. A request that can no
     longer be released as asked (its previous license was revoked meanwhile, say)
     must not block the others nor come back in every batch: it is HELD with the
-    reason, for staff to approve or reject. A batch failing with anything else but
-    a database error (a bug, bad data) is retried one request at a time, each in a
-    savepoint: the one that fails is logged with its exception and HELD as
-    ``RELEASE_FAILED``, the others are released.
+    reason, for staff to approve or reject. One whose release fails unexpectedly
+    (a bug, bad data) is logged with its exception and HELD as ``RELEASE_FAILED``;
+    the others are released.
     """
     claimed = claim_due(connection, as_of, limit)
-    released, refusals = _release_guarded(connection, claimed, releaser, now)
+    released, refusals = release_batch(connection, claimed, releaser, now, contain_failures=True)
     for refusal in refusals:
         set_state(connection, refusal.request.id, "HELD", hold_reason=refusal.error.reason)
         logger.warning(
@@ -302,52 +334,3 @@ def release_due(
             extra={"key_request_id": refusal.request.id, "reason": refusal.error.reason},
         )
     return DueRelease(claimed=len(claimed), released=len(released))
-
-
-def _release_guarded(
-    connection: Connection,
-    requests: list[KeyRequestRecord],
-    releaser: Releaser,
-    now: datetime,
-    *,
-    locked: LockedContracts | None = None,
-) -> tuple[list[LicenseRecord], list[Refusal]]:
-    """`release_batch` in a savepoint; should it fail with anything but a database error
-    (a bug, bad data in one request), the requests are released one by one."""
-    try:
-        with connection.begin_nested():
-            return release_batch(connection, requests, releaser, now, locked=locked)
-    except SQLAlchemyError:
-        raise  # the database's trouble, not a request's: the caller's next try may pass
-    except Exception:
-        # Otherwise one request would roll back the batch, and the same oldest ones
-        # would be claimed again and again, starving the rest.
-        logger.exception(
-            "a release batch failed; releasing its requests one by one",
-            extra={"key_request_ids": [request.id for request in requests]},
-        )
-        return _release_one_by_one(connection, requests, releaser, now)
-
-
-def _release_one_by_one(
-    connection: Connection, requests: list[KeyRequestRecord], releaser: Releaser, now: datetime
-) -> tuple[list[LicenseRecord], list[Refusal]]:
-    """Releases each request in a savepoint of its own; one that fails unexpectedly is
-    logged with the exception and refused as ``RELEASE_FAILED``, the others go out."""
-    released: list[LicenseRecord] = []
-    refusals: list[Refusal] = []
-    for request in sorted(requests, key=_acceptance_order):
-        try:
-            with connection.begin_nested():
-                made, refused = release_batch(connection, [request], releaser, now)
-        except SQLAlchemyError:
-            raise
-        except Exception as error:
-            logger.exception("releasing a key request failed", extra={"key_request_id": request.id})
-            failure = KeysvcError(
-                f"release failed: {type(error).__name__}", reason="RELEASE_FAILED"
-            )
-            made, refused = [], [Refusal(request, failure)]
-        released += made
-        refusals += refused
-    return released, refusals
