@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -73,17 +73,21 @@ class _Plan:
     has_result_processors: bool
 
     def bind(self, params: Params) -> tuple[Any, ...] | dict[str, Any]:
+        """The driver's parameters for the caller's `params`."""
         values = []
-        for source in self.sources:
-            if source.name is None:
-                values.append(source.constant)
-                continue
-            value = params[source.name]
-            if source.index is not None:
-                value = value[source.index]
-            if source.processor is not None and value is not None:
-                value = source.processor(value)
-            values.append(value)
+        try:
+            for source in self.sources:
+                if source.name is None:
+                    values.append(source.constant)
+                    continue
+                value = params[source.name]
+                if source.index is not None:
+                    value = value[source.index]
+                if source.processor is not None and value is not None:
+                    value = source.processor(value)
+                values.append(value)
+        except Exception as error:
+            raise _statement_error(self.sql, error) from error
         if self.positional:
             return tuple(values)
         return {source.key: value for source, value in zip(self.sources, values, strict=True)}
@@ -91,15 +95,18 @@ class _Plan:
     def bind_rows(self, rows: Sequence[Params]) -> tuple[Any, ...] | dict[str, Any]:
         """The parameters of a multi-row INSERT: item `index` of the rows, column `name`."""
         values = []
-        for source in self.sources:
-            if source.name is None:
-                values.append(source.constant)
-                continue
-            assert source.index is not None, "a row insert's parameters each name their row"
-            value = rows[source.index][source.name]
-            if source.processor is not None and value is not None:
-                value = source.processor(value)
-            values.append(value)
+        try:
+            for source in self.sources:
+                if source.name is None:
+                    values.append(source.constant)
+                    continue
+                assert source.index is not None, "a row insert's parameters each name their row"
+                value = rows[source.index][source.name]
+                if source.processor is not None and value is not None:
+                    value = source.processor(value)
+                values.append(value)
+        except Exception as error:
+            raise _statement_error(self.sql, error) from error
         if self.positional:
             return tuple(values)
         return {source.key: value for source, value in zip(self.sources, values, strict=True)}
@@ -115,6 +122,14 @@ class _Plan:
             )
             for row in rows
         ]
+
+
+def _statement_error(sql: str, error: Exception) -> StatementError:
+    """A value the statement cannot take (a naive datetime, a missing parameter), as
+    Core reports it."""
+    return StatementError(
+        f"({type(error).__module__}.{type(error).__name__}) {error}", sql, None, error
+    )
 
 
 _NO_LISTS: Final[tuple[int, ...]] = ()
