@@ -17,7 +17,8 @@ alternating rounds of N calls:
 - Floor: ``grpc.health.v1.Health/Check`` on the same server — the same
   process, port, interceptor and event loop, and no work.
 - Figure: ``SubmitKeyRequest`` (INITIAL, a contract of its own each, a site
-  token), every answer checked to be RELEASED with a key.
+  token, a fresh ``request_id`` as `keysvc.client` sends), every answer checked
+  to be RELEASED with a key.
 
 Goals: throughput ≥ 50 % of the floor's; p99 latency ≤ 20 ms.
 """
@@ -30,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -149,6 +151,8 @@ async def measure_backend(
             number = next(contracts_left)
             answer = await license_stub.SubmitKeyRequest(
                 license_service_pb2.SubmitKeyRequestRequest(
+                    # As keysvc.client sends it: one per call, reused by its retries.
+                    request_id=uuid.uuid4().hex,
                     contract_number=number,
                     kind=resources_pb2.KEY_REQUEST_KIND_INITIAL,
                     fingerprint=f"fp1:bench-server-{number}",

@@ -10,7 +10,8 @@ next, so a lone call is as fast as before and a crowd shares the work.
 The worker thread runs batch after batch while calls are waiting, handing each
 batch's answers back to the event loop as it goes: the next batch does not
 wait for the event loop to take the answers and start it, which under load
-took a sixth of the time between batches.
+took a sixth of the time between batches. (A second worker running batches
+side by side was slower on PostgreSQL too: benchmarks.md, B1.)
 """
 
 from __future__ import annotations
@@ -76,39 +77,50 @@ class CallBatcher(Generic[CallT, ResultT]):
 
     def _work(self, loop: asyncio.AbstractEventLoop) -> None:
         """In the worker thread: runs batches until no call is waiting."""
-        while True:
-            with self._lock:
-                taken = self._waiting[: self._max_batch]
-                del self._waiting[: self._max_batch]
-                if not taken:
-                    self._working = False
+        try:
+            while True:
+                with self._lock:
+                    taken = self._waiting[: self._max_batch]
+                    del self._waiting[: self._max_batch]
+                    if not taken:
+                        self._working = False
+                        return
+                if not self._run_batch_of(loop, taken):
+                    # The event loop is closed: nobody is waiting any more.
+                    self._give_up(loop)
                     return
-            # A call whose caller gave up while it waited (deadline, cancellation)
-            # is not run at all, as a job cancelled before it started.
-            batch = [(call, future) for call, future in taken if not future.cancelled()]
-            if not batch:
-                continue
-            results: Sequence[ResultT | Exception]
-            try:
-                results = self._run_batch([call for call, _ in batch])
-            except Exception as error:  # it belongs to every call of the batch
-                results = [error] * len(batch)
-            except BaseException:
-                self._give_up(loop, batch)
-                raise
-            try:
-                loop.call_soon_threadsafe(_deliver, batch, results)
-            except RuntimeError:  # the event loop is closed: nobody is waiting any more
-                self._give_up(loop, [])
-                return
+        except BaseException:
+            self._give_up(loop)
+            raise
 
-    def _give_up(
-        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[CallT, asyncio.Future[ResultT]]]
-    ) -> None:
-        """Cancels the batch in hand and every waiting call, and lets a new worker start."""
+    def _run_batch_of(
+        self, loop: asyncio.AbstractEventLoop, taken: list[tuple[CallT, asyncio.Future[ResultT]]]
+    ) -> bool:
+        """Runs one batch and hands its answers to the event loop; False if it is closed."""
+        # A call whose caller gave up while it waited (deadline, cancellation)
+        # is not run at all, as a job cancelled before it started.
+        batch = [(call, future) for call, future in taken if not future.cancelled()]
+        if not batch:
+            return True
+        results: Sequence[ResultT | Exception]
+        try:
+            results = self._run_batch([call for call, _ in batch])
+        except Exception as error:  # it belongs to every call of the batch
+            results = [error] * len(batch)
+        except BaseException:
+            with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
+                loop.call_soon_threadsafe(_cancel, batch)
+            raise
+        try:
+            loop.call_soon_threadsafe(_deliver, batch, results)
+        except RuntimeError:
+            return False
+        return True
+
+    def _give_up(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The worker stops: the waiting calls are cancelled, and a new worker may start."""
         with self._lock:
-            waiting = [*batch, *self._waiting]
-            self._waiting = []
+            waiting, self._waiting = self._waiting, []
             self._working = False
         with contextlib.suppress(RuntimeError):  # a closed loop has nobody waiting
             loop.call_soon_threadsafe(_cancel, waiting)

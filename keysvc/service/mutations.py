@@ -234,7 +234,10 @@ class MutationRunner:
         connection: Connection,
     ) -> list[ResponseT | Exception]:
         method = calls[0].mutation.method
-        hashes = [_request_hash(call.mutation) for call in calls]
+        # Only a call with a request_id is remembered or replayed.
+        hashes = [
+            _request_hash(call.mutation) if call.mutation.request_id else b"" for call in calls
+        ]
         keyed = [call.mutation.key for call in calls if call.mutation.request_id]
         recorded = find_records(connection, method, keyed)
         results: list[ResponseT | Exception | None] = [None] * len(calls)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -170,3 +171,34 @@ def test_a_batch_function_answering_the_wrong_number_of_calls_fails_them_and_goe
     first, later = asyncio.run(scenario())
     assert isinstance(first, RuntimeError)
     assert later == 2
+
+
+def test_calls_waiting_when_the_executor_is_shut_down_fail_with_its_error() -> None:
+    pool = ThreadPoolExecutor(1)
+    pool.shutdown()
+    batcher = CallBatcher(pool, Recorder())
+
+    async def scenario() -> BaseException | int:
+        (result,) = await asyncio.gather(batcher.run(1), return_exceptions=True)
+        return result
+
+    assert isinstance(asyncio.run(scenario()), RuntimeError)
+
+
+def test_the_next_batch_starts_without_waiting_for_the_event_loop(executor) -> None:
+    recorder = Recorder()
+    batcher = CallBatcher(executor, recorder)
+
+    async def scenario() -> tuple[int, list[int]]:
+        recorder.gate.clear()
+        first = asyncio.ensure_future(batcher.run(1))
+        await asyncio.sleep(0.05)  # the first batch holds at the gate
+        later = [asyncio.ensure_future(batcher.run(n)) for n in (2, 3)]
+        await asyncio.sleep(0.05)
+        recorder.gate.set()
+        time.sleep(0.3)  # the event loop is busy: it can neither take answers nor start work
+        batches_meanwhile = len(recorder.batches)
+        return batches_meanwhile, await asyncio.gather(first, *later)
+
+    assert asyncio.run(scenario()) == (2, [2, 4, 6])
+    assert recorder.batches == [[1], [2, 3]]
