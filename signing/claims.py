@@ -142,14 +142,19 @@ class LicenseClaims:
             raise ValueError(f"missing claims: {', '.join(missing)}")
         if payload["iss"] != ISSUER:
             raise ValueError(f"iss must be {ISSUER!r}")
-        return cls(
-            serial=payload["sub"],
-            issued_at=payload["iat"],
-            product_code=payload["prd"],
-            contract_number=payload["ctr"],
-            seats=payload["sts"],
-            generation=payload["gen"],
-            fingerprint_hash=payload["fph"],
-            support_end=_parse_date(payload["sup"]),
-            issuer=payload["iss"],
-        )
+        # The generated __init__ of a frozen dataclass binds nine keyword arguments and then
+        # sets each field through object.__setattr__ anyway; doing that here and running the
+        # same __post_init__ checks takes about half a microsecond less per verified key.
+        claims = object.__new__(cls)
+        set_field = object.__setattr__
+        set_field(claims, "serial", payload["sub"])
+        set_field(claims, "issued_at", payload["iat"])
+        set_field(claims, "product_code", payload["prd"])
+        set_field(claims, "contract_number", payload["ctr"])
+        set_field(claims, "seats", payload["sts"])
+        set_field(claims, "generation", payload["gen"])
+        set_field(claims, "fingerprint_hash", payload["fph"])
+        set_field(claims, "support_end", _parse_date(payload["sup"]))
+        set_field(claims, "issuer", payload["iss"])
+        claims.__post_init__()
+        return claims

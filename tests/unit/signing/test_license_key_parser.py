@@ -5,6 +5,7 @@ tests/vectors/rejected-keys.json holds more cases as data; these name the rules.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 
@@ -334,6 +335,16 @@ def test_claims_that_break_a_rule_cannot_be_constructed(claims):
     ):
         with pytest.raises(ValueError, match="must"):
             LicenseClaims(**{**fields, **change})
+
+
+def test_claims_read_from_a_payload_have_every_field(claims):
+    # from_payload sets the fields itself rather than through __init__: none may be missed.
+    read = LicenseClaims.from_payload(claims.to_payload())
+    assert [getattr(read, field.name) for field in dataclasses.fields(LicenseClaims)] == [
+        getattr(claims, field.name) for field in dataclasses.fields(LicenseClaims)
+    ]
+    assert read == claims
+    assert hash(read) == hash(claims)
 
 
 class _Text(str):
