@@ -17,9 +17,9 @@ step with its own error:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from signing._json import dumps_compact, loads_object
 from signing.b64 import b64url_decode, b64url_encode
@@ -105,40 +105,24 @@ def _to_ascii_bytes(text: object) -> bytes:
     return data.translate(None, _ASCII_WHITESPACE)
 
 
-class _Parts(NamedTuple):
-    """The three segments as written (they make the signing input), then decoded; the
-    header is not decoded when it is one a trusted key writes (None)."""
-
-    header_b64: bytes
-    payload_b64: bytes
-    signature_b64: bytes
-    header: bytes | None
-    payload: bytes
-    signature: bytes
-
-
-def _split(text: bytes, known_headers: Container[bytes]) -> _Parts:
+def _split(text: bytes) -> tuple[bytes, bytes, bytes]:
+    """Return the three segments as written (they make the signing input)."""
     if not text:
         raise MalformedKey("license key is empty")
     parts = text.split(b".")
     if len(parts) != 3:
         raise MalformedKey(f"license key must have 3 dot-separated parts, got {len(parts)}")
-    decoded: list[bytes | None] = []
-    for name, part in zip(("header", "payload", "signature"), parts, strict=True):
-        if not part:
-            raise MalformedKey(f"license key {name} part is empty")
-        if name == "header" and part in known_headers:
-            decoded.append(None)  # strict base64url of a known header: nothing to check
-            continue
-        try:
-            decoded.append(b64url_decode(part))
-        except ValueError as exc:
-            raise MalformedKey(f"license key {name} part is not strict base64url: {exc}") from None
-    header_b64, payload_b64, signature_b64 = parts
-    header, payload, signature = decoded
-    assert payload is not None, "only a known header is left undecoded"
-    assert signature is not None, "only a known header is left undecoded"
-    return _Parts(header_b64, payload_b64, signature_b64, header, payload, signature)
+    return parts[0], parts[1], parts[2]
+
+
+def _decode_part(name: str, part: bytes) -> bytes:
+    """Decode one segment, or raise `MalformedKey` naming it."""
+    if not part:
+        raise MalformedKey(f"license key {name} part is empty")
+    try:
+        return b64url_decode(part)
+    except ValueError as exc:
+        raise MalformedKey(f"license key {name} part is not strict base64url: {exc}") from None
 
 
 def _header_kid(header: bytes) -> str:
@@ -219,22 +203,25 @@ class LicenseVerifier:
         `InvalidFingerprint`. No input makes this raise anything but a
         `SigningError`. The order of checks is in the module docstring.
         """
-        parts = _split(_to_ascii_bytes(text), self._by_header)
-        key = self._by_header.get(parts.header_b64)
+        header_b64, payload_b64, signature_b64 = _split(_to_ascii_bytes(text))
+        key = self._by_header.get(header_b64)
+        # A header a trusted key writes is strict base64url already: it is not decoded. The
+        # other parts are decoded first all the same, so a malformed key is MalformedKey.
+        header = None if key is not None else _decode_part("header", header_b64)
+        payload = _decode_part("payload", payload_b64)
+        signature = _decode_part("signature", signature_b64)
         if key is None:
-            assert parts.header is not None, "an unknown header is decoded"
-            kid = _header_kid(parts.header)
+            assert header is not None, "an unknown header is decoded"
+            kid = _header_kid(header)
             key = self._keys.get(kid)
             if key is None:
                 raise UnknownKeyId(kid)
-        if len(parts.signature) != _SIGNATURE_SIZE:
-            raise BadSignature(
-                f"license key signature must be 64 bytes, got {len(parts.signature)}"
-            )
-        if not key.verify(parts.signature, parts.header_b64 + b"." + parts.payload_b64):
+        if len(signature) != _SIGNATURE_SIZE:
+            raise BadSignature(f"license key signature must be 64 bytes, got {len(signature)}")
+        if not key.verify(signature, header_b64 + b"." + payload_b64):
             raise BadSignature(f"license key signature does not verify with kid {key.kid!r}")
         try:
-            claims = LicenseClaims.from_payload(loads_object(parts.payload))
+            claims = LicenseClaims.from_payload(loads_object(payload))
         except ValueError as exc:
             raise InvalidClaims(f"license key claims are invalid: {exc}") from None
         if fingerprint is not None and not hmac.compare_digest(

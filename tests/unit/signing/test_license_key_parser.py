@@ -5,6 +5,7 @@ tests/vectors/rejected-keys.json holds more cases as data; these name the rules.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 
@@ -334,6 +335,69 @@ def test_claims_that_break_a_rule_cannot_be_constructed(claims):
     ):
         with pytest.raises(ValueError, match="must"):
             LicenseClaims(**{**fields, **change})
+
+
+def test_claims_read_from_a_payload_have_every_field(claims):
+    # from_payload sets the fields itself rather than through __init__: none may be missed.
+    read = LicenseClaims.from_payload(claims.to_payload())
+    assert [getattr(read, field.name) for field in dataclasses.fields(LicenseClaims)] == [
+        getattr(claims, field.name) for field in dataclasses.fields(LicenseClaims)
+    ]
+    assert read == claims
+    assert hash(read) == hash(claims)
+
+
+class _Text(str):
+    pass
+
+
+class _Count(int):
+    pass
+
+
+class _Day(datetime.date):
+    pass
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"serial": _Text("L-1")},
+        {"product_code": "Gerät"},
+        {"contract_number": "\U0001f511"},
+        {"seats": _Count(3)},
+        {"issued_at": 0},
+        {"generation": 2**53 - 1},
+        {"fingerprint_hash": _Text("A" * 43)},
+        {"support_end": _Day(2027, 1, 1)},
+        {"issuer": _Text("keysvc")},
+    ],
+)
+def test_valid_claims_of_unusual_types_or_text_are_accepted(claims, change):
+    fields = {name: getattr(claims, name) for name in claims.__slots__}
+    assert LicenseClaims(**{**fields, **change})
+
+
+@pytest.mark.parametrize(
+    ("change", "claim"),
+    [
+        ({"serial": _Text("")}, "sub"),
+        ({"product_code": "Ger\udce4t"}, "prd"),
+        ({"contract_number": b"SV-1"}, "ctr"),
+        ({"seats": _Count(0)}, "sts"),
+        ({"issued_at": 2**53}, "iat"),
+        ({"generation": 1.0}, "gen"),
+        ({"fingerprint_hash": _Text("A" * 42 + "B")}, "fph"),
+        ({"support_end": "2027-01-01"}, "sup"),
+        ({"issuer": ""}, "iss"),
+        ({"serial": "", "seats": 0, "issuer": ""}, "sub"),
+        ({"seats": 0, "issuer": ""}, "sts"),
+    ],
+)
+def test_invalid_claims_name_the_first_claim_that_breaks_a_rule(claims, change, claim):
+    fields = {name: getattr(claims, name) for name in claims.__slots__}
+    with pytest.raises(ValueError, match=f"^{claim} must"):
+        LicenseClaims(**{**fields, **change})
 
 
 # -- fingerprint --------------------------------------------------------------
