@@ -67,6 +67,7 @@ bench: setup
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
 	$(BIN)/python bench/bench_release.py --json bench/results/release.json \
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
+	$(BIN)/python bench/bench_maildir.py --json bench/results/maildir.json || status=1; \
 	exit $$status
 
 # Re-pins constraints.txt to what the virtualenv holds now (after changing pyproject.toml).
