@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 from keysvc.bootstrap import Services
+from keysvc.persistence.database import checkpoint_wal
 from scheduler.loop import run_batches
 from scheduler.mail import run_sender
 
 # Same-day requests go out within this many seconds of acceptance.
 RELEASE_INTERVAL_SECONDS = 2.0
+# SQLite's WAL is copied into the database this often, off the requests' commits.
+WAL_CHECKPOINT_INTERVAL_SECONDS = 1.0
 
 
 async def run_background_work(services: Services, stop: asyncio.Event) -> None:
-    """Releases due requests and delivers queued e-mail until `stop`, then finishes
-    the batches in hand. Several processes may run it on one PostgreSQL database."""
-    await asyncio.gather(
+    """Releases due requests, delivers queued e-mail and (SQLite) checkpoints the WAL
+    until `stop`, then finishes the batches in hand. Several processes may run it on
+    one PostgreSQL database."""
+    loops: list[Coroutine[Any, Any, None]] = [
         run_batches(
             services.scheduled_release.release_batch_and_report_more,
             stop,
@@ -24,4 +30,20 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
             name="release",
         ),
         run_sender(services.outbox_sender, stop, executor=services.executor),
-    )
+    ]
+    if services.engine.dialect.name == "sqlite":
+
+        def checkpoint() -> bool:
+            checkpoint_wal(services.engine)
+            return False
+
+        loops.append(
+            run_batches(
+                checkpoint,
+                stop,
+                interval=WAL_CHECKPOINT_INTERVAL_SECONDS,
+                executor=services.executor,
+                name="wal-checkpoint",
+            )
+        )
+    await asyncio.gather(*loops)

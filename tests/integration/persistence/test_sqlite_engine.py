@@ -9,11 +9,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from keysvc.persistence.database import create_database_engine, sqlite_url_for
+from keysvc.persistence.database import (
+    SQLITE_WAL_AUTOCHECKPOINT_PAGES,
+    WalCheckpoint,
+    checkpoint_wal,
+    create_database_engine,
+    sqlite_url_for,
+)
 from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import products
 
-PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000, "synchronous": 1}
+PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 30000,
+    "synchronous": 1,
+    "wal_autocheckpoint": SQLITE_WAL_AUTOCHECKPOINT_PAGES,
+}
 
 
 @pytest.fixture
@@ -160,3 +172,44 @@ def test_a_failed_or_rolled_back_writer_hands_the_turn_on(sqlite_engine):
             other.execute(products.delete().where(products.c.code == "neo-backup"))
 
     assert _in_thread(write) == []
+
+
+def test_commits_leave_the_wal_to_the_checkpoint_which_copies_all_of_it(sqlite_engine):
+    upgrade_database(sqlite_engine)
+    # About 3,000 pages, three times SQLite's own default of 1,000 at which a commit
+    # would copy the WAL into the database (and start it over) by itself.
+    for _ in range(150):
+        with sqlite_engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS filler (n INTEGER, pad TEXT)")
+            connection.exec_driver_sql(
+                "INSERT INTO filler SELECT value, hex(randomblob(400)) "
+                "FROM json_each(json_array(" + ",".join(["0"] * 100) + "))"
+            )
+    result = checkpoint_wal(sqlite_engine)
+    assert result is not None
+    assert result.frames > 2_000
+    assert result.checkpointed == result.frames  # nobody was reading
+    again = checkpoint_wal(sqlite_engine)
+    assert again is not None
+    assert again.checkpointed == again.frames
+
+
+def test_only_a_sqlite_file_has_a_wal_to_checkpoint(postgres_url) -> None:
+    engine = create_database_engine(postgres_url)
+    memory = create_database_engine("sqlite://")
+    try:
+        assert checkpoint_wal(engine) is None
+        assert checkpoint_wal(memory) is None
+    finally:
+        engine.dispose()
+        memory.dispose()
+
+
+def test_a_checkpoint_neither_waits_for_nor_blocks_a_writer(sqlite_engine):
+    upgrade_database(sqlite_engine)
+    with sqlite_engine.begin() as writer:
+        writer.execute(products.delete())
+        # The writer holds the write lock; the checkpoint still runs, and returns.
+        assert isinstance(checkpoint_wal(sqlite_engine), WalCheckpoint)
+    with sqlite_engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(products)) == 0
