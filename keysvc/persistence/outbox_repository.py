@@ -83,7 +83,10 @@ _CLAIM_DUE: Final = DriverStatement(
                 mail_outbox.c.next_attempt_at
                 <= bindparam("due_at", type_=mail_outbox.c.next_attempt_at.type),
             )
-            .order_by(mail_outbox.c.id)
+            # The index's order (SQLite's indexes end with the rowid): a claim reads
+            # its rows off ix_mail_outbox_pending instead of sorting every due row,
+            # which with the morning's 100,000 queued (B2) was most of its cost.
+            .order_by(mail_outbox.c.next_attempt_at, mail_outbox.c.id)
             .limit(bindparam("limit"))
             .with_for_update(skip_locked=True)
             .scalar_subquery()
@@ -209,15 +212,16 @@ def queue_mails(connection: Connection, mails: Mapping[str, QueueableMail], now:
 def claim_due(
     connection: Connection, now: datetime, limit: int, *, lease: timedelta = DEFAULT_LEASE
 ) -> list[OutboxItem]:
-    """Claims up to ``limit`` QUEUED messages due at ``now``, oldest first.
+    """Claims up to ``limit`` QUEUED messages due at ``now``, longest due first (the
+    order they were queued in, retries after their backoff).
 
     Each claimed row gets one more attempt and ``next_attempt_at = now + lease``,
     so once the caller commits no other sender takes it until the lease runs
     out. Commit right after claiming and before delivering: holding the
     transaction open would hold the rows (and on SQLite, the whole database).
 
-    One statement, ``UPDATE … WHERE id IN (SELECT id … ORDER BY id LIMIT n
-    FOR UPDATE SKIP LOCKED) RETURNING …``. PostgreSQL: rows another sender is
+    One statement, ``UPDATE … WHERE id IN (SELECT id … ORDER BY next_attempt_at, id
+    LIMIT n FOR UPDATE SKIP LOCKED) RETURNING …``. PostgreSQL: rows another sender is
     claiming are skipped rather than waited for. SQLite ignores the clause; its
     ``BEGIN IMMEDIATE`` lets one claim run at a time.
     """
