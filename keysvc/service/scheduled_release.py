@@ -10,6 +10,7 @@ still PENDING) and doubles nothing (one license per request, in the database).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -31,12 +32,17 @@ class ScheduledRelease:
         mail: MailIdentity,
         clock: Clock,
         batch_size: int,
+        *,
+        parallel_batches: int = 1,
     ) -> None:
+        if parallel_batches < 1:
+            raise ValueError(f"parallel_batches must be at least 1, got {parallel_batches}")
         self._engine = engine
         self._signing_keys = signing_keys
         self._mail = mail
         self._clock = clock
         self.batch_size = batch_size
+        self._parallel_batches = parallel_batches
 
     def release_batch(self, as_of: datetime | None = None) -> DueRelease:
         """Releases up to `batch_size` requests due at `as_of` (default now)."""
@@ -55,7 +61,25 @@ class ScheduledRelease:
     def release_all_due(self, as_of: datetime) -> int:
         """Releases every request due at `as_of`, a transaction per batch, so that a
         morning queue of 100,000 neither holds its locks nor its memory until the end;
-        returns how many were released."""
+        returns how many were released.
+
+        With `parallel_batches` above one (PostgreSQL), that many threads each release
+        batch after batch, claiming different requests (SKIP LOCKED), as replicas
+        would: one signs while another's transaction waits for the database. Should
+        one fail, the others finish their work, and the error is raised.
+        """
+        if self._parallel_batches == 1:
+            return self._release_until_done(as_of)
+        with ThreadPoolExecutor(
+            self._parallel_batches, thread_name_prefix="keysvc-release"
+        ) as threads:
+            running = [
+                threads.submit(self._release_until_done, as_of)
+                for _ in range(self._parallel_batches)
+            ]
+        return sum(future.result() for future in running)
+
+    def _release_until_done(self, as_of: datetime) -> int:
         released = 0
         while True:
             outcome = self.release_batch(as_of)

@@ -7,6 +7,7 @@ import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from keysvc.persistence.key_request_repository import get_key_request
@@ -179,3 +180,37 @@ def test_a_request_failing_unexpectedly_is_held_and_the_others_released(engine, 
     assert failure.exc_info[0] is InvalidMail
     # Held, it is no longer claimed: the next batch has nothing to do.
     assert scheduled.release_batch().claimed == 0
+
+
+def _scheduled(engine, clock, *, batch_size, parallel_batches=1) -> ScheduledRelease:
+    signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
+    signing_keys.ensure_active_key()
+    return ScheduledRelease(
+        engine,
+        signing_keys,
+        MailIdentity("k <k@example.jp>", "example.jp"),
+        clock,
+        batch_size=batch_size,
+        parallel_batches=parallel_batches,
+    )
+
+
+@pytest.mark.parametrize("parallel_batches", [1, 3])
+def test_release_all_due_releases_each_due_request_once_however_many_run_side_by_side(
+    engine, parallel_batches
+) -> None:
+    # SQLite runs them one after the other (one writer), but must come out the same.
+    ids = [_submit(engine, FRIDAY_EVENING + timedelta(seconds=n)).id for n in range(23)]
+    clock = FixedClock(TUESDAY_OPENING)
+    scheduled = _scheduled(engine, clock, batch_size=4, parallel_batches=parallel_batches)
+    assert scheduled.release_all_due(TUESDAY_OPENING) == 23
+    assert all(_state(engine, request_id) == "RELEASED" for request_id in ids)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(licenses)) == 23
+        assert connection.scalar(select(func.count()).select_from(mail_outbox)) == 23
+    assert scheduled.release_all_due(TUESDAY_OPENING) == 0
+
+
+def test_release_all_due_needs_a_batch_at_a_time_at_least(engine) -> None:
+    with pytest.raises(ValueError, match="parallel_batches"):
+        _scheduled(engine, FixedClock(TUESDAY_OPENING), batch_size=4, parallel_batches=0)
