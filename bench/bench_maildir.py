@@ -37,57 +37,20 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Final
 
+from bench_mail import compose, license_key
 from common import Figure, machine, median, write_json
 
-from scheduler.mail import ComposedMail, MaildirTransport, compose_license_mail, maildir_file_name
+from scheduler.mail import ComposedMail, MaildirTransport, maildir_file_name
 from scheduler.mail.outbox import DEFAULT_BATCH_SIZE
-from signing import KeyRing, LicenseClaims, SigningKey, fingerprint_hash
 
-NOW: Final = datetime(2026, 11, 20, 7, 59, tzinfo=UTC)
-CONTRACT_NUMBER: Final = "SS-2026-000123"
 WARM_UP_MESSAGES: Final = 100
 # cur/ is left alone this long after it was filled, as a mail client leaves it
 # between its visits: MaildirTransport keeps its listing of cur/ only once cur/
 # has not changed for 3 s.
 SETTLE_SECONDS: Final = 3.5
-
-
-def license_key() -> str:
-    """A real compact license key of typical size (the service signs them so)."""
-    claims = LicenseClaims(
-        serial="L-2026-000123",
-        issued_at=1795305600,
-        product_code="ACME-SRV",
-        contract_number=CONTRACT_NUMBER,
-        seats=25,
-        generation=1,
-        fingerprint_hash=fingerprint_hash("fp1:" + "0123456789abcdef" * 4),
-        support_end=date(2027, 11, 21),
-    )
-    return KeyRing(SigningKey.generate()).sign_license(claims)
-
-
-def compose(request_id: str, key: str) -> ComposedMail:
-    """The license e-mail of key request ``request_id``, as the release use case composes it."""
-    return compose_license_mail(
-        key_request_id=request_id,
-        recipient="it@example.co.jp",
-        customer_name="株式会社サンプル",
-        contract_number=CONTRACT_NUMBER,
-        product_name="desknet's NEO",
-        license_serial=f"L-{request_id}",
-        license_key=key,
-        generation=1,
-        support_end=date(2027, 11, 21),
-        kind="INITIAL",
-        issued_at=NOW,
-        sender="desknet's NEO サポート <noreply@example.jp>",
-        message_id_domain="keysvc.example.jp",
-    )
 
 
 def fill_cur(maildir: Path, count: int, data: bytes) -> None:

@@ -74,34 +74,31 @@ class _Plan:
 
     def bind(self, params: Params) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for the caller's `params`."""
-        values = []
-        try:
-            for source in self.sources:
-                if source.name is None:
-                    values.append(source.constant)
-                    continue
-                value = params[source.name]
-                if source.index is not None:
-                    value = value[source.index]
-                if source.processor is not None and value is not None:
-                    value = source.processor(value)
-                values.append(value)
-        except Exception as error:
-            raise _statement_error(self.sql, error) from error
-        if self.positional:
-            return tuple(values)
-        return {source.key: value for source, value in zip(self.sources, values, strict=True)}
+
+        def value_of(name: str, index: int | None) -> Any:  # noqa: ANN401 - a caller's value
+            return params[name] if index is None else params[name][index]
+
+        return self._parameters(value_of)
 
     def bind_rows(self, rows: Sequence[Params]) -> tuple[Any, ...] | dict[str, Any]:
         """The parameters of a multi-row INSERT: item `index` of the rows, column `name`."""
+
+        def value_of(name: str, index: int | None) -> Any:  # noqa: ANN401 - a row's value
+            assert index is not None, "a row insert's parameters each name their row"
+            return rows[index][name]
+
+        return self._parameters(value_of)
+
+    def _parameters(
+        self, value_of: Callable[[str, int | None], Any]
+    ) -> tuple[Any, ...] | dict[str, Any]:
         values = []
         try:
             for source in self.sources:
                 if source.name is None:
                     values.append(source.constant)
                     continue
-                assert source.index is not None, "a row insert's parameters each name their row"
-                value = rows[source.index][source.name]
+                value = value_of(source.name, source.index)
                 if source.processor is not None and value is not None:
                     value = source.processor(value)
                 values.append(value)
