@@ -26,7 +26,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
@@ -184,13 +184,22 @@ class DriverStatement:
 
     def _plan(self, dialect: Dialect, params: Params) -> _Plan:
         sizes = tuple(len(params[name]) for name in self._lists) if self._lists else _NO_LISTS
-        plans = self._plans.get(dialect)
-        if plans is None:
-            plans = self._plans.setdefault(dialect, {})
+        plans = _plans_of(self._plans, dialect)
         plan = plans.get(sizes)
         if plan is None:
             plan = plans[sizes] = _make_plan(self._statement, dialect, self._lists, sizes)
         return plan
+
+
+PlanKey = TypeVar("PlanKey")
+
+
+def _plans_of(
+    plans: weakref.WeakKeyDictionary[Dialect, dict[PlanKey, _Plan]], dialect: Dialect
+) -> dict[PlanKey, _Plan]:
+    """A statement's plans for one dialect (made when first asked for)."""
+    found = plans.get(dialect)
+    return plans.setdefault(dialect, {}) if found is None else found
 
 
 def _run(connection: Connection, plan: _Plan, parameters: Any, *, many: bool) -> Any:  # noqa: ANN401 - the driver's parameters and cursor
@@ -254,9 +263,7 @@ class DriverInsert:
             _run(connection, plan, plan.bind_rows(chunk), many=False).close()
 
     def _plan(self, dialect: Dialect, count: int) -> _Plan:
-        plans = self._plans.get(dialect)
-        if plans is None:
-            plans = self._plans.setdefault(dialect, {})
+        plans = _plans_of(self._plans, dialect)
         plan = plans.get(count)
         if plan is None:
             names = {

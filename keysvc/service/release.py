@@ -257,12 +257,7 @@ def _plan(
         sender=releaser.mail.sender,
         message_id_domain=releaser.mail.message_id_domain,
     )
-    return _Plan(request, license_, mail, late=_late(request, now))
-
-
-def _late(request: KeyRequestRecord, now: datetime) -> bool:
-    """Released on a Tokyo day after the one promised."""
-    return jst_date(now, field="now") > request.due_date
+    return _Plan(request, license_, mail, late=today > request.due_date)
 
 
 def as_released(request: KeyRequestRecord, license_: LicenseRecord) -> KeyRequestRecord:
@@ -272,7 +267,8 @@ def as_released(request: KeyRequestRecord, license_: LicenseRecord) -> KeyReques
         state="RELEASED",
         released_at=license_.issued_at,
         license_serial=license_.serial,
-        released_late=_late(request, license_.issued_at),
+        # Released on a Tokyo day after the one promised.
+        released_late=jst_date(license_.issued_at, field="now") > request.due_date,
     )
 
 
