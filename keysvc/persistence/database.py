@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -192,6 +193,32 @@ class _WriterQueue:
             self._lock.release()
 
 
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the database file in WAL mode, waiting out another connection doing the same.
+
+    WAL: readers never block the writer nor the writer the readers. The mode
+    is persistent in the file, so once set every later connection only reads
+    it. Switching needs an exclusive lock, and two connections switching a
+    fresh file at once (two servers or migrations starting together) can
+    each hold the shared lock the other must lose: SQLite then answers one of
+    them "database is locked" at once, without its busy handler, so the wait
+    is ours.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def _create_sqlite_engine(url: URL) -> Engine:
     in_memory = _is_sqlite_memory(url)
     if in_memory:
@@ -212,9 +239,7 @@ def _create_sqlite_engine(url: URL) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not in_memory:
-                # WAL: readers never block the writer nor the writer the readers.
-                # It is persistent in the file; setting it again is a no-op.
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _switch_to_wal(cursor)
             # With WAL, NORMAL is still consistent after a crash; a power loss
             # may only lose the last commits. FULL would fsync on every commit.
             cursor.execute("PRAGMA synchronous = NORMAL")
