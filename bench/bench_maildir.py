@@ -3,26 +3,31 @@
     .venv/bin/python bench/bench_maildir.py [--messages N] [--rounds R] [--cur-files N ...]
                                             [--dir PATH] [--json PATH]
 
-- Floor: the delivery protocol with plain `os` calls in a loop, per message:
-  open ``tmp/<name>``, write, fsync, close, link into ``new/``, fsync ``new/``
-  (its descriptor opened once), unlink the temporary file. No existence
-  check, no hashing of the Message-ID: the least any Maildir delivery does.
+- Floor: the delivery protocol with plain `os` calls, in groups of 10 messages
+  (``DEFAULT_SENT_MARKS_PER_COMMIT``, as the sender flushes): open
+  ``tmp/<name>``, write, close for each; ``syncfs`` (where the system has it,
+  else an fsync per file); link each into ``new/``; ``syncfs`` (else fsync
+  ``new/``, its descriptor opened once); unlink the temporary files. No
+  existence check, no hashing of the Message-ID: the least any Maildir
+  delivery that is durable by groups does.
 - Figure: `MaildirTransport` delivering N pre-composed license e-mails
   (`compose_license_mail`, fresh Message-IDs each round), in sessions of
-  ``DEFAULT_BATCH_SIZE`` (50) messages as `OutboxSender` opens them, into a
-  Maildir whose ``cur/`` already holds ``--cur-files`` messages (what a mail
-  client leaves behind: ``keysvc.<hash>:2,S``), untouched by anyone else
-  during the measurement and for a few seconds before.
+  ``DEFAULT_BATCH_SIZE`` (50) messages as `OutboxSender` opens them, flushed
+  every 10, into a Maildir whose ``cur/`` already holds ``--cur-files``
+  messages (what a mail client leaves behind: ``keysvc.<hash>:2,S``),
+  untouched by anyone else during the measurement and for a few seconds before.
+- For comparison: the bare protocol made durable per message (fsync each file,
+  fsync ``new/`` after each link), as the transport did before it grouped.
 
 Both write into a temporary directory under ``--dir`` (default: the system's
-temporary directory; it must be a real disk file system, as fsync is what
-the protocol costs). Rounds alternate floor and figure. Reported per ``cur/``
+temporary directory; it must be a real disk file system, as syncing is what
+the protocol costs). Rounds alternate floor, figure and comparison. Reported per ``cur/``
 size, each as the median of the rounds: deliveries per second of figure and
 floor with the median per-round ratio; CPU time per message (user + system,
 `resource.getrusage`); and its user-mode part. User-mode CPU is the Python
 work, which holds the GIL the server's other threads need; system time
-includes the file system's work in fsync (GIL released), and the wall time is
-mostly waiting for fsync. On a machine shared with other jobs the system time
+includes the file system's work in syncing (GIL released), and the wall time is
+mostly waiting for it. On a machine shared with other jobs the system time
 and the wall time vary several-fold from round to round (the journal is
 shared); the user time varies least.
 """
@@ -35,7 +40,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -44,7 +49,8 @@ from bench_mail import compose, license_key
 from common import Figure, machine, median, write_json
 
 from scheduler.mail import ComposedMail, MaildirTransport, maildir_file_name
-from scheduler.mail.outbox import DEFAULT_BATCH_SIZE
+from scheduler.mail.file_system_sync import sync_file_system
+from scheduler.mail.outbox import DEFAULT_BATCH_SIZE, DEFAULT_SENT_MARKS_PER_COMMIT
 
 WARM_UP_MESSAGES: Final = 100
 # cur/ is left alone this long after it was filled, as a mail client leaves it
@@ -104,8 +110,46 @@ class Cost:
 # --- the floor ------------------------------------------------------------------------
 
 
-def deliver_bare(root: Path, messages: Sequence[tuple[str, bytes]]) -> Cost:
-    """Delivers ``(name, data)`` pairs with plain os calls; returns what that took."""
+def deliver_bare(
+    root: Path, messages: Sequence[tuple[str, bytes]], syncfs: Callable[[int], None] | None
+) -> Cost:
+    """Delivers ``(name, data)`` pairs with plain os calls, in groups as the sender flushes
+    them: each group written to tmp/, made durable (``syncfs``, else an fsync per file),
+    linked into new/, new/ made durable; returns what that took."""
+    tmp, new = os.path.join(root, "tmp"), os.path.join(root, "new")
+    new_descriptor = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        start = Cost.now()
+        for first in range(0, len(messages), DEFAULT_SENT_MARKS_PER_COMMIT):
+            group = messages[first : first + DEFAULT_SENT_MARKS_PER_COMMIT]
+            for name, data in group:
+                descriptor = os.open(
+                    os.path.join(tmp, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+                )
+                try:
+                    os.write(descriptor, data)
+                    if syncfs is None:
+                        os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+            if syncfs is not None:
+                syncfs(new_descriptor)
+            for name, _ in group:
+                os.link(os.path.join(tmp, name), os.path.join(new, name))
+            if syncfs is not None:
+                syncfs(new_descriptor)
+            else:
+                os.fsync(new_descriptor)
+            for name, _ in group:
+                os.unlink(os.path.join(tmp, name))
+        return Cost.now() - start
+    finally:
+        os.close(new_descriptor)
+
+
+def deliver_one_by_one(root: Path, messages: Sequence[tuple[str, bytes]]) -> Cost:
+    """The protocol made durable per message (what MaildirTransport did until 2026-12-06):
+    write to tmp/, fsync, link into new/, fsync new/, unlink; returns what that took."""
     tmp, new = os.path.join(root, "tmp"), os.path.join(root, "new")
     new_descriptor = os.open(new, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -130,18 +174,24 @@ def deliver_bare(root: Path, messages: Sequence[tuple[str, bytes]]) -> Cost:
 
 
 def deliver_with_transport(transport: MaildirTransport, messages: Sequence[ComposedMail]) -> Cost:
-    """Delivers ``messages`` in sessions of a batch each, as the sender does; returns the cost."""
+    """Delivers ``messages`` in sessions of a batch each, flushed every group of SENT
+    marks, as the sender does; returns the cost."""
     start = Cost.now()
     for first in range(0, len(messages), DEFAULT_BATCH_SIZE):
         with transport.session() as session:
-            for mail in messages[first : first + DEFAULT_BATCH_SIZE]:
+            batch = messages[first : first + DEFAULT_BATCH_SIZE]
+            for index, mail in enumerate(batch, start=1):
                 session.deliver(mail)
+                if index % DEFAULT_SENT_MARKS_PER_COMMIT == 0 or index == len(batch):
+                    session.flush()
     return Cost.now() - start
 
 
 # --- the figures ----------------------------------------------------------------------
 
-FLOOR: Final = "bare protocol with os calls (write tmp, fsync, link, fsync new/, unlink)"
+FLOOR: Final = (
+    "bare protocol with os calls, groups of 10 (write tmp, sync, link, sync new/, unlink)"
+)
 
 
 def summarise(
@@ -179,6 +229,22 @@ def summarise(
     ]
 
 
+def one_by_one_figure(
+    cur_size: int, messages: int, costs: Sequence[Cost], floor_costs: Sequence[Cost]
+) -> Figure:
+    """For comparison: the bare protocol made durable per message, against the floor."""
+    rates = [messages / cost.wall for cost in costs]
+    floor_rates = [messages / cost.wall for cost in floor_costs]
+    return Figure(
+        name=f"bare protocol durable per message (fsync file, fsync new/), cur/ {cur_size:,}",
+        value=median(rates),
+        unit="msg/s",
+        floor=FLOOR,
+        floor_value=median(floor_rates),
+        ratio=median(rate / floor for rate, floor in zip(rates, floor_rates, strict=True)),
+    )
+
+
 # --- the run --------------------------------------------------------------------------
 
 
@@ -207,9 +273,11 @@ def measure(
             deliver_bare(
                 floor_root,
                 [(f"warm{index}", mail.message) for index, mail in enumerate(batch("fw", 10))],
+                sync_file_system,
             )
             floor_costs: list[Cost] = []
             costs: list[Cost] = []
+            one_by_one_costs: list[Cost] = []
             for round_number in range(rounds):
                 # Composed before the clock starts: the figure times delivery only.
                 mails = batch(f"c{cur_size}r{round_number:02d}n", messages)
@@ -217,18 +285,24 @@ def measure(
                     (maildir_file_name(mail.message_id), mail.message.replace(b"\r\n", b"\n"))
                     for mail in mails
                 ]
-                floor_costs.append(deliver_bare(floor_root, bare))
+                floor_costs.append(deliver_bare(floor_root, bare, sync_file_system))
                 costs.append(deliver_with_transport(transport, mails))
+                one_by_one_costs.append(
+                    deliver_one_by_one(floor_root, [(f"1by1.{name}", data) for name, data in bare])
+                )
                 print(
                     f"  cur/ {cur_size:,} files, round {round_number + 1}/{rounds}: "
                     f"floor {floor_costs[-1].line(messages)}; "
-                    f"MaildirTransport {costs[-1].line(messages)}",
+                    f"MaildirTransport {costs[-1].line(messages)}; "
+                    f"one by one {one_by_one_costs[-1].line(messages)}",
                     file=sys.stderr,
                 )
             figures.extend(summarise(cur_size, messages, costs, floor_costs))
+            figures.append(one_by_one_figure(cur_size, messages, one_by_one_costs, floor_costs))
             per_round[f"cur_{cur_size}"] = {
                 "floor": [cost.per_message(messages) for cost in floor_costs],
                 "figure": [cost.per_message(messages) for cost in costs],
+                "one_by_one": [cost.per_message(messages) for cost in one_by_one_costs],
             }
     settings: dict[str, object] = {
         "messages_per_round": messages,
@@ -236,6 +310,8 @@ def measure(
         "cur_files": list(cur_sizes),
         "message_bytes": message_bytes,
         "session_size": DEFAULT_BATCH_SIZE,
+        "flush_every": DEFAULT_SENT_MARKS_PER_COMMIT,
+        "syncfs": sync_file_system is not None,
         "per_round": per_round,
     }
     return figures, settings

@@ -11,10 +11,13 @@ One batch (`OutboxSender.send_batch`) goes:
    cannot be rolled back, and a transaction held open across network calls
    would block every other writer (all of them, on SQLite).
 3. **record** the outcomes in short transactions: delivered messages are
-   marked SENT in groups — one transaction (`mark_sent_many`) per
-   ``sent_marks_per_commit`` (10) delivered messages, and one for the rest
-   when the batch ends; a failed message gets its error and the next attempt
-   after an exponential backoff (30 s, 1 min, 2 min … capped at 1 h), or
+   marked SENT in groups — the session's ``flush`` makes a group durable
+   (the Maildir syncs its file system once for the group), then one
+   transaction (`mark_sent_many`) marks it, per ``sent_marks_per_commit``
+   (10) delivered messages, and for the rest when the batch ends; a flush
+   that fails is a failed attempt for each message of its group; a failed
+   message gets its error and the next attempt after an exponential
+   backoff (30 s, 1 min, 2 min … capped at 1 h), or
    FAILED after ``max_attempts`` or a permanent refusal, in a transaction of
    its own (after the SENT marks waiting before it).
 
@@ -113,6 +116,26 @@ class BatchReport:
     deferred: int = 0
 
 
+@dataclass(slots=True)
+class _Tally:
+    """A batch's outcomes so far."""
+
+    sent: int = 0
+    retrying: int = 0
+    gave_up: int = 0
+
+    def failed(self, *, gave_up: bool) -> None:
+        """Counts a failed attempt: given up on, or to be retried."""
+        if gave_up:
+            self.gave_up += 1
+        else:
+            self.retrying += 1
+
+    def report(self, *, claimed: int, deferred: int = 0) -> BatchReport:
+        """The batch's report: these outcomes out of `claimed` messages."""
+        return BatchReport(claimed, self.sent, self.retrying, self.gave_up, deferred)
+
+
 class OutboxSender:
     """Delivers the outbox's due messages through a transport, one batch per call.
 
@@ -165,10 +188,11 @@ class OutboxSender:
 
         A failure to deliver is recorded, never raised. A database error is
         raised: the messages it concerns stay QUEUED and are retried when
-        their lease runs out. Delivered messages are marked SENT in groups of
-        ``sent_marks_per_commit``, before a failure is recorded, and at the
-        end of the batch; an exception leaving the batch still tries to mark
-        those delivered so far (a crash, which runs no code, leaves them QUEUED).
+        their lease runs out. Delivered messages are flushed (made durable by
+        the session) and marked SENT in groups of ``sent_marks_per_commit``,
+        before a failure is recorded, and at the end of the batch; an exception
+        leaving the batch still tries to flush and mark those delivered so far
+        (a crash, which runs no code, leaves them QUEUED).
         """
         claimed_at = self._clock.now()
         with self._engine.begin() as connection:
@@ -177,28 +201,22 @@ class OutboxSender:
             return BatchReport()
         # Past this instant a delivery might outlive the lease and race another sender.
         deadline = claimed_at + self._lease / 2
-        unrecorded: list[OutboxItem] = []  # delivered, not yet marked SENT
-        try:
-            return self._deliver(items, deadline, unrecorded)
-        except Exception:
-            if unrecorded:
-                self._record_sent_after_error(unrecorded)
-            raise
-
-    def _deliver(
-        self, items: list[OutboxItem], deadline: datetime, unrecorded: list[OutboxItem]
-    ) -> BatchReport:
-        sent = retrying = gave_up = 0
         with contextlib.ExitStack() as stack:
             try:
                 session: MailSession = stack.enter_context(self._transport.session())
             except Exception as error:  # any failure to open fails the whole batch
+                tally = _Tally()
                 for item in items:
-                    if self._record_failure(item, error):
-                        gave_up += 1
-                    else:
-                        retrying += 1
-                return BatchReport(claimed=len(items), retrying=retrying, gave_up=gave_up)
+                    tally.failed(gave_up=self._record_failure(item, error))
+                return tally.report(claimed=len(items))
+            return self._deliver(session, items, deadline)
+
+    def _deliver(
+        self, session: MailSession, items: list[OutboxItem], deadline: datetime
+    ) -> BatchReport:
+        tally = _Tally()
+        unrecorded: list[OutboxItem] = []  # delivered, not yet flushed and marked SENT
+        try:
             for index, item in enumerate(items):
                 if self._clock.now() >= deadline:
                     deferred = len(items) - index
@@ -206,25 +224,42 @@ class OutboxSender:
                         "half the outbox lease has passed; leaving the rest of the batch",
                         extra={"deferred": deferred},
                     )
-                    self._record_sent(unrecorded)
-                    return BatchReport(len(items), sent, retrying, gave_up, deferred)
+                    self._settle(session, unrecorded, tally)
+                    return tally.report(claimed=len(items), deferred=deferred)
                 try:
                     session.deliver(ComposedMail(item.message_id, item.recipient, item.message))
                 except Exception as error:  # recorded: one bad message must not stop the batch
-                    # The SENT marks waiting go first: records and log lines keep their order.
-                    self._record_sent(unrecorded)
-                    if self._record_failure(item, error):
-                        gave_up += 1
-                    else:
-                        retrying += 1
+                    # The deliveries before it go first: records and log lines keep their order.
+                    self._settle(session, unrecorded, tally)
+                    tally.failed(gave_up=self._record_failure(item, error))
                     continue
-                sent += 1
                 unrecorded.append(item)
                 if len(unrecorded) >= self.sent_marks_per_commit:
-                    self._record_sent(unrecorded)
+                    self._settle(session, unrecorded, tally)
             # Before the session closes: QUIT may take a while, the marks need not wait.
-            self._record_sent(unrecorded)
-        return BatchReport(claimed=len(items), sent=sent, retrying=retrying, gave_up=gave_up)
+            self._settle(session, unrecorded, tally)
+        except Exception:
+            if unrecorded:
+                self._settle_after_error(session, unrecorded)
+            raise
+        return tally.report(claimed=len(items))
+
+    def _settle(self, session: MailSession, unrecorded: list[OutboxItem], tally: _Tally) -> None:
+        """Flushes the session, then marks what it delivered SENT; when the flush fails,
+        each of those messages is a failed attempt instead."""
+        if not unrecorded:
+            return
+        try:
+            session.flush()
+        except Exception as error:  # the messages may be lost: try them again later
+            failed = list(unrecorded)
+            unrecorded.clear()
+            for item in failed:
+                tally.failed(gave_up=self._record_failure(item, error))
+            return
+        delivered = len(unrecorded)
+        self._record_sent(unrecorded)
+        tally.sent += delivered
 
     def _record_sent(self, unrecorded: list[OutboxItem]) -> None:
         """Marks the delivered messages SENT in one transaction, logs each, empties the list."""
@@ -250,9 +285,11 @@ class OutboxSender:
                 )
         unrecorded.clear()
 
-    def _record_sent_after_error(self, unrecorded: list[OutboxItem]) -> None:
-        """Tries to mark delivered messages SENT while an error ends the batch; never raises."""
+    def _settle_after_error(self, session: MailSession, unrecorded: list[OutboxItem]) -> None:
+        """Tries to flush and mark delivered messages SENT while an error ends the batch;
+        never raises."""
         try:
+            session.flush()
             self._record_sent(unrecorded)
         except Exception:
             logger.exception(

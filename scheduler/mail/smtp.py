@@ -290,6 +290,9 @@ class _SmtpSession:
             except (smtplib.SMTPException, OSError):
                 client.close()
 
+    def flush(self) -> None:
+        """Nothing to do: a message the server accepted is its to keep (RFC 5321, 6.1)."""
+
     def deliver(self, mail: ComposedMail) -> None:
         """Sends ``mail`` to ``mail.recipient``, the envelope sender being its From address."""
         envelope_sender, transfer_encoding = _envelope_sender_and_encoding(mail.message)

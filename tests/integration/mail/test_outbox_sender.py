@@ -319,7 +319,11 @@ class CrashAfterDelivery:
 
             def deliver(self, mail) -> None:
                 self._inner.deliver(mail)
+                self._inner.flush()  # out for good (in new/, for a Maildir)
                 raise SimulatedCrash
+
+            def flush(self) -> None:
+                self._inner.flush()
 
         @contextlib.contextmanager
         def opened():

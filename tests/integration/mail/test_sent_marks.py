@@ -140,7 +140,11 @@ class CrashAfter:
         self._inner.deliver(mail)
         self._count -= 1
         if self._count == 0:
+            self._inner.flush()  # out for good, as an SMTP server's acceptance
             raise SimulatedCrash
+
+    def flush(self) -> None:
+        self._inner.flush()
 
 
 @pytest.mark.parametrize(
@@ -297,3 +301,58 @@ def test_the_half_lease_cut_off_records_what_was_delivered(engine, outbox, mark_
 def test_sent_marks_per_commit_must_be_positive(engine):
     with pytest.raises(ValueError, match="sent_marks_per_commit"):
         OutboxSender(engine, CapturingTransport(), FixedClock(NOW), sent_marks_per_commit=0)
+
+
+class FlushRecording(CapturingTransport):
+    """Notes each delivery and each flush, in order, beside the sender's marks."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    def deliver(self, mail) -> None:
+        super().deliver(mail)
+        self.events.append("deliver")
+
+    def flush(self) -> None:
+        self.events.append("flush")
+
+
+def test_each_group_is_flushed_before_it_is_marked(engine, outbox, monkeypatch):
+    outbox.queue_many(12)
+    events: list[str] = []
+    original = outbox_module.mark_sent_many
+
+    def recording(connection, outbox_ids, now):
+        events.append(f"mark {len(outbox_ids)}")
+        return original(connection, outbox_ids, now)
+
+    monkeypatch.setattr(outbox_module, "mark_sent_many", recording)
+    report = OutboxSender(engine, FlushRecording(events), FixedClock(NOW)).send_batch()
+    assert report.sent == 12
+    first_group = [*["deliver"] * 10, "flush", "mark 10"]
+    assert events == [*first_group, "deliver", "deliver", "flush", "mark 2"]
+
+
+def test_a_failed_flush_is_a_failed_attempt_for_each_message_of_its_group(
+    engine, outbox, mark_calls
+):
+    outbox.queue_many(12)
+
+    class LosingTheSecondGroup(CapturingTransport):
+        flushes = 0
+
+        def flush(self) -> None:
+            self.flushes += 1
+            if self.flushes == 2:
+                raise outbox_module.DeliveryError("cannot write to the Maildir: disk full")
+
+    report = OutboxSender(engine, LosingTheSecondGroup(), FixedClock(NOW)).send_batch()
+    assert (report.claimed, report.sent, report.retrying) == (12, 10, 2)
+    assert [len(ids) for ids in mark_calls] == [10]
+    for index in (10, 11):
+        lost = entry(engine, request_id(index))
+        assert (lost.state, lost.attempts) == ("QUEUED", 1)
+        assert lost.last_error == "cannot write to the Maildir: disk full"
+        assert lost.next_attempt_at == NOW + outbox_module.DEFAULT_FIRST_RETRY_DELAY
+    assert entry(engine, request_id(9)).state == "SENT"

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import mailbox
+import os
 import stat
 import threading
 from datetime import UTC, date, datetime
 
 import pytest
 
-from scheduler.mail import DeliveryError, MaildirTransport, compose_license_mail, maildir_file_name
+from scheduler.mail import (
+    DeliveryError,
+    MaildirTransport,
+    compose_license_mail,
+    maildir_file_name,
+    transports,
+)
+from scheduler.mail.file_system_sync import sync_file_system
 from scheduler.mail.testing import parse_message
 
 
@@ -35,6 +43,11 @@ def deliver(transport: MaildirTransport, *mails) -> None:
     with transport.session() as session:
         for mail in mails:
             session.deliver(mail)
+        session.flush()
+
+
+def names_in(folder) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
 
 
 def test_creates_the_maildir_private_to_the_owner(tmp_path):
@@ -109,3 +122,90 @@ def test_an_unwritable_place_is_a_delivery_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(DeliveryError, match="Maildir"):
         deliver(MaildirTransport(blocker / "mail"), mail_for("kr_1"))
+
+
+def test_a_message_is_in_new_once_flushed_and_not_before(tmp_path):
+    transport = MaildirTransport(tmp_path)
+    first, second = mail_for("kr_1"), mail_for("kr_2")
+    with transport.session() as session:
+        session.deliver(first)
+        session.deliver(second)
+        assert names_in(tmp_path / "new") == []
+        session.flush()
+        expected = sorted(maildir_file_name(mail.message_id) for mail in (first, second))
+        assert names_in(tmp_path / "new") == expected
+        assert names_in(tmp_path / "tmp") == []
+        session.flush()  # nothing new: nothing changes
+    assert names_in(tmp_path / "new") == expected
+
+
+def test_a_session_ended_before_its_flush_leaves_no_file(tmp_path):
+    transport = MaildirTransport(tmp_path)
+    with transport.session() as session:
+        session.deliver(mail_for("kr_1"))
+        assert len(names_in(tmp_path / "tmp")) == 1
+    assert names_in(tmp_path / "new") == []
+    assert names_in(tmp_path / "tmp") == []
+
+
+def test_one_message_twice_before_a_flush_is_one_file(tmp_path):
+    mail = mail_for("kr_1")
+    deliver(MaildirTransport(tmp_path), mail, mail)
+    assert names_in(tmp_path / "new") == [maildir_file_name(mail.message_id)]
+    assert names_in(tmp_path / "tmp") == []
+
+
+def test_a_flush_syncs_the_file_system_twice_contents_before_names(tmp_path):
+    # Recorded in place of syncfs: what new/ holds at each sync.
+    seen_at_syncs: list[list[str]] = []
+
+    def recording_syncfs(descriptor: int) -> None:
+        seen_at_syncs.append(names_in(tmp_path / "new"))
+
+    mails = [mail_for(f"kr_{index}") for index in range(5)]
+    deliver(MaildirTransport(tmp_path, syncfs=recording_syncfs), *mails)
+    expected = sorted(maildir_file_name(mail.message_id) for mail in mails)
+    assert seen_at_syncs == [[], expected]
+
+
+def test_without_syncfs_each_file_and_then_new_is_fsynced(tmp_path, monkeypatch):
+    transport = MaildirTransport(tmp_path, syncfs=None)
+    deliver(transport)  # creates the Maildir
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(transports.os, "fsync", recording_fsync)
+    mails = [mail_for(f"kr_{index}") for index in range(3)]
+    deliver(transport, *mails)
+    folders = [os.path.dirname(path) for path in synced]
+    assert folders == [str(tmp_path / "tmp")] * 3 + [str(tmp_path)]
+    assert synced[-1] == str(tmp_path / "new")
+    assert len(names_in(tmp_path / "new")) == 3
+
+
+@pytest.mark.skipif(sync_file_system is None, reason="this system has no syncfs")
+def test_the_systems_syncfs_syncs_and_reports_errors(tmp_path):
+    descriptor = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        sync_file_system(descriptor)
+    finally:
+        os.close(descriptor)
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        sync_file_system(descriptor)
+
+
+def test_a_failed_sync_is_a_delivery_error_and_puts_nothing_in_new(tmp_path):
+    def failing_syncfs(descriptor: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    transport = MaildirTransport(tmp_path, syncfs=failing_syncfs)
+    with transport.session() as session:
+        session.deliver(mail_for("kr_1"))
+        with pytest.raises(DeliveryError, match="Input/output error"):
+            session.flush()
+    assert names_in(tmp_path / "new") == []
+    assert names_in(tmp_path / "tmp") == []

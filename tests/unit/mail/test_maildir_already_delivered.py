@@ -75,6 +75,7 @@ def test_a_message_moved_to_cur_during_a_session_is_not_written_again(tmp_path, 
         session.deliver(mail_for("kr_2"))  # cur/ read and kept, kr_1 still in new/
         read_by_a_mail_client(tmp_path, earlier, info)
         session.deliver(earlier)
+        session.flush()
     assert [path.name for path in (tmp_path / "new").iterdir()] == [
         maildir_file_name(mail_for("kr_2").message_id)
     ]
