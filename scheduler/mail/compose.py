@@ -209,7 +209,7 @@ def compose_license_mail(
         support_end=support_end,
         issued_jst=issued_jst,
     ).encode("utf-8")
-    longest = max(len(line) for line in body.splitlines())
+    longest = max(map(len, body.splitlines()))
     if longest <= _MAX_LINE_BYTES:
         cte, payload = "8bit", body.replace(b"\n", b"\r\n")
     else:
@@ -221,7 +221,7 @@ def compose_license_mail(
         _from_header(sender),
         f"To: {recipient_address}\r\n",
         _encoded_header("Subject", *subject),
-        f"Date: {format_datetime(issued_jst)}\r\n",
+        _date_line(issued_jst),
         f"Message-ID: {message_id}\r\n",
         f"X-Keysvc-Request-Id: {key_request_id}\r\n",
         "Auto-Submitted: auto-generated\r\n",
@@ -245,6 +245,16 @@ def _from_header(sender: str) -> str:
     message["From"] = sender
     _check_sender(message)
     return str(policy.SMTP.fold("From", message["From"]))
+
+
+@functools.lru_cache(maxsize=16)
+def _date_line(issued_jst: datetime) -> str:
+    """The ``Date:`` line: the same for a whole release batch, which shares its instant.
+
+    Only ever given instants in JST: aware datetimes compare and hash by their
+    instant, so the same instant in another zone would find this JST line.
+    """
+    return f"Date: {format_datetime(issued_jst)}\r\n"
 
 
 def _body(
@@ -294,7 +304,7 @@ def _japanese_date(day: date) -> str:
 def _require_one_line(name: str, value: str) -> None:
     if not value.strip():
         raise InvalidMail(f"the {name} is empty")
-    if any(char in value for char in "\r\n"):
+    if "\r" in value or "\n" in value:
         raise InvalidMail(f"the {name} must be one line: {value!r}")
 
 
@@ -323,6 +333,9 @@ def _encoded_header(name: str, *parts: str) -> str:
 def _encoded_words(text: str, name_length: int) -> tuple[str, ...]:
     # The first line also holds "Name: "; base64 turns 3 bytes into 4 characters.
     budget = (_MAX_HEADER_LINE - name_length - 2 - len("=?utf-8?b??=")) // 4 * 3
+    whole = text.encode("utf-8")
+    if len(whole) <= budget:  # one word: a contract number's part always is
+        return (f"=?utf-8?b?{base64.b64encode(whole).decode('ascii')}?=",)
     chunks, chunk = [], b""
     for character in text:
         encoded = character.encode("utf-8")
