@@ -4,19 +4,50 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
+from typing import Final
+
+# RFC 4648 base 32 spelled in Crockford's alphabet, whose characters sort as the
+# values they stand for (RFC 4648's digits 2-7 sort before its letters).
+_CROCKFORD: Final = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghjkmnpqrstvwxyz"
+)
 
 
 def _base32(random_bytes: int) -> str:
     return base64.b32encode(secrets.token_bytes(random_bytes)).decode("ascii").rstrip("=")
 
 
+def key_request_id_at(unix_ms: int, random_part: bytes) -> str:
+    """The key request id for an instant (milliseconds since 1970) and 16 random bytes:
+    ``kr_`` + 36 characters of Crockford base 32 (48 bits of time, 128 of chance).
+
+    Ids made later sort after earlier ones (to the millisecond), as strings.
+
+    >>> key_request_id_at(0, bytes(16))
+    'kr_000000000000000000000000000000000000'
+    >>> key_request_id_at(1, b"\\xff" * 16)
+    'kr_0000000007zzzzzzzzzzzzzzzzzzzzzzzzzg'
+    """
+    if not 0 <= unix_ms < 1 << 48:
+        raise ValueError(f"milliseconds out of range: {unix_ms}")
+    if len(random_part) != 16:
+        raise ValueError(f"expected 16 random bytes, got {len(random_part)}")
+    encoded = base64.b32encode(unix_ms.to_bytes(6, "big") + random_part)
+    return "kr_" + encoded.decode("ascii").rstrip("=").translate(_CROCKFORD)
+
+
 def new_key_request_id() -> str:
-    """A key request id, e.g. ``kr_3jv7q…``: 128 random bits.
+    """A key request id, e.g. ``kr_1jrm4k9d8w…``: the time, then 128 random bits.
 
     Whoever knows the id can read the released key (GetKeyRequest), so it must
-    be unguessable.
+    be unguessable: the random part. The time in front makes ids made one after
+    the other sort together, so that a new request's index entries — its own,
+    its license's, its e-mail's (and the Message-ID made from it), its audit
+    record's — go into the index page the previous one used instead of a
+    random one each (docs/persistence.md).
     """
-    return "kr_" + _base32(16).lower()
+    return key_request_id_at(time.time_ns() // 1_000_000, secrets.token_bytes(16))
 
 
 def new_license_serial(year: int) -> str:

@@ -1,0 +1,74 @@
+"""Key request ids: unguessable, and in the order they were made; license serials."""
+
+from __future__ import annotations
+
+import base64
+import doctest
+import re
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from keysvc.service import identifiers
+from keysvc.service.identifiers import key_request_id_at, new_key_request_id, new_license_serial
+
+KEY_REQUEST_ID = re.compile(r"kr_[0-9a-hjkmnp-tv-z]{36}")
+instants = st.integers(min_value=0, max_value=(1 << 48) - 1)
+random_parts = st.binary(min_size=16, max_size=16)
+
+
+@given(instants, random_parts)
+def test_an_id_is_kr_and_36_crockford_characters_holding_time_and_chance(unix_ms, random_part):
+    made = key_request_id_at(unix_ms, random_part)
+    assert KEY_REQUEST_ID.fullmatch(made)
+    # Decoding Crockford's alphabet back gives the two parts again.
+    rfc = made[3:].translate(
+        str.maketrans("0123456789abcdefghjkmnpqrstvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    )
+    raw = base64.b32decode(rfc + "====")
+    assert (int.from_bytes(raw[:6], "big"), raw[6:]) == (unix_ms, random_part)
+
+
+@given(instants, instants, random_parts, random_parts)
+def test_ids_sort_as_their_instants_then_their_random_parts(ms_a, ms_b, random_a, random_b):
+    a, b = key_request_id_at(ms_a, random_a), key_request_id_at(ms_b, random_b)
+    assert (a < b) == ((ms_a, random_a) < (ms_b, random_b))
+
+
+def test_out_of_range_parts_are_refused():
+    with pytest.raises(ValueError, match="milliseconds"):
+        key_request_id_at(1 << 48, bytes(16))
+    with pytest.raises(ValueError, match="milliseconds"):
+        key_request_id_at(-1, bytes(16))
+    with pytest.raises(ValueError, match="16 random bytes"):
+        key_request_id_at(0, bytes(8))
+
+
+def test_new_ids_are_distinct_and_later_ones_sort_after():
+    first = [new_key_request_id() for _ in range(10_000)]
+    assert len(set(first)) == len(first)
+    assert all(KEY_REQUEST_ID.fullmatch(made) for made in first)
+    time.sleep(0.002)
+    later = new_key_request_id()
+    assert later > max(first)
+
+
+def test_new_ids_carry_the_current_time():
+    before = time.time_ns() // 1_000_000
+    made = new_key_request_id()
+    after = time.time_ns() // 1_000_000
+    assert key_request_id_at(before, bytes(16)) <= made < key_request_id_at(after + 1, bytes(16))
+
+
+def test_license_serials_read_l_year_and_ten_base32_characters():
+    serials = {new_license_serial(2026) for _ in range(1_000)}
+    assert len(serials) == 1_000
+    assert all(re.fullmatch(r"L-2026-[A-Z2-7]{10}", serial) for serial in serials)
+
+
+def test_docstring_examples_hold():
+    result = doctest.testmod(identifiers)
+    assert result.attempted > 0
+    assert result.failed == 0
