@@ -198,18 +198,9 @@ def summarise(
     cur_size: int, messages: int, costs: Sequence[Cost], floor_costs: Sequence[Cost]
 ) -> list[Figure]:
     """Rate, CPU and user-mode CPU per message: medians of the rounds, against the floor's."""
-    rates = [messages / cost.wall for cost in costs]
-    floor_rates = [messages / cost.wall for cost in floor_costs]
     where = f"cur/ with {cur_size:,} files"
     return [
-        Figure(
-            name=f"MaildirTransport deliveries, {where}",
-            value=median(rates),
-            unit="msg/s",
-            floor=FLOOR,
-            floor_value=median(floor_rates),
-            ratio=median(rate / floor for rate, floor in zip(rates, floor_rates, strict=True)),
-        ),
+        rate_figure(f"MaildirTransport deliveries, {where}", messages, costs, floor_costs),
         Figure(
             name=f"MaildirTransport CPU per message, {where}",
             value=median(cost.cpu / messages * 1e6 for cost in costs),
@@ -233,10 +224,18 @@ def one_by_one_figure(
     cur_size: int, messages: int, costs: Sequence[Cost], floor_costs: Sequence[Cost]
 ) -> Figure:
     """For comparison: the bare protocol made durable per message, against the floor."""
+    name = f"bare protocol durable per message (fsync file, fsync new/), cur/ {cur_size:,}"
+    return rate_figure(name, messages, costs, floor_costs)
+
+
+def rate_figure(
+    name: str, messages: int, costs: Sequence[Cost], floor_costs: Sequence[Cost]
+) -> Figure:
+    """Messages a second: the median of the rounds, and of each round's ratio to the floor's."""
     rates = [messages / cost.wall for cost in costs]
     floor_rates = [messages / cost.wall for cost in floor_costs]
     return Figure(
-        name=f"bare protocol durable per message (fsync file, fsync new/), cur/ {cur_size:,}",
+        name=name,
         value=median(rates),
         unit="msg/s",
         floor=FLOOR,
