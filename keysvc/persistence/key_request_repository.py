@@ -37,15 +37,6 @@ class KeyRequestRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Released:
-    """A request's release, as recorded on the request."""
-
-    request_id: str
-    license_serial: str
-    late: bool
-
-
-@dataclass(frozen=True, slots=True)
 class LicenseRecord:
     """A license as stored."""
 
@@ -165,13 +156,20 @@ _LINK_SUCCESSOR: Final = DriverStatement(
 )
 _MARK_RELEASED: Final = DriverStatement(
     update(key_requests)
-    .where(key_requests.c.id == bindparam("request_id"))
+    .where(key_requests.c.id.in_(bindparam("request_ids", expanding=True)))
     .values(
         state="RELEASED",
-        released_at=bindparam("now"),
-        license_serial=bindparam("serial"),
-        released_late=bindparam("late"),
-    )
+        released_at=bindparam("released_at", type_=key_requests.c.released_at.type),
+        # The license the request has just made: one statement for the whole batch,
+        # where an executemany of one UPDATE per request bound its values row by row
+        # (docs/benchmarks.md, B2).
+        license_serial=select(licenses.c.serial)
+        .where(licenses.c.key_request_id == key_requests.c.id)
+        .scalar_subquery(),
+        released_late=bindparam("release_day", type_=key_requests.c.due_date.type)
+        > key_requests.c.due_date,
+    ),
+    lists=("request_ids",),
 )
 
 
@@ -237,15 +235,20 @@ def reissue_times_of(
     return found
 
 
-def mark_released(connection: Connection, releases: list[Released], now: datetime) -> None:
-    """Records the release of requests: the license each made and whether it was late."""
-    if releases:
-        _MARK_RELEASED.run_many(
+def mark_released(
+    connection: Connection, request_ids: Sequence[str], *, released_at: datetime, release_day: date
+) -> None:
+    """Records the release of requests whose licenses are stored already, in one
+    statement: each gets its license's serial, and is late when `release_day` (the
+    Tokyo day of `released_at`) is after its due date."""
+    if request_ids:
+        _MARK_RELEASED.run(
             connection,
-            [
-                {"request_id": r.request_id, "serial": r.license_serial, "late": r.late, "now": now}
-                for r in releases
-            ],
+            {
+                "request_ids": list(request_ids),
+                "released_at": released_at,
+                "release_day": release_day,
+            },
         )
 
 

@@ -25,7 +25,6 @@ from keysvc.persistence.contract_repository import (
 from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
     LicenseRecord,
-    Released,
     active_licenses_for_update,
     add_licenses,
     claim_due,
@@ -165,8 +164,9 @@ def release_batch(
     link_successors(connection, successors)
     mark_released(
         connection,
-        [Released(plan.request.id, plan.license.serial, plan.late) for plan in plans],
-        now,
+        [plan.request.id for plan in plans],
+        released_at=now,
+        release_day=jst_date(now, field="now"),
     )
     queue_mails(connection, {plan.request.id: plan.mail for plan in plans}, now)
     return [plan.license for plan in plans], refusals
@@ -183,7 +183,6 @@ class _Plan:
     request: KeyRequestRecord
     license: LicenseRecord
     mail: ComposedMail
-    late: bool
 
 
 def _plan(
@@ -257,7 +256,7 @@ def _plan(
         sender=releaser.mail.sender,
         message_id_domain=releaser.mail.message_id_domain,
     )
-    return _Plan(request, license_, mail, late=today > request.due_date)
+    return _Plan(request, license_, mail)
 
 
 def as_released(request: KeyRequestRecord, license_: LicenseRecord) -> KeyRequestRecord:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -32,7 +32,7 @@ from keysvc.service.release import (
     release_if_due,
 )
 from keysvc.tokens import Principal, Role
-from scheduler.calendar import BusinessCalendar
+from scheduler.calendar import JST, BusinessCalendar
 from signing import KeyRing, SigningKey, encrypt_private_key
 
 SITE = Principal("site0000site0000", Role.SITE)
@@ -382,6 +382,33 @@ def test_a_batch_of_many_contracts_writes_each_release_in_full(connection) -> No
             "SUPERSEDED",
             get_key_request(connection, request.id).license_serial,
         )
+
+
+def test_a_batch_records_each_request_late_by_the_tokyo_day_and_with_its_license(
+    connection,
+) -> None:
+    friday = _submit(connection, _contract(connection))
+    friday_evening = _submit(connection, _contract(connection), now=NOW + timedelta(hours=9))
+    due = get_key_request(connection, friday_evening.id).due_date
+    # 00:30 in Tokyo the day after that due date, which is still the due date in UTC.
+    released_at = datetime.combine(due + timedelta(days=1), time(0, 30), tzinfo=JST).astimezone(UTC)
+    assert released_at.date() == due
+    overnight = _submit(connection, _contract(connection), now=released_at - timedelta(minutes=10))
+    assert get_key_request(connection, overnight.id).due_date == due + timedelta(days=1)
+    outcome = release_due(connection, released_at + timedelta(days=7), RELEASER, released_at, 10)
+    assert outcome == DueRelease(claimed=3, released=3)
+    serials = dict(connection.execute(select(licenses.c.key_request_id, licenses.c.serial)).all())
+    recorded = {
+        request.id: get_key_request(connection, request.id)
+        for request in (friday, friday_evening, overnight)
+    }
+    assert {id_: r.released_late for id_, r in recorded.items()} == {
+        friday.id: True,
+        friday_evening.id: True,
+        overnight.id: False,
+    }
+    assert {id_: r.license_serial for id_, r in recorded.items()} == serials
+    assert {r.released_at for r in recorded.values()} == {released_at}
 
 
 def test_a_request_due_at_acceptance_is_released_at_once_and_a_later_one_is_not(
