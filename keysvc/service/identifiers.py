@@ -12,10 +12,8 @@ from typing import Final
 _CROCKFORD: Final = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghjkmnpqrstvwxyz"
 )
-
-
-def _base32(random_bytes: int) -> str:
-    return base64.b32encode(secrets.token_bytes(random_bytes)).decode("ascii").rstrip("=")
+# A license serial's random part: 50 bits of RFC 4648 base 32.
+_SERIAL_CHARACTERS: Final = 10
 
 
 def key_request_id_at(unix_ms: int, random_part: bytes) -> str:
@@ -52,4 +50,22 @@ def new_key_request_id() -> str:
 
 def new_license_serial(year: int) -> str:
     """A license serial, e.g. ``L-2026-7K3M9QX2PA`` (50 random bits; unique in the database)."""
-    return f"L-{year}-{_base32(7)[:10]}"
+    return new_license_serials(year, 1)[0]
+
+
+def new_license_serials(year: int, count: int) -> list[str]:
+    """`count` license serials of the year, each as `new_license_serial` makes one.
+
+    One draw of random bytes for all of them: a release batch makes hundreds, and
+    a system call and an encoding per serial were 5 % of its time.
+    """
+    if count < 0:
+        raise ValueError(f"count must not be negative, got {count}")
+    # Base 32 spells 5 bytes as 8 characters, 5 bits each: the text of enough random
+    # bytes, cut into pieces of 10 characters, gives independent 50-bit serials.
+    groups = -(-count * _SERIAL_CHARACTERS // 8)
+    text = base64.b32encode(secrets.token_bytes(groups * 5)).decode("ascii")
+    return [
+        f"L-{year}-{text[start : start + _SERIAL_CHARACTERS]}"
+        for start in range(0, count * _SERIAL_CHARACTERS, _SERIAL_CHARACTERS)
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection
 
@@ -36,7 +36,7 @@ from keysvc.persistence.key_request_repository import (
 )
 from keysvc.persistence.outbox_repository import queue_mails
 from keysvc.service.contracts import contract_not_found
-from keysvc.service.identifiers import new_license_serial
+from keysvc.service.identifiers import new_license_serials
 from scheduler.mail import ComposedMail, compose_license_mail
 from signing import KeyRing, LicenseClaims
 
@@ -124,6 +124,8 @@ def release_batch(
     active = dict(locked.active_licenses)
     generations = last_generations(connection, numbers)
     product_names = product_display_names(connection)
+    today = jst_date(now, field="now")
+    serials = iter(new_license_serials(today.year, len(requests)))
     plans: list[_Plan] = []
     refusals: list[Refusal] = []
     for request in sorted(requests, key=_acceptance_order):
@@ -136,6 +138,8 @@ def release_batch(
                 product_names=product_names,
                 releaser=releaser,
                 now=now,
+                today=today,
+                serial=next(serials),
             )
         except KeysvcError as error:
             refusals.append(Refusal(request, error))
@@ -166,7 +170,7 @@ def release_batch(
         connection,
         [plan.request.id for plan in plans],
         released_at=now,
-        release_day=jst_date(now, field="now"),
+        release_day=today,
     )
     queue_mails(connection, {plan.request.id: plan.mail for plan in plans}, now)
     return [plan.license for plan in plans], refusals
@@ -194,6 +198,8 @@ def _plan(
     product_names: dict[str, str],
     releaser: Releaser,
     now: datetime,
+    today: date,
+    serial: str,
 ) -> _Plan:
     if request.state != "PENDING":
         raise FailedPrecondition(
@@ -215,9 +221,8 @@ def _plan(
             f"contract {contract.contract_number} has an active key already",
             reason="LICENSE_ALREADY_ISSUED",
         )
-    today = jst_date(now, field="now")
     claims = LicenseClaims(
-        serial=new_license_serial(today.year),
+        serial=serial,
         issued_at=int(now.timestamp()),
         product_code=contract.product_code,
         contract_number=contract.contract_number,

@@ -12,7 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from keysvc.service import identifiers
-from keysvc.service.identifiers import key_request_id_at, new_key_request_id, new_license_serial
+from keysvc.service.identifiers import (
+    key_request_id_at,
+    new_key_request_id,
+    new_license_serial,
+    new_license_serials,
+)
 
 KEY_REQUEST_ID = re.compile(r"kr_[0-9a-hjkmnp-tv-z]{36}")
 instants = st.integers(min_value=0, max_value=(1 << 48) - 1)
@@ -66,6 +71,26 @@ def test_license_serials_read_l_year_and_ten_base32_characters():
     serials = {new_license_serial(2026) for _ in range(1_000)}
     assert len(serials) == 1_000
     assert all(re.fullmatch(r"L-2026-[A-Z2-7]{10}", serial) for serial in serials)
+
+
+@given(st.integers(min_value=0, max_value=300))
+def test_serials_made_together_are_as_many_distinct_serials_of_the_year(count):
+    serials = new_license_serials(2027, count)
+    assert len(set(serials)) == count
+    assert all(re.fullmatch(r"L-2027-[A-Z2-7]{10}", serial) for serial in serials)
+
+
+def test_every_character_of_serials_made_together_takes_every_value():
+    # They are pieces of one random text: the cutting must leave no position fixed
+    # (to padding, say).
+    serials = new_license_serials(2026, 2_000)
+    for position in range(len("L-2026-"), len("L-2026-") + 10):
+        assert len({serial[position] for serial in serials}) == 32
+
+
+def test_a_negative_number_of_serials_is_refused():
+    with pytest.raises(ValueError, match="count"):
+        new_license_serials(2026, -1)
 
 
 def test_docstring_examples_hold():
