@@ -80,17 +80,31 @@ def test_serials_made_together_are_as_many_distinct_serials_of_the_year(count):
     assert all(re.fullmatch(r"L-2027-[A-Z2-7]{10}", serial) for serial in serials)
 
 
-def test_every_character_of_serials_made_together_takes_every_value():
-    # They are pieces of one random text: the cutting must leave no position fixed
-    # (to padding, say).
+def test_serials_made_together_share_their_first_half_and_vary_in_the_second():
     serials = new_license_serials(2026, 2_000)
-    for position in range(len("L-2026-"), len("L-2026-") + 10):
-        assert len({serial[position] for serial in serials}) == 32
+    random_parts = [serial.removeprefix("L-2026-") for serial in serials]
+    assert len({part[:5] for part in random_parts}) == 1
+    for position in range(5, 10):
+        assert len({part[position] for part in random_parts}) == 32
 
 
-def test_a_negative_number_of_serials_is_refused():
+def test_every_character_of_serials_made_apart_takes_every_value():
+    random_parts = [new_license_serial(2026).removeprefix("L-2026-") for _ in range(2_000)]
+    for position in range(10):
+        assert len({part[position] for part in random_parts}) == 32
+
+
+def test_serials_made_together_never_repeat_even_when_their_halves_would():
+    # 50,000 halves of 25 random bits repeat with near certainty (about 37 repeats
+    # expected): those are drawn again.
+    serials = new_license_serials(2026, 50_000)
+    assert len(set(serials)) == 50_000
+
+
+@pytest.mark.parametrize("count", [-1, 32**5 + 1])
+def test_a_number_of_serials_that_cannot_be_distinct_is_refused(count):
     with pytest.raises(ValueError, match="count"):
-        new_license_serials(2026, -1)
+        new_license_serials(2026, count)
 
 
 def test_docstring_examples_hold():
