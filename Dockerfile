@@ -22,11 +22,12 @@ COPY --from=build /opt/keysvc /opt/keysvc
 ENV PATH=/opt/keysvc/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     KEYSVC_DATA_DIR=/data \
-    KEYSVC_LISTEN=0.0.0.0:50051
+    KEYSVC_LISTEN=0.0.0.0:50051 \
+    KEYSVC_METRICS_LISTEN=0.0.0.0:9464
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 50051
+EXPOSE 50051 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["keysvc", "health", "--address", "127.0.0.1:50051"]
 ENTRYPOINT ["keysvc"]

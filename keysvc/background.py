@@ -29,7 +29,12 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
             executor=services.executor,
             name="release",
         ),
-        run_sender(services.outbox_sender, stop, executor=services.executor),
+        run_sender(
+            services.outbox_sender,
+            stop,
+            executor=services.executor,
+            on_report=services.metrics.record_mail_batch,
+        ),
     ]
     if services.engine.dialect.name == "sqlite":
 

@@ -17,6 +17,7 @@ from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
 from keysvc.domain import UnknownPolicy
 from keysvc.errors import FailedPrecondition, InvalidArgument
+from keysvc.metrics import ServiceMetrics
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
 from keysvc.service.closures import reschedule_on_start
@@ -100,6 +101,7 @@ class Services:
     outbox_sender: OutboxSender
     scheduled_release: ScheduledRelease
     products: ProductCatalogue
+    metrics: ServiceMetrics
 
     def close(self) -> None:
         """Waits for database work in flight, then closes the connections."""
@@ -131,6 +133,8 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         raise
     executor = ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="keysvc-db")
     mail = MailIdentity(settings.mail_from, settings.mail_domain)
+    metrics = ServiceMetrics()
+    metrics.watch_backlog(engine, clock)
     return Services(
         engine=engine,
         executor=executor,
@@ -150,8 +154,10 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             parallel_batches=RELEASE_PARALLEL_BATCHES.get(
                 engine.dialect.name, DEFAULT_RELEASE_PARALLEL_BATCHES
             ),
+            on_batch=metrics.record_release_batch,
         ),
         products=products,
+        metrics=metrics,
     )
 
 

@@ -1,7 +1,7 @@
 """The `keysvc` command: the composition root of the service.
 
-    keysvc serve [--data-dir DIR] [--listen HOST:PORT]
-    keysvc scheduler [--data-dir DIR]
+    keysvc serve [--data-dir DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT]
+    keysvc scheduler [--data-dir DIR] [--metrics-listen HOST:PORT]
     keysvc db upgrade [--data-dir DIR]
     keysvc tokens create --role ROLE [--description TEXT] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
@@ -29,6 +29,7 @@ from keysvc.background import run_background_work
 from keysvc.bootstrap import Services, build_services, migrate_database, open_database
 from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
 from keysvc.logs import configure_logging
+from keysvc.metrics import MetricsEndpoint
 from keysvc.persistence.token_repository import add_token
 from keysvc.server import serve
 from keysvc.tokens import Role, new_token
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"HOST:PORT to listen on (default {DEFAULT_LISTEN}, or KEYSVC_LISTEN); port 0 "
         "picks a free port",
     )
+    _add_metrics_listen(serve_parser)
     serve_parser.set_defaults(handler=_serve)
 
     scheduler_parser = commands.add_parser(
@@ -81,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         "runs them too; several may share one PostgreSQL database).",
     )
     _add_data_dir(scheduler_parser)
+    _add_metrics_listen(scheduler_parser)
     scheduler_parser.set_defaults(handler=_scheduler)
 
     db_parser = commands.add_parser("db", help="database schema")
@@ -128,6 +131,14 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_metrics_listen(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-listen",
+        help="HOST:PORT of the Prometheus metrics endpoint (or KEYSVC_METRICS_LISTEN; "
+        "default: none); port 0 picks a free port",
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     return _run(args, serve, listen=args.listen)
 
@@ -150,9 +161,17 @@ def _run(
     """Builds the services and runs `main` until SIGTERM or SIGINT."""
     configure_logging()
     try:
-        settings = Settings.from_environment(os.environ, data_dir=args.data_dir, listen=listen)
+        settings = Settings.from_environment(
+            os.environ, data_dir=args.data_dir, listen=listen, metrics_listen=args.metrics_listen
+        )
         services = build_services(settings, args.clock)
     except (ConfigError, SigningError, SQLAlchemyError) as error:
+        logger.error("cannot start: %s", error)
+        return EXIT_CONFIG
+    try:
+        endpoint = _metrics_endpoint(settings, services)
+    except ConfigError as error:
+        services.close()
         logger.error("cannot start: %s", error)
         return EXIT_CONFIG
 
@@ -165,8 +184,19 @@ def _run(
         logger.error("cannot serve: %s", error)
         return EXIT_CONFIG
     finally:
+        if endpoint is not None:
+            endpoint.close()
         services.close()
     return EXIT_OK
+
+
+def _metrics_endpoint(settings: Settings, services: Services) -> MetricsEndpoint | None:
+    """Starts answering Prometheus's scrapes, when an address is configured."""
+    if settings.metrics_listen is None:
+        return None
+    endpoint = MetricsEndpoint(settings.metrics_listen, services.metrics)
+    logger.info("serving metrics", extra={"metrics": f"http://{endpoint.address}/metrics"})
+    return endpoint
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -65,6 +65,8 @@ class Settings:
     turn_uris: tuple[str, ...] = ()
     # Requests released per transaction by the release loop and ReleaseDue.
     release_batch_size: int = DEFAULT_RELEASE_BATCH_SIZE
+    # HOST:PORT of the Prometheus metrics endpoint; None: no endpoint (docs/metrics.md).
+    metrics_listen: str | None = None
 
     @classmethod
     def from_environment(
@@ -73,6 +75,7 @@ class Settings:
         *,
         data_dir: Path | None = None,
         listen: str | None = None,
+        metrics_listen: str | None = None,
     ) -> Settings:
         """Builds settings from ``KEYSVC_*`` variables; explicit arguments win."""
         passphrase_file = environ.get("KEYSVC_SIGNING_KEY_PASSPHRASE_FILE") or None
@@ -101,6 +104,7 @@ class Settings:
                 uri.strip() for uri in environ.get("KEYSVC_TURN_URIS", "").split(",") if uri.strip()
             ),
             release_batch_size=_batch_size(environ.get("KEYSVC_RELEASE_BATCH_SIZE")),
+            metrics_listen=metrics_listen or environ.get("KEYSVC_METRICS_LISTEN") or None,
         )
         bad_uris = [u for u in settings.turn_uris if not u.startswith(("turn:", "turns:", "stun:"))]
         if bad_uris:
@@ -115,6 +119,8 @@ class Settings:
                 f"({settings.cutoff:%H:%M})"
             )
         parse_listen_address(settings.listen)
+        if settings.metrics_listen is not None:
+            parse_listen_address(settings.metrics_listen, name="KEYSVC_METRICS_LISTEN")
         if settings.signing_passphrase and settings.signing_passphrase_file:
             raise ConfigError(
                 "set only one of KEYSVC_SIGNING_KEY_PASSPHRASE and "
@@ -128,7 +134,7 @@ class Settings:
         return self.signing_passphrase is None and self.signing_passphrase_file is None
 
 
-def parse_listen_address(listen: str) -> tuple[str, int]:
+def parse_listen_address(listen: str, *, name: str = "listen address") -> tuple[str, int]:
     """Splits ``HOST:PORT`` (``[::1]:PORT`` for IPv6); port 0 picks a free port.
 
     >>> parse_listen_address("127.0.0.1:50051")
@@ -136,7 +142,7 @@ def parse_listen_address(listen: str) -> tuple[str, int]:
     """
     host, sep, port_text = listen.rpartition(":")
     if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ConfigError(f"listen address must be HOST:PORT, got {listen!r}")
+        raise ConfigError(f"{name} must be HOST:PORT, got {listen!r}")
     return host, int(port_text)
 
 

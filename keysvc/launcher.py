@@ -16,7 +16,16 @@ from collections.abc import Sequence
 from typing import Final
 
 SERVER_EXTRA_MODULES: Final = frozenset(
-    {"sqlalchemy", "alembic", "psycopg", "dateutil", "holidays", "grpc_health", "grpc_reflection"}
+    {
+        "sqlalchemy",
+        "alembic",
+        "psycopg",
+        "dateutil",
+        "holidays",
+        "grpc_health",
+        "grpc_reflection",
+        "prometheus_client",
+    }
 )
 """The top-level modules of the `server` extra's distributions (pyproject.toml)."""
 

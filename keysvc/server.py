@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection
 from keysvc.api.admin_servicer import AdminServicer
 from keysvc.api.interceptor import ServiceInterceptor
 from keysvc.api.license_servicer import LicenseServicer
+from keysvc.api.metrics_interceptor import RpcMetricsInterceptor
 from keysvc.background import run_background_work
 from keysvc.bootstrap import Services
 from keysvc.config import ConfigError, Settings, parse_listen_address
@@ -25,15 +26,21 @@ from keysvc.v1 import (
 
 logger = logging.getLogger(__name__)
 
-LICENSE_SERVICE = license_service_pb2.DESCRIPTOR.services_by_name["LicenseService"].full_name
-ADMIN_SERVICE = admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
-SERVED = (LICENSE_SERVICE, ADMIN_SERVICE)
+_OUR_SERVICES = (
+    license_service_pb2.DESCRIPTOR.services_by_name["LicenseService"],
+    admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"],
+)
+SERVED = tuple(service.full_name for service in _OUR_SERVICES)
 
 
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
     """Serves until `stop` is set, then drains in-flight calls within the grace period."""
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(services.authenticator, services.executor)],
+        # The metrics' interceptor first: it sees the status that the other one sends.
+        interceptors=[
+            RpcMetricsInterceptor(services.metrics, _OUR_SERVICES),
+            ServiceInterceptor(services.authenticator, services.executor),
+        ],
         # gRPC shares a port with whoever holds it already by default: a second
         # server on the same address would silently get half the calls.
         options=[("grpc.so_reuseport", 0)],

@@ -10,6 +10,8 @@ still PENDING) and doubles nothing (one license per request, in the database).
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -34,7 +36,10 @@ class ScheduledRelease:
         batch_size: int,
         *,
         parallel_batches: int = 1,
+        on_batch: Callable[[DueRelease, float], None] | None = None,
     ) -> None:
+        """`on_batch` hears of each committed batch that claimed requests: what it did,
+        in how many seconds."""
         if parallel_batches < 1:
             raise ValueError(f"parallel_batches must be at least 1, got {parallel_batches}")
         self._engine = engine
@@ -43,13 +48,17 @@ class ScheduledRelease:
         self._clock = clock
         self.batch_size = batch_size
         self._parallel_batches = parallel_batches
+        self._on_batch = on_batch
 
     def release_batch(self, as_of: datetime | None = None) -> DueRelease:
         """Releases up to `batch_size` requests due at `as_of` (default now)."""
         now = self._clock.now()
+        started = time.perf_counter()
         with self._engine.begin() as connection:
             releaser = Releaser(self._signing_keys.key_ring(connection), self._mail)
             outcome = release_due(connection, as_of or now, releaser, now, self.batch_size)
+        if self._on_batch is not None and outcome.claimed:
+            self._on_batch(outcome, time.perf_counter() - started)
         if outcome.released:
             logger.info("released due key requests", extra={"released": outcome.released})
         return outcome

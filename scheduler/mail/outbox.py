@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -341,6 +342,7 @@ async def run_sender(
     stop: asyncio.Event,
     interval: float = 2.0,
     executor: Executor | None = None,
+    on_report: Callable[[BatchReport], None] | None = None,
 ) -> None:
     """Runs ``sender`` batch after batch in a worker thread until ``stop`` is set.
 
@@ -348,11 +350,13 @@ async def run_sender(
     (more may be due). Setting ``stop`` ends the loop once the current batch
     is done; cancelling the task also waits for the batch, which cannot be
     interrupted halfway, and then re-raises. A batch that raises (database
-    down) is logged and the loop goes on.
+    down) is logged and the loop goes on. `on_report` hears what each batch did.
     """
 
     def batch() -> bool:
         report = sender.send_batch()
+        if on_report is not None:
+            on_report(report)
         return report.claimed >= sender.batch_size and report.deferred == 0
 
     await run_batches(batch, stop, interval=interval, executor=executor, name="outbox")

@@ -65,6 +65,7 @@ def backend_clients(
         clients = Clients(channel, tokens, server.address)
         clients.make_token = lambda role: create_token(data, role, env)
         clients.clock_file = clock_file
+        clients.server = server
         if clocked:
             clients.now = SERVER_NOW
             clients.today = SERVER_NOW.date()

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from prometheus_client.parser import text_string_to_metric_families
 
 from keysvc.v1 import (
     admin_service_pb2,
@@ -100,6 +103,25 @@ def _state(data: Path, request_id: str) -> str:
         ]
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _counters(metrics_port: int) -> dict[str, float]:
+    """The scheduler's unlabelled samples, from its metrics endpoint."""
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        text = answer.read().decode("utf-8")
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
 def test_the_scheduler_process_releases_due_requests_and_mails_them(tmp_path: Path) -> None:
     data = tmp_path / "data"
     clock_file = tmp_path / "clock"
@@ -114,10 +136,12 @@ def test_the_scheduler_process_releases_due_requests_and_mails_them(tmp_path: Pa
     # The server is stopped; time passes: the request's release time is now behind us.
     set_clock(clock_file, request.release_time.ToDatetime(tzinfo=UTC) + timedelta(minutes=1))
     assert _state(data, request.id) == "PENDING"
+    metrics_port = _free_port()
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "tests.e2e.clocked_keysvc", str(clock_file)),
             *("scheduler", "--data-dir", str(data)),
+            *("--metrics-listen", f"127.0.0.1:{metrics_port}"),
         ],
         cwd=PROJECT,
         env=dict(os.environ),
@@ -134,6 +158,13 @@ def test_the_scheduler_process_releases_due_requests_and_mails_them(tmp_path: Pa
         assert _state(data, request.id) == "RELEASED"
         (mail,) = (data / "mail" / "new").glob("*")
         assert request.id.encode() in mail.read_bytes()
+        # The SENT mark is committed just after the file is in new/.
+        while _counters(metrics_port)["keysvc_mail_sent_total"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        counters = _counters(metrics_port)
+        assert counters["keysvc_release_loop_released_total"] == 1
+        assert counters["keysvc_mail_sent_total"] == 1
+        assert counters["keysvc_key_requests_overdue"] == 0
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)

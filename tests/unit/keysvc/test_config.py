@@ -96,3 +96,24 @@ def test_a_malformed_opening_is_refused_naming_it() -> None:
 def test_an_opening_not_before_the_cutoff_is_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="must be before KEYSVC_CUTOFF"):
         Settings.from_environment(env)
+
+
+def test_there_is_no_metrics_endpoint_unless_one_is_configured() -> None:
+    assert Settings.from_environment({}).metrics_listen is None
+    assert (
+        Settings.from_environment({"KEYSVC_METRICS_LISTEN": "0.0.0.0:9464"}).metrics_listen
+        == "0.0.0.0:9464"
+    )
+
+
+def test_the_metrics_address_on_the_command_line_wins() -> None:
+    settings = Settings.from_environment(
+        {"KEYSVC_METRICS_LISTEN": "127.0.0.1:9464"}, metrics_listen="[::1]:9465"
+    )
+    assert settings.metrics_listen == "[::1]:9465"
+
+
+@pytest.mark.parametrize("listen", ["9464", "localhost", "127.0.0.1:http", "127.0.0.1:70000"])
+def test_a_malformed_metrics_address_is_refused_naming_it(listen: str) -> None:
+    with pytest.raises(ConfigError, match="KEYSVC_METRICS_LISTEN must be HOST:PORT"):
+        Settings.from_environment({"KEYSVC_METRICS_LISTEN": listen})
