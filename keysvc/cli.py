@@ -1,9 +1,10 @@
 """The `keysvc` command: the composition root of the service.
 
-    keysvc serve [--data-dir DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT]
-    keysvc scheduler [--data-dir DIR] [--metrics-listen HOST:PORT]
-    keysvc db upgrade [--data-dir DIR]
-    keysvc tokens create --role ROLE [--description TEXT] [--data-dir DIR]
+    keysvc serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT]
+                 [--metrics-listen HOST:PORT]
+    keysvc scheduler [--config FILE] [--data-dir DIR] [--metrics-listen HOST:PORT]
+    keysvc db upgrade [--config FILE] [--data-dir DIR]
+    keysvc tokens create --role ROLE [--description TEXT] [--config FILE] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
     keysvc admin ...          (keysvc.admin_cli, dispatched by keysvc.launcher)
 
@@ -28,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from keysvc.background import run_background_work
 from keysvc.bootstrap import Services, build_services, migrate_database, open_database
 from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
+from keysvc.config_file import CONFIG_FILE_VARIABLE, read_config_file
 from keysvc.logs import configure_logging
 from keysvc.metrics import MetricsEndpoint
 from keysvc.persistence.token_repository import add_token
@@ -127,8 +129,24 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"TOML configuration file (or {CONFIG_FILE_VARIABLE}); the environment "
+        "wins over it (docs/configuration.md)",
+    )
+    parser.add_argument(
         "--data-dir", type=Path, help="data folder (default ./var, or KEYSVC_DATA_DIR)"
     )
+
+
+def _settings(args: argparse.Namespace, **overrides: str | None) -> Settings:
+    """The settings of the command line, the environment and the configuration file, in
+    that order of precedence."""
+    environ = {name: value for name, value in os.environ.items() if value}
+    config_file = args.config or environ.get(CONFIG_FILE_VARIABLE)
+    if config_file:
+        environ = read_config_file(Path(config_file)) | environ
+    return Settings.from_environment(environ, data_dir=args.data_dir, **overrides)
 
 
 def _add_metrics_listen(parser: argparse.ArgumentParser) -> None:
@@ -161,9 +179,7 @@ def _run(
     """Builds the services and runs `main` until SIGTERM or SIGINT."""
     configure_logging()
     try:
-        settings = Settings.from_environment(
-            os.environ, data_dir=args.data_dir, listen=listen, metrics_listen=args.metrics_listen
-        )
+        settings = _settings(args, listen=listen, metrics_listen=args.metrics_listen)
         services = build_services(settings, args.clock)
     except (ConfigError, SigningError, SQLAlchemyError) as error:
         logger.error("cannot start: %s", error)
@@ -211,7 +227,7 @@ def _stop_on_signals() -> asyncio.Event:
 def _db_upgrade(args: argparse.Namespace) -> int:
     configure_logging()
     try:
-        settings = Settings.from_environment(os.environ, data_dir=args.data_dir)
+        settings = _settings(args)
         before, after = migrate_database(settings)
     except (ConfigError, SQLAlchemyError) as error:
         logger.error("cannot upgrade: %s", error)
@@ -224,7 +240,7 @@ def _tokens_create(args: argparse.Namespace) -> int:
     configure_logging()
     role = Role(args.role)
     try:
-        settings = Settings.from_environment(os.environ, data_dir=args.data_dir)
+        settings = _settings(args)
         engine = open_database(settings)
     except (ConfigError, SQLAlchemyError) as error:
         logger.error("cannot create a token: %s", error)

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,17 +76,24 @@ def run_keysvc(*args: str, env: Mapping[str, str] | None = None, timeout: float 
 
 @contextmanager
 def keysvc_server(
-    data_dir: Path, env: Mapping[str, str] | None = None, *, clock_file: Path | None = None
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    clock_file: Path | None = None,
+    arguments: Sequence[str] | None = None,
 ) -> Iterator[ServerProcess]:
     """Starts `keysvc serve` on 127.0.0.1 with a free port; stops it on exit, also on failure.
 
     With `clock_file` the server runs on the time written there (see `clocked_keysvc`).
+    `arguments` replace ``--data-dir data_dir --listen 127.0.0.1:0``.
     """
+    if arguments is None:
+        arguments = ("--data-dir", str(data_dir), "--listen", "127.0.0.1:0")
     command = [str(KEYSVC)]
     if clock_file is not None:
         command = [sys.executable, "-m", "tests.e2e.clocked_keysvc", str(clock_file)]
     process = subprocess.Popen(
-        [*command, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
+        [*command, "serve", *arguments],
         cwd=PROJECT,
         env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
