@@ -74,12 +74,20 @@ class MethodMetrics:
 
     def handled(self, code: grpc.StatusCode, seconds: float) -> None:
         """Counts a call that has ended with `code`, after `seconds`."""
+        self._handled_with(code).inc()
+        self._seconds.observe(seconds)
+
+    def expect(self, code: grpc.StatusCode) -> None:
+        """Exports the count of calls ending with `code` from now on, at 0 until one does,
+        so that a rate over "no such call yet" is 0 rather than absent."""
+        self._handled_with(code)
+
+    def _handled_with(self, code: grpc.StatusCode) -> Counter:
         counter = self._handled_by_code.get(code)
         if counter is None:
             counter = self._handled.labels(grpc_code=code.name, **self._labels)
             self._handled_by_code[code] = counter
-        counter.inc()
-        self._seconds.observe(seconds)
+        return counter
 
 
 class ServiceMetrics:
@@ -112,7 +120,7 @@ class ServiceMetrics:
         self._released = Counter(
             "keysvc_release_loop_released",
             "Key requests released by the release loop and ReleaseDue (not those "
-            "released in the answer to their own submission).",
+            "released in the answer to SubmitKeyRequest or IssueKeyNow).",
             registry=self.registry,
         )
         self._held = Counter(
@@ -151,10 +159,7 @@ class ServiceMetrics:
             self._rpcs_handled,
             labels,
         )
-        # Exported from the start, so that a rate over "no call yet" is 0, not absent.
-        bound._handled_by_code[grpc.StatusCode.OK] = self._rpcs_handled.labels(
-            grpc_code=grpc.StatusCode.OK.name, **labels
-        )
+        bound.expect(grpc.StatusCode.OK)
         return bound
 
     def record_release_batch(self, outcome: DueRelease, seconds: float) -> None:
