@@ -15,6 +15,7 @@ Nothing here carries a key, a token or an address: counts and durations only.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from keysvc.config import ConfigError, parse_listen_address
-from keysvc.persistence.backlog_repository import read_backlog
+from keysvc.persistence.backlog_repository import Backlog, read_backlog
 from keysvc.service.release import DueRelease
 from scheduler.clock import Clock
 from scheduler.mail import BatchReport
@@ -185,20 +186,29 @@ class BacklogCollector(Collector):
     A scrape that cannot read the database still answers, with
     ``keysvc_database_up 0`` and the process's own metrics, so that the alert
     says what is wrong rather than that the target is down.
+
+    One scrape reads at a time: the endpoint answers each request in a thread
+    of its own, and while the database is slow, scrapes piling up would take
+    the connections the RPCs need. A scrape that finds another reading leaves
+    the backlog out (Prometheus sees it as unknown for that scrape).
     """
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
+        self._reading = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
         """The backlog's gauges, as of now."""
+        if not self._reading.acquire(blocking=False):
+            logger.warning("metrics: the previous scrape is still reading the backlog; skipped")
+            return
         now = self._clock.now()
         try:
-            with self._engine.connect() as connection:
-                backlog = read_backlog(connection, now)
-        except SQLAlchemyError:
-            logger.warning("metrics: cannot read the backlog from the database", exc_info=True)
+            backlog = self._read(now)
+        finally:
+            self._reading.release()
+        if backlog is None:
             yield _gauge("keysvc_database_up", "1 when the scrape read the database, else 0.", 0)
             return
         yield _gauge("keysvc_database_up", "1 when the scrape read the database, else 0.", 1)
@@ -233,6 +243,14 @@ class BacklogCollector(Collector):
             "License e-mails given up on after their last attempt (FAILED).",
             backlog.failed_mails,
         )
+
+    def _read(self, now: datetime) -> Backlog | None:
+        try:
+            with self._engine.connect() as connection:
+                return read_backlog(connection, now)
+        except SQLAlchemyError:
+            logger.warning("metrics: cannot read the backlog from the database", exc_info=True)
+            return None
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

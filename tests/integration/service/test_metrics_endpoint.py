@@ -4,8 +4,10 @@ backlog read at each scrape, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import socket
+import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import grpc
@@ -16,6 +18,7 @@ from sqlalchemy import Engine
 from keysvc.config import ConfigError
 from keysvc.metrics import MetricsEndpoint, ServiceMetrics
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
+from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import contracts, key_requests
 from keysvc.service.release import DueRelease
 from scheduler.clock import FixedClock
@@ -143,6 +146,36 @@ def test_a_scrape_that_cannot_read_the_database_says_so_and_still_answers(
     assert samples[("keysvc_database_up", ())] == 0
     assert ("keysvc_key_requests_overdue", ()) not in samples
     assert samples[("process_resident_memory_bytes", ())] > 0
+
+
+def test_scrapes_piling_up_on_a_blocked_database_read_it_one_at_a_time(
+    postgres_url: str, metrics, endpoint
+) -> None:
+    engine = create_database_engine(postgres_url)
+    upgrade_database(engine)
+    metrics.watch_backlog(engine, FixedClock(NOW))
+    try:
+        with engine.connect() as blocker, ThreadPoolExecutor(1) as background:
+            transaction = blocker.begin()
+            blocker.exec_driver_sql("LOCK TABLE key_requests IN ACCESS EXCLUSIVE MODE")
+            first = background.submit(scrape, endpoint)
+            deadline = time.monotonic() + 10
+            with engine.connect() as observer:
+                while not observer.exec_driver_sql(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                ).scalar_one():
+                    assert time.monotonic() < deadline, "the first scrape never waited"
+                    time.sleep(0.05)
+            # The first scrape waits for the lock: the second does not queue behind it.
+            second = scrape(endpoint)
+            assert not first.done()
+            transaction.rollback()
+            assert first.result(timeout=10)[("keysvc_database_up", ())] == 1
+    finally:
+        engine.dispose()
+    assert ("keysvc_database_up", ()) not in second
+    assert ("keysvc_key_requests_overdue", ()) not in second
+    assert second[("process_resident_memory_bytes", ())] > 0
 
 
 def test_an_address_in_use_is_a_configuration_error(metrics) -> None:
