@@ -8,10 +8,18 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
+from keysvc.config import MAX_RELEASE_BATCH_SIZE
 from keysvc.persistence.key_request_repository import get_key_request
-from keysvc.persistence.schema import licenses, mail_outbox, products
+from keysvc.persistence.schema import (
+    contracts,
+    key_requests,
+    licenses,
+    mail_outbox,
+    products,
+    support_periods,
+)
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.service.products import ProductCatalogue
@@ -23,6 +31,9 @@ from scheduler.calendar import BusinessCalendar
 from scheduler.clock import FixedClock
 from scheduler.loop import run_batches
 from scheduler.mail import InvalidMail
+from signing import fingerprint_hash
+from tests.integration.persistence.rows import contract as contract_row
+from tests.integration.persistence.rows import key_request as request_row
 
 SITE = Principal("site0000site0000", Role.SITE)
 FRIDAY_MORNING = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 10:00 JST, a business day
@@ -214,3 +225,69 @@ def test_release_all_due_releases_each_due_request_once_however_many_run_side_by
 def test_release_all_due_needs_a_batch_at_a_time_at_least(engine) -> None:
     with pytest.raises(ValueError, match="parallel_batches"):
         _scheduled(engine, FixedClock(TUESDAY_OPENING), batch_size=4, parallel_batches=0)
+
+
+def test_the_largest_batch_the_configuration_allows_is_one_transaction(engine) -> None:
+    # Every statement of a release batch takes the batch's ids, numbers or rows:
+    # at KEYSVC_RELEASE_BATCH_SIZE's maximum they must stay within each database's
+    # limit of bound parameters (SQLite 32,766, PostgreSQL 65,535).
+    count = MAX_RELEASE_BATCH_SIZE
+    numbers = [f"SS-2026-{index:06d}" for index in range(count)]
+    with engine.begin() as connection:
+        connection.execute(
+            insert(contracts),
+            [
+                contract_row(number, contract_number=number, product_code="neo-backup")
+                for number in numbers
+            ],
+        )
+        connection.execute(
+            insert(support_periods),
+            [
+                {
+                    "contract_number": number,
+                    "start_date": date(2026, 12, 1),
+                    "end_date": date(2027, 11, 30),
+                    "kind": "INITIAL",
+                    "accept_date": date(2026, 11, 2),
+                    "created_at": FRIDAY_MORNING,
+                }
+                for number in numbers
+            ],
+        )
+        connection.execute(
+            insert(key_requests),
+            [
+                request_row(
+                    f"kr_max{index:06d}",
+                    number,
+                    fingerprint_hash=fingerprint_hash("fp1:max-batch-server"),
+                    accepted_at=FRIDAY_MORNING,
+                    due_date=date(2026, 11, 20),
+                    release_at=FRIDAY_MORNING,
+                )
+                for index, number in enumerate(numbers)
+            ],
+        )
+    clock = FixedClock(FRIDAY_MORNING)
+    signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
+    signing_keys.ensure_active_key()
+    scheduled = ScheduledRelease(
+        engine,
+        signing_keys,
+        MailIdentity("keysvc <k@example.jp>", "example.jp"),
+        clock,
+        batch_size=count,
+    )
+    outcome = scheduled.release_batch()
+    assert (outcome.claimed, outcome.released) == (count, count)
+    with engine.connect() as connection:
+        released = connection.execute(
+            select(func.count()).where(
+                key_requests.c.state == "RELEASED",
+                key_requests.c.license_serial == licenses.c.serial,
+                licenses.c.key_request_id == key_requests.c.id,
+            )
+        ).scalar_one()
+        queued = connection.execute(select(func.count()).select_from(mail_outbox)).scalar_one()
+    assert (released, queued) == (count, count)
