@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -139,6 +140,17 @@ def create_token(data_dir: Path, role: str, env: Mapping[str, str] | None = None
 def bearer(token: str) -> tuple[tuple[str, str]]:
     """Call metadata carrying the token."""
     return (("authorization", f"Bearer {token}"),)
+
+
+def preview_release(channel: grpc.Channel, token: str, instant: str):
+    """PreviewRelease for a request accepted at `instant` (RFC 3339)."""
+    accept = Timestamp()
+    accept.FromJsonString(instant)
+    return license_service_pb2_grpc.LicenseServiceStub(channel).PreviewRelease(
+        license_service_pb2.PreviewReleaseRequest(accept_time=accept),
+        timeout=10,
+        metadata=bearer(token),
+    )
 
 
 def error_info(error: object) -> tuple[object, str, dict[str, str]]:

@@ -12,18 +12,17 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from keysvc.v1 import admin_service_pb2, license_service_pb2, license_service_pb2_grpc
+from keysvc.v1 import admin_service_pb2, license_service_pb2
 
 from .clocked_keysvc import set_clock
 from .conftest import BACKENDS, SERVER_NOW, server_environment
 from .server_process import (
     Clients,
-    bearer,
     create_token,
     keysvc_server,
     new_contract,
+    preview_release,
     run_keysvc,
     submit_initial,
 )
@@ -39,26 +38,16 @@ label = "臨時休業"
 """
 
 
-def _preview(channel, token: str, instant: str):
-    accept = Timestamp()
-    accept.FromJsonString(instant)
-    return license_service_pb2_grpc.LicenseServiceStub(channel).PreviewRelease(
-        license_service_pb2.PreviewReleaseRequest(accept_time=accept),
-        timeout=10,
-        metadata=bearer(token),
-    )
-
-
 def test_a_cutoff_of_15_00_makes_15_30_due_the_next_business_day(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {"KEYSVC_CUTOFF": "15:00", "KEYSVC_OPENING": "10:00"}
     with keysvc_server(data, env) as server, grpc.insecure_channel(server.address) as channel:
         token = create_token(data, "site")
         # Thursday 2026-11-19, 15:30 JST: after this server's cutoff, before the default one.
-        late = _preview(channel, token, "2026-11-19T06:30:00Z")
+        late = preview_release(channel, token, "2026-11-19T06:30:00Z")
         assert (late.due_date, late.same_day) == ("2026-11-20", False)
         assert late.release_time.ToJsonString() == "2026-11-20T01:00:00Z"  # 10:00 JST
-        early = _preview(channel, token, "2026-11-19T05:59:59Z")  # 14:59:59 JST
+        early = preview_release(channel, token, "2026-11-19T05:59:59Z")  # 14:59:59 JST
         assert (early.due_date, early.same_day) == ("2026-11-19", True)
 
 

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
-
-from .server_process import bearer, keysvc_server, run_keysvc
+from .server_process import keysvc_server, preview_release, run_keysvc
 
 pytestmark = pytest.mark.e2e
 
@@ -34,16 +31,6 @@ def configuration(tmp_path: Path, text: str = CONFIG, mode: int = 0o600) -> Path
     return path
 
 
-def preview(channel: grpc.Channel, token: str, instant: str):
-    accept = Timestamp()
-    accept.FromJsonString(instant)
-    return license_service_pb2_grpc.LicenseServiceStub(channel).PreviewRelease(
-        license_service_pb2.PreviewReleaseRequest(accept_time=accept),
-        timeout=10,
-        metadata=bearer(token),
-    )
-
-
 def test_serve_and_tokens_take_their_settings_from_the_file(tmp_path: Path) -> None:
     config = configuration(tmp_path)
     data = config.parent / "data"  # relative to the file's folder, not to the working one
@@ -62,8 +49,8 @@ def test_serve_and_tokens_take_their_settings_from_the_file(tmp_path: Path) -> N
         assert created.returncode == 0, created.stderr
         token = created.stdout.strip().splitlines()[-1]
         # Tuesday 24 November 2026, 15:30 and 16:30 JST: the cutoff is the file's 16:00.
-        assert preview(channel, token, "2026-11-24T06:30:00Z").same_day
-        late = preview(channel, token, "2026-11-24T07:30:00Z")
+        assert preview_release(channel, token, "2026-11-24T06:30:00Z").same_day
+        late = preview_release(channel, token, "2026-11-24T07:30:00Z")
         assert late.due_date == "2026-11-25"
         assert late.release_time.ToJsonString() == "2026-11-25T01:00:00Z"  # 10:00 JST
 

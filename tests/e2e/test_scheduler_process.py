@@ -15,14 +15,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client.parser import text_string_to_metric_families
 
 from keysvc.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
-    license_service_pb2,
-    license_service_pb2_grpc,
 )
 
 from .clocked_keysvc import set_clock
@@ -34,6 +31,7 @@ from .server_process import (
     create_token,
     keysvc_server,
     new_contract,
+    preview_release,
     run_keysvc,
     submit_initial,
 )
@@ -48,16 +46,6 @@ label = "夏期休暇"
 """
 
 
-def _preview(stub, token, instant: str):
-    accept = Timestamp()
-    accept.FromJsonString(instant)
-    return stub.PreviewRelease(
-        license_service_pb2.PreviewReleaseRequest(accept_time=accept),
-        timeout=10,
-        metadata=bearer(token),
-    )
-
-
 def test_closures_from_the_calendar_file_and_the_api_both_count(tmp_path: Path) -> None:
     calendar = tmp_path / "calendar.toml"
     calendar.write_text(SUMMER, encoding="utf-8")
@@ -67,9 +55,8 @@ def test_closures_from_the_calendar_file_and_the_api_both_count(tmp_path: Path) 
         grpc.insecure_channel(server.address) as channel,
     ):
         admin = create_token(data, "admin")
-        stub = license_service_pb2_grpc.LicenseServiceStub(channel)
         # Friday 2027-08-06 18:00 JST: the summer closure runs to Friday the 20th.
-        preview = _preview(stub, admin, "2027-08-06T09:00:00Z")
+        preview = preview_release(channel, admin, "2027-08-06T09:00:00Z")
         assert preview.due_date == "2027-08-23"
         admin_service_pb2_grpc.AdminServiceStub(channel).AddClosure(
             admin_service_pb2.AddClosureRequest(
@@ -78,7 +65,7 @@ def test_closures_from_the_calendar_file_and_the_api_both_count(tmp_path: Path) 
             timeout=10,
             metadata=bearer(admin),
         )
-        assert _preview(stub, admin, "2027-08-06T09:00:00Z").due_date == "2027-08-24"
+        assert preview_release(channel, admin, "2027-08-06T09:00:00Z").due_date == "2027-08-24"
 
 
 def test_a_bad_calendar_file_stops_the_start(tmp_path: Path) -> None:
