@@ -51,12 +51,21 @@ def scrape(clients) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 
 def handled(samples, service: str, method: str, code: str) -> float:
-    labels = frozenset({"grpc_service": service, "grpc_method": method, "grpc_code": code}.items())
+    labels = frozenset(
+        {
+            "grpc_type": "unary",
+            "grpc_service": service,
+            "grpc_method": method,
+            "grpc_code": code,
+        }.items()
+    )
     return samples.get(("grpc_server_handled_total", labels), 0.0)
 
 
 def started(samples, service: str, method: str) -> float:
-    labels = frozenset({"grpc_service": service, "grpc_method": method}.items())
+    labels = frozenset(
+        {"grpc_type": "unary", "grpc_service": service, "grpc_method": method}.items()
+    )
     return samples[("grpc_server_started_total", labels)]
 
 
@@ -92,7 +101,9 @@ def test_each_call_is_counted_with_the_status_the_client_got(clients) -> None:
         started(after, LICENSE, "SubmitKeyRequest") - started(before, LICENSE, "SubmitKeyRequest")
         == 2
     )
-    timed = frozenset({"grpc_service": LICENSE, "grpc_method": "SubmitKeyRequest"}.items())
+    timed = frozenset(
+        {"grpc_type": "unary", "grpc_service": LICENSE, "grpc_method": "SubmitKeyRequest"}.items()
+    )
     assert after[("grpc_server_handling_seconds_count", timed)] == started(
         after, LICENSE, "SubmitKeyRequest"
     )

@@ -56,7 +56,7 @@ def scrape(endpoint: MetricsEndpoint) -> dict[tuple[str, tuple[tuple[str, str], 
 
 
 def rpc_labels(code: str | None = None) -> tuple[tuple[str, str], ...]:
-    labels = {"grpc_service": SUBMIT[0], "grpc_method": SUBMIT[1]}
+    labels = {"grpc_type": "unary", "grpc_service": SUBMIT[0], "grpc_method": SUBMIT[1]}
     if code is not None:
         labels["grpc_code"] = code
     return tuple(sorted(labels.items()))
