@@ -15,12 +15,14 @@ from scheduler.mail import run_sender
 RELEASE_INTERVAL_SECONDS = 2.0
 # SQLite's WAL is copied into the database this often, off the requests' commits.
 WAL_CHECKPOINT_INTERVAL_SECONDS = 1.0
+# Remembered calls past their retention are forgotten this often.
+IDEMPOTENCY_PURGE_INTERVAL_SECONDS = 3600.0
 
 
 async def run_background_work(services: Services, stop: asyncio.Event) -> None:
-    """Releases due requests, delivers queued e-mail and (SQLite) checkpoints the WAL
-    until `stop`, then finishes the batches in hand. Several processes may run it on
-    one PostgreSQL database."""
+    """Releases due requests, delivers queued e-mail, forgets remembered calls past their
+    retention and (SQLite) checkpoints the WAL until `stop`, then finishes the batches
+    in hand. Several processes may run it on one PostgreSQL database."""
     loops: list[Coroutine[Any, Any, None]] = [
         run_batches(
             services.scheduled_release.release_batch_and_report_more,
@@ -36,6 +38,16 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
             on_report=services.metrics.record_mail_batch,
         ),
     ]
+    if services.idempotency_retention is not None:
+        loops.append(
+            run_batches(
+                services.idempotency_retention.purge_batch,
+                stop,
+                interval=IDEMPOTENCY_PURGE_INTERVAL_SECONDS,
+                executor=services.executor,
+                name="idempotency-retention",
+            )
+        )
     if services.engine.dialect.name == "sqlite":
 
         def checkpoint() -> bool:

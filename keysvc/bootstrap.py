@@ -24,6 +24,7 @@ from keysvc.service.closures import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity
+from keysvc.service.retention import IdempotencyRetention
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.service.schedules import check_closure_run
 from keysvc.signing_keys import SigningKeys, signing_passphrase
@@ -102,6 +103,8 @@ class Services:
     scheduled_release: ScheduledRelease
     products: ProductCatalogue
     metrics: ServiceMetrics
+    # None when remembered calls are kept forever.
+    idempotency_retention: IdempotencyRetention | None
 
     def close(self) -> None:
         """Waits for database work in flight, then closes the connections."""
@@ -158,6 +161,11 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         ),
         products=products,
         metrics=metrics,
+        idempotency_retention=(
+            IdempotencyRetention(engine, clock, settings.idempotency_retention_days)
+            if settings.idempotency_retention_days
+            else None
+        ),
     )
 
 

@@ -20,6 +20,9 @@ DEFAULT_LISTEN = "127.0.0.1:50051"
 DEFAULT_MAIL_FROM = "keysvc <keysvc@keysvc.invalid>"
 DEFAULT_MAIL_DOMAIN = "keysvc.invalid"
 DEFAULT_RELEASE_BATCH_SIZE = 200
+# Remembered answers of calls with a request_id (AIP-155) are forgotten after this.
+DEFAULT_IDEMPOTENCY_RETENTION_DAYS = 90
+MAX_IDEMPOTENCY_RETENTION_DAYS = 36_500
 # A batch is one transaction holding its rows' locks: keep it short.
 MAX_RELEASE_BATCH_SIZE = 10_000
 _WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
@@ -67,6 +70,8 @@ class Settings:
     release_batch_size: int = DEFAULT_RELEASE_BATCH_SIZE
     # HOST:PORT of the Prometheus metrics endpoint; None: no endpoint (docs/metrics.md).
     metrics_listen: str | None = None
+    # Days a call's remembered answer is kept for its repeats; 0 keeps them forever.
+    idempotency_retention_days: int = DEFAULT_IDEMPOTENCY_RETENTION_DAYS
 
     @classmethod
     def from_environment(
@@ -105,6 +110,9 @@ class Settings:
             ),
             release_batch_size=_batch_size(environ.get("KEYSVC_RELEASE_BATCH_SIZE")),
             metrics_listen=metrics_listen or environ.get("KEYSVC_METRICS_LISTEN") or None,
+            idempotency_retention_days=_retention_days(
+                environ.get("KEYSVC_IDEMPOTENCY_RETENTION_DAYS")
+            ),
         )
         bad_uris = [u for u in settings.turn_uris if not u.startswith(("turn:", "turns:", "stun:"))]
         if bad_uris:
@@ -152,6 +160,17 @@ def _batch_size(text: str | None) -> int:
     if not text.isdigit() or not 1 <= int(text) <= MAX_RELEASE_BATCH_SIZE:
         raise ConfigError(
             f"KEYSVC_RELEASE_BATCH_SIZE must be a whole number from 1 to {MAX_RELEASE_BATCH_SIZE}"
+        )
+    return int(text)
+
+
+def _retention_days(text: str | None) -> int:
+    if not text:
+        return DEFAULT_IDEMPOTENCY_RETENTION_DAYS
+    if not text.isdigit() or not 0 <= int(text) <= MAX_IDEMPOTENCY_RETENTION_DAYS:
+        raise ConfigError(
+            "KEYSVC_IDEMPOTENCY_RETENTION_DAYS must be a whole number of days from 0 (keep "
+            f"forever) to {MAX_IDEMPOTENCY_RETENTION_DAYS}"
         )
     return int(text)
 

@@ -12,7 +12,8 @@
 
 Each key is the name of a variable without ``KEYSVC_``, in lower case; its
 value is what the variable would hold, as a TOML string, but for
-``release_batch_size`` (an integer) and ``turn_uris`` (an array of strings).
+``release_batch_size`` and ``idempotency_retention_days`` (integers) and
+``turn_uris`` (an array of strings).
 Relative paths are relative to the file's folder, so a file and what it names
 can move together. The environment wins over the file, the command line over
 both (docs/configuration.md).
@@ -55,7 +56,7 @@ _STRINGS: Final = frozenset(
         "metrics_listen",
     }
 )
-_INTEGERS: Final = frozenset({"release_batch_size"})
+_INTEGERS: Final = frozenset({"release_batch_size", "idempotency_retention_days"})
 _STRING_LISTS: Final = frozenset({"turn_uris"})
 CONFIG_KEYS: Final = _PATHS | _STRINGS | _INTEGERS | _STRING_LISTS
 """The keys a configuration file may hold."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, delete, select, tuple_
 
 from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
 from keysvc.persistence.schema import idempotency_records
@@ -93,3 +93,30 @@ def add_records(
                 for key, record in records
             ],
         )
+
+
+def purge_records(connection: Connection, created_before: datetime, limit: int) -> int:
+    """Forgets up to `limit` remembered calls made before `created_before`; returns how
+    many. A repeat of a forgotten call is a new call.
+
+    The candidates are found by a scan of the table, not an index: the purge runs
+    once an hour, and an index on ``created_at`` would cost every mutating call a
+    write (docs/api-conventions.md).
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    key = tuple_(
+        idempotency_records.c.client_id,
+        idempotency_records.c.method,
+        idempotency_records.c.request_id,
+    )
+    old = (
+        select(
+            idempotency_records.c.client_id,
+            idempotency_records.c.method,
+            idempotency_records.c.request_id,
+        )
+        .where(idempotency_records.c.created_at < created_before)
+        .limit(limit)
+    )
+    return connection.execute(delete(idempotency_records).where(key.in_(old))).rowcount

@@ -117,3 +117,17 @@ def test_the_metrics_address_on_the_command_line_wins() -> None:
 def test_a_malformed_metrics_address_is_refused_naming_it(listen: str) -> None:
     with pytest.raises(ConfigError, match="KEYSVC_METRICS_LISTEN must be HOST:PORT"):
         Settings.from_environment({"KEYSVC_METRICS_LISTEN": listen})
+
+
+def test_remembered_calls_are_kept_90_days_unless_configured() -> None:
+    assert Settings.from_environment({}).idempotency_retention_days == 90
+    env = {"KEYSVC_IDEMPOTENCY_RETENTION_DAYS": "7"}
+    assert Settings.from_environment(env).idempotency_retention_days == 7
+    env = {"KEYSVC_IDEMPOTENCY_RETENTION_DAYS": "0"}
+    assert Settings.from_environment(env).idempotency_retention_days == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "seven", "1.5", "36501"])
+def test_a_retention_that_is_not_a_number_of_days_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="KEYSVC_IDEMPOTENCY_RETENTION_DAYS"):
+        Settings.from_environment({"KEYSVC_IDEMPOTENCY_RETENTION_DAYS": value})
