@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser(
         "serve", help="run the gRPC server", description="Run the gRPC server until SIGTERM."
     )
-    _add_data_dir(serve_parser)
+    _add_settings_options(serve_parser)
     serve_parser.add_argument(
         "--listen",
         help=f"HOST:PORT to listen on (default {DEFAULT_LISTEN}, or KEYSVC_LISTEN); port 0 "
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the release loop and the mail sender until SIGTERM (keysvc serve "
         "runs them too; several may share one PostgreSQL database).",
     )
-    _add_data_dir(scheduler_parser)
+    _add_settings_options(scheduler_parser)
     _add_metrics_listen(scheduler_parser)
     scheduler_parser.set_defaults(handler=_scheduler)
 
@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Apply pending migrations to KEYSVC_DATABASE_URL, or to the embedded "
         "SQLite database of the data folder.",
     )
-    _add_data_dir(upgrade_parser)
+    _add_settings_options(upgrade_parser)
     upgrade_parser.set_defaults(handler=_db_upgrade)
 
     tokens_parser = commands.add_parser("tokens", help="API bearer tokens")
@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     create_parser.add_argument("--role", required=True, choices=[role.value for role in Role])
     create_parser.add_argument("--description", default="", help="who or what holds it")
-    _add_data_dir(create_parser)
+    _add_settings_options(create_parser)
     create_parser.set_defaults(handler=_tokens_create)
 
     health_parser = commands.add_parser(
@@ -127,7 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+def _add_settings_options(parser: argparse.ArgumentParser) -> None:
+    """--config and --data-dir, for the commands that read the service's settings."""
     parser.add_argument(
         "--config",
         type=Path,

@@ -108,10 +108,21 @@ class Settings:
             turn_uris=tuple(
                 uri.strip() for uri in environ.get("KEYSVC_TURN_URIS", "").split(",") if uri.strip()
             ),
-            release_batch_size=_batch_size(environ.get("KEYSVC_RELEASE_BATCH_SIZE")),
+            release_batch_size=_whole_number(
+                "KEYSVC_RELEASE_BATCH_SIZE",
+                environ.get("KEYSVC_RELEASE_BATCH_SIZE"),
+                DEFAULT_RELEASE_BATCH_SIZE,
+                1,
+                MAX_RELEASE_BATCH_SIZE,
+            ),
             metrics_listen=metrics_listen or environ.get("KEYSVC_METRICS_LISTEN") or None,
-            idempotency_retention_days=_retention_days(
-                environ.get("KEYSVC_IDEMPOTENCY_RETENTION_DAYS")
+            # 0 keeps remembered calls forever.
+            idempotency_retention_days=_whole_number(
+                "KEYSVC_IDEMPOTENCY_RETENTION_DAYS",
+                environ.get("KEYSVC_IDEMPOTENCY_RETENTION_DAYS"),
+                DEFAULT_IDEMPOTENCY_RETENTION_DAYS,
+                0,
+                MAX_IDEMPOTENCY_RETENTION_DAYS,
             ),
         )
         bad_uris = [u for u in settings.turn_uris if not u.startswith(("turn:", "turns:", "stun:"))]
@@ -154,24 +165,12 @@ def parse_listen_address(listen: str, *, name: str = "listen address") -> tuple[
     return host, int(port_text)
 
 
-def _batch_size(text: str | None) -> int:
+def _whole_number(name: str, text: str | None, default: int, low: int, high: int) -> int:
+    """A whole number from `low` to `high` written in a variable, or `default` when unset."""
     if not text:
-        return DEFAULT_RELEASE_BATCH_SIZE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_RELEASE_BATCH_SIZE:
-        raise ConfigError(
-            f"KEYSVC_RELEASE_BATCH_SIZE must be a whole number from 1 to {MAX_RELEASE_BATCH_SIZE}"
-        )
-    return int(text)
-
-
-def _retention_days(text: str | None) -> int:
-    if not text:
-        return DEFAULT_IDEMPOTENCY_RETENTION_DAYS
-    if not text.isdigit() or not 0 <= int(text) <= MAX_IDEMPOTENCY_RETENTION_DAYS:
-        raise ConfigError(
-            "KEYSVC_IDEMPOTENCY_RETENTION_DAYS must be a whole number of days from 0 (keep "
-            f"forever) to {MAX_IDEMPOTENCY_RETENTION_DAYS}"
-        )
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}")
     return int(text)
 
 

@@ -210,10 +210,13 @@ class BacklogCollector(Collector):
             backlog = self._read(now)
         finally:
             self._reading.release()
+        yield _gauge(
+            "keysvc_database_up",
+            "1 when the scrape read the database, else 0.",
+            backlog is not None,
+        )
         if backlog is None:
-            yield _gauge("keysvc_database_up", "1 when the scrape read the database, else 0.", 0)
             return
-        yield _gauge("keysvc_database_up", "1 when the scrape read the database, else 0.", 1)
         yield _gauge(
             "keysvc_key_requests_overdue",
             "PENDING key requests whose release time has passed: the release loop is "

@@ -105,18 +105,6 @@ def purge_records(connection: Connection, created_before: datetime, limit: int) 
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    key = tuple_(
-        idempotency_records.c.client_id,
-        idempotency_records.c.method,
-        idempotency_records.c.request_id,
-    )
-    old = (
-        select(
-            idempotency_records.c.client_id,
-            idempotency_records.c.method,
-            idempotency_records.c.request_id,
-        )
-        .where(idempotency_records.c.created_at < created_before)
-        .limit(limit)
-    )
-    return connection.execute(delete(idempotency_records).where(key.in_(old))).rowcount
+    key = idempotency_records.primary_key.columns
+    old = select(*key).where(idempotency_records.c.created_at < created_before).limit(limit)
+    return connection.execute(delete(idempotency_records).where(tuple_(*key).in_(old))).rowcount

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, func, insert, select
 
 from keysvc.background import run_background_work
-from keysvc.bootstrap import build_services
+from keysvc.bootstrap import Services, build_services
 from keysvc.config import Settings
 from keysvc.persistence.idempotency_repository import purge_records
 from keysvc.persistence.schema import closures, idempotency_records
@@ -115,14 +117,23 @@ def test_a_repeat_after_the_retention_is_a_new_call(engine) -> None:
         assert connection.execute(select(func.count()).select_from(closures)).scalar_one() == 2
 
 
-def test_the_background_work_forgets_what_is_past_the_retention(tmp_path) -> None:
+@contextmanager
+def services_keeping(tmp_path, days: int) -> Iterator[Services]:
+    """The service's parts on an embedded database, remembering calls `days` days."""
     settings = Settings(
         data_dir=tmp_path,
         signing_passphrase="retention test passphrase",  # noqa: S106
-        idempotency_retention_days=30,
+        idempotency_retention_days=days,
     )
     services = build_services(settings, FixedClock(NOW))
     try:
+        yield services
+    finally:
+        services.close()
+
+
+def test_the_background_work_forgets_what_is_past_the_retention(tmp_path) -> None:
+    with services_keeping(tmp_path, 30) as services:
         remember(services.engine, NOW - timedelta(days=31), count=2)
         remember(services.engine, NOW - timedelta(days=29))
 
@@ -135,18 +146,8 @@ def test_the_background_work_forgets_what_is_past_the_retention(tmp_path) -> Non
 
         asyncio.run(run_a_moment())
         assert remembered(services.engine) == [NOW - timedelta(days=29)]
-    finally:
-        services.close()
 
 
 def test_zero_days_keeps_remembered_calls_forever(tmp_path) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        signing_passphrase="retention test passphrase",  # noqa: S106
-        idempotency_retention_days=0,
-    )
-    services = build_services(settings, FixedClock(NOW))
-    try:
+    with services_keeping(tmp_path, 0) as services:
         assert services.idempotency_retention is None
-    finally:
-        services.close()
