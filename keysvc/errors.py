@@ -11,7 +11,9 @@ resource ids). Each branch maps to one gRPC status code in
     ├── PermissionDenied       PERMISSION_DENIED  the token's role may not do this
     ├── NotFound               NOT_FOUND          metadata["resource"] names what is missing
     ├── AlreadyExists          ALREADY_EXISTS
-    └── FailedPrecondition     FAILED_PRECONDITION  valid input the current state refuses
+    ├── FailedPrecondition     FAILED_PRECONDITION  valid input the current state refuses
+    ├── ResourceExhausted      RESOURCE_EXHAUSTED   refused for now; retry_after says when to retry
+    └── Unavailable            UNAVAILABLE        a dependency (the database, SMTP) failed; retry
 
 Errors from `signing` (a key that does not verify, a bad fingerprint) keep
 their own tree and reasons; the mapping treats them as invalid arguments.
@@ -86,3 +88,33 @@ class FailedPrecondition(KeysvcError):
     """The request is well formed but the current state does not allow it."""
 
     reason = "FAILED_PRECONDITION"
+
+
+class ResourceExhausted(KeysvcError):
+    """Refused for now (overload, too many failed attempts): retry after `retry_after` s.
+
+    The status carries a `google.rpc.RetryInfo` with that delay.
+    """
+
+    reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after = retry_after
+
+
+class Unavailable(KeysvcError):
+    """A dependency the call needs (the database, an SMTP server) failed or is unreachable.
+
+    Retrying is safe: mutations carry a `request_id`, and nothing was committed
+    unless the first answer can be found under it.
+    """
+
+    reason = "UNAVAILABLE"

@@ -23,7 +23,9 @@ from keysvc.errors import (
     KeysvcError,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unauthenticated,
+    Unavailable,
 )
 from signing import InvalidFingerprint, LicenseKeyError, SigningError
 
@@ -37,6 +39,8 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, rpc_code.NOT_FOUND),
     (AlreadyExists, rpc_code.ALREADY_EXISTS),
     (FailedPrecondition, rpc_code.FAILED_PRECONDITION),
+    (ResourceExhausted, rpc_code.RESOURCE_EXHAUSTED),
+    (Unavailable, rpc_code.UNAVAILABLE),
     (InvalidFingerprint, rpc_code.INVALID_ARGUMENT),
     (LicenseKeyError, rpc_code.INVALID_ARGUMENT),
 )
@@ -49,7 +53,8 @@ def status_for(error: KeysvcError | SigningError) -> grpc.Status:
         message, metadata = error.message, error.metadata
     else:
         message, metadata = str(error), {}
-    return _status(code, message, error.reason, metadata)
+    retry_after = error.retry_after if isinstance(error, ResourceExhausted) else None
+    return _status(code, message, error.reason, metadata, retry_after)
 
 
 def internal_status() -> grpc.Status:
@@ -57,10 +62,23 @@ def internal_status() -> grpc.Status:
     return _status(rpc_code.INTERNAL, "internal error", INTERNAL_REASON, {})
 
 
-def _status(code: int, message: str, reason: str, metadata: dict[str, str]) -> grpc.Status:
+def _status(
+    code: int,
+    message: str,
+    reason: str,
+    metadata: dict[str, str],
+    retry_after: float | None = None,
+) -> grpc.Status:
     detail = any_pb2.Any()
     detail.Pack(rpc_error_details.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata))
+    details = [detail]
+    if retry_after is not None:
+        retry = any_pb2.Any()
+        delay = rpc_error_details.RetryInfo()
+        delay.retry_delay.FromNanoseconds(round(retry_after * 1e9))
+        retry.Pack(delay)
+        details.append(retry)
     status: grpc.Status = rpc_status.to_status(
-        rpc_status_pb2.Status(code=code, message=message, details=[detail])
+        rpc_status_pb2.Status(code=code, message=message, details=details)
     )
     return status
