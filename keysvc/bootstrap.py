@@ -9,6 +9,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -18,7 +19,12 @@ from keysvc.config import ConfigError, Settings
 from keysvc.domain import UnknownPolicy
 from keysvc.errors import FailedPrecondition, InvalidArgument
 from keysvc.metrics import ServiceMetrics
-from keysvc.persistence.database import create_database_engine, sqlite_url_for
+from keysvc.persistence.data_folder import create_private_file, prepare_data_folder
+from keysvc.persistence.database import (
+    SQLITE_FILE_NAME,
+    create_database_engine,
+    sqlite_url_for,
+)
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
 from keysvc.service.closures import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
@@ -58,8 +64,7 @@ def open_database(settings: Settings) -> Engine:
     the service refuses to start on an outdated schema.
     """
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_database_engine(sqlite_url_for(settings.data_dir))
+        engine = create_database_engine(_embedded_database_url(settings.data_dir))
         upgrade_database(engine)
         return engine
     engine = create_database_engine(settings.database_url)
@@ -75,9 +80,7 @@ def open_database(settings: Settings) -> Engine:
 
 def migrate_database(settings: Settings) -> tuple[str | None, str]:
     """Upgrades the configured database to the current schema; returns (before, after)."""
-    url = settings.database_url or sqlite_url_for(settings.data_dir)
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url or _embedded_database_url(settings.data_dir)
     engine = create_database_engine(url)
     try:
         before = current_revision(engine)
@@ -85,6 +88,13 @@ def migrate_database(settings: Settings) -> tuple[str | None, str]:
         return before, head_revision()
     finally:
         engine.dispose()
+
+
+def _embedded_database_url(data_dir: Path) -> str:
+    """The SQLite database's URL, its folder and file made owner-only first."""
+    prepare_data_folder(data_dir)
+    create_private_file(data_dir / SQLITE_FILE_NAME)
+    return sqlite_url_for(data_dir)
 
 
 @dataclass(frozen=True)
@@ -210,6 +220,7 @@ def reschedule_waiting_on_start(engine: Engine, calendar: BusinessCalendar, now:
 def mail_transport(settings: Settings) -> MailTransport:
     """SMTP when KEYSVC_SMTP_URL is set, else the Maildir ``<data-dir>/mail/``."""
     if settings.smtp_url is None:
+        prepare_data_folder(settings.data_dir)
         return MaildirTransport(settings.data_dir / "mail")
     try:
         return transport_from_url(settings.smtp_url)
