@@ -22,7 +22,8 @@ from google.protobuf.message import Message
 from keysvc.api.policy import allowed_roles, is_public
 from keysvc.api.status import internal_status, status_for
 from keysvc.authentication import Authenticator
-from keysvc.errors import KeysvcError, PermissionDenied
+from keysvc.errors import KeysvcError, PermissionDenied, Unavailable
+from keysvc.persistence.failures import database_unavailable
 from keysvc.tokens import Principal
 from signing import SigningError
 
@@ -32,6 +33,10 @@ _principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("keysvc_p
 
 # grpc types a handler's behavior with the sync context; the aio server passes its own.
 Behavior = Callable[[Any, Any], Any]
+
+
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+"""The reason of a call that failed because the database is unreachable or failing."""
 
 
 def current_principal() -> Principal:
@@ -100,6 +105,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 def _status_of(method: str, error: Exception) -> grpc.Status:
     if isinstance(error, KeysvcError | SigningError):
         return status_for(error)
+    if database_unavailable(error):
+        # An outage, not a bug: one line per call, no traceback (DatabaseHealth
+        # logs the outage itself once).
+        logger.warning(
+            "the database is unavailable",
+            extra={"method": method, "error": type(error).__name__},
+        )
+        return status_for(
+            Unavailable("the database is unavailable; retry shortly", reason=DATABASE_UNAVAILABLE)
+        )
     logger.error("unexpected error", exc_info=error, extra={"method": method})
     return internal_status()
 

@@ -27,6 +27,8 @@ HINTS: dict[str, str] = {
     "TLS_HANDSHAKE_FAILED": "The TLS handshake failed: the server's certificate is not signed "
     "by the CA given (--tls-ca, KEYSVC_TLS_CA) or is not for this address, or the server does "
     "not use TLS.",
+    "DATABASE_UNAVAILABLE": "The service cannot reach its database just now; retrying is "
+    "safe (keysvc.client retries with the same request_id). Tell the operators if it persists.",
     "DEADLINE_EXCEEDED": "The service did not answer in time; retrying is safe.",
     "RESOURCE_EXHAUSTED": "The service is overloaded; try again shortly.",
     "ABORTED": "A concurrent change got in the way; retrying is safe.",
