@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from keysvc.api.pagination import PAGE_TOKEN_SECRET, PageTokens
 from keysvc.api.runner import Runner
 from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
@@ -26,6 +27,7 @@ from keysvc.persistence.database import (
     sqlite_url_for,
 )
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
+from keysvc.persistence.server_secret_repository import shared_secret
 from keysvc.service.closures import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.products import ProductCatalogue
@@ -112,6 +114,7 @@ class Services:
     outbox_sender: OutboxSender
     scheduled_release: ScheduledRelease
     products: ProductCatalogue
+    page_tokens: PageTokens
     metrics: ServiceMetrics
     # None when remembered calls are kept forever.
     idempotency_retention: IdempotencyRetention | None
@@ -137,6 +140,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             signing_keys.key_ring(connection)
             products = ProductCatalogue()
             products.load(connection)
+            page_tokens = PageTokens(shared_secret(connection, PAGE_TOKEN_SECRET, clock.now()))
         reschedule_waiting_on_start(engine, calendar, clock.now())
     except UnknownPolicy as error:
         engine.dispose()
@@ -170,6 +174,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             on_batch=metrics.record_release_batch,
         ),
         products=products,
+        page_tokens=page_tokens,
         metrics=metrics,
         idempotency_retention=(
             IdempotencyRetention(engine, clock, settings.idempotency_retention_days)

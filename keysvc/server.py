@@ -66,6 +66,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         scheduled_release=services.scheduled_release,
         authenticator=services.authenticator,
         products=services.products,
+        page_tokens=services.page_tokens,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()
