@@ -35,6 +35,8 @@ HINTS: dict[str, str] = {
     "UNIMPLEMENTED": "The server does not have this method: it is older than this tool.",
     "UNKNOWN": "The call failed for an unknown reason.",
     # Requests and idempotency.
+    "MALFORMED_REQUEST": "The request's bytes do not decode (a text field that is not UTF-8); "
+    "the field is named. A client built from keysvc's protos never sends this.",
     "REQUEST_ID_REUSED": "This request_id was already used for a different request; use a new one.",
     "INVALID_EMAIL": "The contact e-mail address is not valid.",
     "INVALID_FINGERPRINT": "The fingerprint must be 8-512 printable ASCII characters "
