@@ -124,9 +124,11 @@ class FailureLimiter:
     def retry_after(self, peer: str) -> float | None:
         """Seconds until `peer` may call again, or None when it may call now."""
         until = self._blocked.get(peer)
+        now = self.monotonic()
         if until is None:
+            self._forget_ended_blocks(now)
             return None
-        remaining = until - self.monotonic()
+        remaining = until - now
         if remaining > 0:
             return remaining
         del self._blocked[peer]
@@ -161,11 +163,10 @@ class FailureLimiter:
         return Failure(count, blocked_for, self._reports.note(peer, force=blocked_for > 0))
 
     def blocked_peers(self) -> int:
-        """How many peers are blocked now; forgets the blocks that have ended."""
+        """How many peers are blocked now. Safe from another thread (the metrics
+        endpoint's): it only reads a copy, taken at once under the GIL."""
         now = self.monotonic()
-        for peer in [peer for peer, until in self._blocked.items() if until <= now]:
-            del self._blocked[peer]
-        return len(self._blocked)
+        return sum(1 for until in list(self._blocked.values()) if until > now)
 
     def _block(self, peer: str, until: float) -> None:
         # Re-inserted, so the dict stays in the order the blocks end (they all last
@@ -174,3 +175,13 @@ class FailureLimiter:
         self._blocked[peer] = until
         while len(self._blocked) > self.max_peers:
             del self._blocked[next(iter(self._blocked))]
+
+    def _forget_ended_blocks(self, now: float) -> None:
+        # Blocks end in the dict's order: forgetting them from the front lets
+        # `anyone_blocked` turn false again once the last has ended.
+        while self._blocked:
+            peer, until = next(iter(self._blocked.items()))
+            if until > now:
+                return
+            del self._blocked[peer]
+            self._peers.pop(peer, None)

@@ -105,11 +105,12 @@ def test_blocks_are_bounded_too_and_the_one_ending_first_goes_first(clock: Clock
     assert limits.blocked_peers() == 2
 
 
-def test_ended_blocks_are_forgotten_when_counted(clock: Clock) -> None:
+def test_ended_blocks_are_forgotten_when_another_peer_calls(clock: Clock) -> None:
     limits = limiter(clock, limit=1)
     limits.failed(A)
     clock.now += 300
     assert limits.blocked_peers() == 0
+    assert limits.retry_after(B) is None
     assert not limits.anyone_blocked
 
 
