@@ -1,15 +1,18 @@
 """Attacks on the tokens are seen and slowed, over gRPC against a real server.
 
 The server limits each client address to LIMIT failed authentications per
-minute, then refuses it for BLOCK seconds. Two client addresses on one machine:
-127.0.0.1 directly, and others through `forwarder` (127.0.0.2, ...).
+minute, then refuses it for BLOCK seconds. Several client addresses on one
+machine: 127.0.0.1 directly, and others through a `TcpProxy` whose connections
+come from 127.0.0.2, 127.0.0.3, ...
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -24,8 +27,8 @@ from keysvc.v1 import (
     license_service_pb2,
     license_service_pb2_grpc,
 )
+from tests.faults.tcp_proxy import TcpProxy
 
-from .forwarder import forwarder
 from .server_process import bearer, create_token, error_info, keysvc_server
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +49,14 @@ def server(tmp_path_factory):
     with keysvc_server(data, env) as running:
         running.tokens = {role: create_token(data, role) for role in ("site", "admin")}
         yield running
+
+
+@contextlib.contextmanager
+def from_address(server, source_host: str) -> Iterator[str]:
+    """An address to dial that reaches `server` from `source_host`."""
+    host, _, port = server.address.rpartition(":")
+    with TcpProxy(host, int(port), source_host=source_host) as proxy:
+        yield f"127.0.0.1:{proxy.port}"
 
 
 def _keys(address: str, token: str) -> grpc.StatusCode:
@@ -105,7 +116,7 @@ def test_an_address_failing_limit_times_is_refused_with_a_retry_delay_and_others
 ) -> None:
     before = _auth_failures(server)
     good = server.tokens["site"]
-    with forwarder(server.address, "127.0.0.2") as attacker:
+    with from_address(server, "127.0.0.2") as attacker:
         # A crowd of wrong tokens at once, as the attack of issue #17 (8,064 in 10 s).
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(lambda n: _keys(attacker, _wrong(n)), range(200)))
@@ -132,7 +143,7 @@ def test_an_address_failing_limit_times_is_refused_with_a_retry_delay_and_others
 
 def test_the_block_ends_after_its_seconds_and_the_count_starts_afresh(server) -> None:
     good = server.tokens["site"]
-    with forwarder(server.address, "127.0.0.3") as client:
+    with from_address(server, "127.0.0.3") as client:
         codes = [_keys(client, _wrong(n)) for n in range(LIMIT)]
         assert codes == [grpc.StatusCode.UNAUTHENTICATED] * LIMIT
         _, delay = _refusal(client, good)
@@ -147,7 +158,7 @@ def test_the_block_ends_after_its_seconds_and_the_count_starts_afresh(server) ->
 def test_failures_are_logged_per_address_at_a_limited_rate_and_never_with_the_token(
     server,
 ) -> None:
-    with forwarder(server.address, "127.0.0.4") as client:
+    with from_address(server, "127.0.0.4") as client:
         for n in range(LIMIT + 50):
             _keys(client, _wrong(n))
         _keys(client, "not-even-a-bearer-token")
