@@ -31,6 +31,7 @@ import grpc
 from keysvc.api.failure_limiter import FailureLimiter, ReportThrottle
 from keysvc.errors import PermissionDenied, TooManyFailures, Unauthenticated
 from keysvc.metrics import ServiceMetrics
+from keysvc.persistence.failures import database_unavailable
 from keysvc.tokens import Principal
 
 logger = logging.getLogger(__name__)
@@ -195,8 +196,10 @@ class AuthWatch:
             await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._audit, principal, method, PermissionDenied.reason
             )
-        except Exception:  # the refusal stands without its audit event: say so
-            logger.exception(
+        except Exception as error:  # the refusal stands without its audit event: say so
+            logger.warning(
                 "could not audit a refused call",
+                # An outage is logged where it is noticed; anything else is a bug.
+                exc_info=None if database_unavailable(error) else error,
                 extra={"token_id": principal.token_id, "method": method},
             )
