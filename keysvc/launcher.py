@@ -25,6 +25,7 @@ SERVER_EXTRA_MODULES: Final = frozenset(
         "grpc_health",
         "grpc_reflection",
         "prometheus_client",
+        "email_validator",
     }
 )
 """The top-level modules of the `server` extra's distributions (pyproject.toml)."""

@@ -1,5 +1,7 @@
 """The license e-mail: composing it, the transactional outbox sender, and transports.
 
+- `deliverable_address` (pure) is what an address must be to be mailed; the
+  API checks contact addresses with it too.
 - `compose_license_mail` (pure) builds the message once, as bytes, with a
   deterministic ``Message-ID`` per key request.
 - `keysvc.persistence.outbox_repository.queue_mail` stores it in the release
@@ -13,6 +15,7 @@ docs/mail.md describes the design and its guarantees.
 
 from __future__ import annotations
 
+from scheduler.mail.address import deliverable_address, is_deliverable
 from scheduler.mail.compose import MAIL_KINDS, ComposedMail, compose_license_mail, message_id_for
 from scheduler.mail.errors import (
     DeliveryError,
@@ -20,6 +23,7 @@ from scheduler.mail.errors import (
     InvalidSmtpUrl,
     MailError,
     PermanentDeliveryError,
+    UndeliverableAddress,
 )
 from scheduler.mail.outbox import BatchReport, OutboxSender, retry_delay, run_sender
 from scheduler.mail.smtp import SmtpSettings, SmtpTransport, parse_smtp_url, transport_from_url
@@ -45,7 +49,10 @@ __all__ = [
     "PermanentDeliveryError",
     "SmtpSettings",
     "SmtpTransport",
+    "UndeliverableAddress",
     "compose_license_mail",
+    "deliverable_address",
+    "is_deliverable",
     "maildir_file_name",
     "message_id_for",
     "parse_smtp_url",

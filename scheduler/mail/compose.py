@@ -53,6 +53,7 @@ from typing import Final
 
 from scheduler.calendar import JST, NaiveDatetime
 from scheduler.calendar.business import as_utc
+from scheduler.mail.address import deliverable_address
 from scheduler.mail.errors import InvalidMail
 
 __all__ = [
@@ -170,9 +171,13 @@ def compose_license_mail(
 
     Nothing secret goes in but the key itself, which is the customer's.
 
-    Raises `InvalidMail` for an unknown kind, a naive ``issued_at``, an
-    address that is not one plain ASCII ``local@domain`` address, or text
-    with line breaks where a header needs one line.
+    The recipient is written in its normal form (`deliverable_address`: the
+    domain in lower case and A-labels); the envelope recipient is the same.
+
+    Raises `InvalidMail` for an unknown kind, a naive ``issued_at``, or text
+    with line breaks where a header needs one line, and its `UndeliverableAddress`
+    for a recipient that is not a deliverable address (`scheduler.mail.address`:
+    the one definition the API checks contact addresses with, too).
     """
     if kind not in _SUBJECTS:
         raise InvalidMail(f"unknown key request kind {kind!r}; expected one of {MAIL_KINDS}")
@@ -181,7 +186,7 @@ def compose_license_mail(
     except NaiveDatetime as error:
         raise InvalidMail(str(error)) from error
     message_id = message_id_for(key_request_id, message_id_domain)
-    recipient_address = _recipient(recipient)
+    recipient_address = deliverable_address(recipient)
     for name, value in (
         ("customer name", customer_name),
         ("contract number", contract_number),
@@ -306,19 +311,6 @@ def _require_one_line(name: str, value: str) -> None:
         raise InvalidMail(f"the {name} is empty")
     if "\r" in value or "\n" in value:
         raise InvalidMail(f"the {name} must be one line: {value!r}")
-
-
-def _recipient(recipient: str) -> str:
-    _require_one_line("recipient", recipient)
-    address = recipient.strip()
-    # Internationalised addresses would need SMTPUTF8 end to end; contracts hold ASCII
-    # ones, and plain dot-atom@domain ones: what the API accepts as a contact address.
-    if not address.isascii():
-        raise InvalidMail(f"recipient {recipient!r}: only ASCII addresses are supported")
-    local, at, domain = address.rpartition("@")
-    if not at or not _DOT_ATOM.fullmatch(local) or not _DOMAIN.fullmatch(domain):
-        raise InvalidMail(f"recipient {recipient!r} is not an address of the form local@domain")
-    return address
 
 
 def _encoded_header(name: str, *parts: str) -> str:

@@ -4,6 +4,7 @@
 
     MailError                      anything this package raises on purpose
     ├── InvalidMail (ValueError)   compose_license_mail got something it cannot put in a message
+    │   └── UndeliverableAddress   an address that is not deliverable (scheduler.mail.address)
     ├── InvalidSmtpUrl (ValueError) KEYSVC_SMTP_URL is not a URL this package can use
     └── DeliveryError              a transport could not deliver one message; try again later
         └── PermanentDeliveryError the message can never be delivered as it is; do not retry
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidSmtpUrl",
     "MailError",
     "PermanentDeliveryError",
+    "UndeliverableAddress",
 ]
 
 
@@ -31,6 +33,19 @@ class MailError(Exception):
 
 class InvalidMail(MailError, ValueError):
     """A value given to `compose_license_mail` cannot go into a message (bad address, CR/LF …)."""
+
+
+class UndeliverableAddress(InvalidMail):
+    """Not a deliverable address (`scheduler.mail.address` defines one).
+
+    ``problem`` says what is wrong, in English, for operators; the message
+    repeats only ``prefix``, the start of the value (`scheduler.mail.address.shown`).
+    """
+
+    def __init__(self, problem: str, prefix: str) -> None:
+        """Keep the problem; the message is the problem and the value's prefix."""
+        super().__init__(f"not a deliverable e-mail address ({problem}): {prefix}")
+        self.problem = problem
 
 
 class InvalidSmtpUrl(MailError, ValueError):

@@ -16,7 +16,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.mail import InvalidMail, compose_license_mail, message_id_for
+from scheduler.mail import (
+    InvalidMail,
+    UndeliverableAddress,
+    compose_license_mail,
+    message_id_for,
+)
 from scheduler.mail.testing import parse_message
 
 # A key of realistic shape and length: three base64url segments.
@@ -186,9 +191,15 @@ def test_nothing_but_the_key_is_secret_in_the_repr():
 @pytest.mark.parametrize(
     "recipient", ["", "it", "it@", "two words@example.jp", "<it@example.jp>", "社員@example.jp"]
 )
-def test_recipient_must_be_one_plain_ascii_address(recipient):
-    with pytest.raises(InvalidMail, match="recipient"):
+def test_recipient_must_be_a_deliverable_address(recipient):
+    with pytest.raises(UndeliverableAddress, match="not a deliverable e-mail address"):
         compose(recipient=recipient)
+
+
+def test_the_recipient_is_written_in_its_normal_form():
+    mail = compose(recipient="It@例え.JP")
+    assert mail.recipient == "It@xn--r8jz45g.jp"
+    assert b"\r\nTo: It@xn--r8jz45g.jp\r\n" in mail.message
 
 
 @pytest.mark.parametrize("sender", ["", "nobody", "a@example.jp, b@example.jp"])

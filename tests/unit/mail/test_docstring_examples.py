@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "scheduler.mail.address",
     "scheduler.mail.compose",
     "scheduler.mail.outbox",
     "scheduler.mail.smtp",

@@ -1,0 +1,209 @@
+"""deliverable_address: the one definition of an address keysvc accepts and can mail."""
+
+# ruff: noqa: RUF001
+# Full-width letters in domains are one of the cases, on purpose.
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from scheduler.mail import (
+    InvalidMail,
+    UndeliverableAddress,
+    compose_license_mail,
+    deliverable_address,
+    is_deliverable,
+)
+from scheduler.mail.address import shown
+
+# RFC 5321 as an SMTP server reads RCPT TO without extensions, written independently
+# of the validator: a dot-string of atext, then a host name of LDH labels.
+ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+SMTP_MAILBOX = re.compile(
+    rf"(?=[^@]{{1,64}}@)[{ATEXT}]+(?:\.[{ATEXT}]+)*"
+    r"@(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+
+ACCEPTED = {
+    # what was given: what keysvc stores and sends
+    "it@example.co.jp": "it@example.co.jp",
+    "first.last@example.jp": "first.last@example.jp",
+    "it+keys@example.jp": "it+keys@example.jp",
+    "o'brien@example.ie": "o'brien@example.ie",
+    "!#$%&'*+/=?^_`{|}~-@example.jp": "!#$%&'*+/=?^_`{|}~-@example.jp",
+    "IT@EXAMPLE.CO.JP": "IT@example.co.jp",
+    "Postmaster@example.jp": "postmaster@example.jp",  # RFC 2142 role names
+    "a@b.example": "a@b.example",
+    "a@mail-1.example-2.co.jp": "a@mail-1.example-2.co.jp",
+    "a@123.example.jp": "a@123.example.jp",
+    "x" * 64 + "@example.jp": "x" * 64 + "@example.jp",
+    "a@" + "b" * 63 + ".jp": "a@" + "b" * 63 + ".jp",
+    # IDN domains: written in A-labels, so no SMTPUTF8 is needed.
+    "info@例え.jp": "info@xn--r8jz45g.jp",
+    "kunde@bücher.de": "kunde@xn--bcher-kva.de",
+    "it@xn--r8jz45g.jp": "it@xn--r8jz45g.jp",
+    "it@ＥＸＡＭＰＬＥ.jp": "it@example.jp",  # full-width letters, mapped (UTS 46)
+}
+
+REFUSED = {
+    "empty": "",
+    "no @": "it.example.jp",
+    "no local part": "@example.jp",
+    "no domain": "it@",
+    "two @": "it@@example.jp",
+    "quoted local part": '"it dept"@example.jp',
+    "quoted local part without space": '"it"@example.jp',
+    "comment": "it(support)@example.jp",
+    "display name": "IT <it@example.jp>",
+    "angle brackets": "<it@example.jp>",
+    "CR LF": "it\r\n@example.jp",
+    "header injection": "it@example.jp\r\nBcc: x@evil.example",
+    "NUL": "it\x00@example.jp",
+    "control character": "it\x01@example.jp",
+    "DEL": "it\x7f@example.jp",
+    "leading dot": ".it@example.jp",
+    "trailing dot": "it.@example.jp",
+    "consecutive dots": "i..t@example.jp",
+    "space": "i t@example.jp",
+    "leading space": " it@example.jp",
+    "trailing space": "it@example.jp ",
+    "no-break space": "it\u00a0@example.jp",
+    "zero-width space": "it\u200b@example.jp",
+    "local part over 64": "x" * 65 + "@example.jp",
+    "label over 63": "a@" + "b" * 64 + ".jp",
+    "domain over 253": "a@" + ".".join(["b" * 63] * 4) + ".jp",
+    "address over 254": "x" * 64 + "@" + ".".join(["b" * 62] * 3) + ".example.jp",
+    "far too long": "x" * 5000 + "@example.jp",
+    "IPv4 literal": "it@[192.0.2.1]",
+    "IPv6 literal": "it@[IPv6:2001:db8::1]",
+    "bare IP": "it@192.0.2.1",
+    "non-ASCII local part": "社員@example.jp",
+    "accented local part": "josé@example.es",
+    "no dot in domain": "it@localhost",
+    "single label": "it@example",
+    "special-use .test": "it@example.test",
+    "special-use .invalid": "it@keysvc.invalid",
+    "special-use .local": "it@printer.local",
+    "numeric top-level label": "it@example.123",
+    "trailing dot in domain": "it@example.jp.",
+    "leading hyphen label": "it@-example.jp",
+    "trailing hyphen label": "it@example-.jp",
+    "underscore in domain": "it@ex_ample.jp",
+    "comma list": "a@example.jp,b@example.jp",
+    "semicolon list": "a@example.jp;b@example.jp",
+    "backslash": "i\\t@example.jp",
+    "colon": "i:t@example.jp",
+    "bad A-label": "it@xn--abc.jp",
+}
+
+
+@pytest.mark.parametrize(("given_address", "normal"), ACCEPTED.items())
+def test_deliverable_addresses_are_accepted_in_their_normal_form(given_address, normal):
+    assert deliverable_address(given_address) == normal
+    assert is_deliverable(given_address)
+
+
+@pytest.mark.parametrize("value", REFUSED.values(), ids=REFUSED.keys())
+def test_addresses_a_mail_server_would_refuse_are_refused(value):
+    with pytest.raises(UndeliverableAddress) as caught:
+        deliverable_address(value)
+    assert isinstance(caught.value, InvalidMail)
+    assert caught.value.problem
+    assert not is_deliverable(value)
+
+
+def test_a_refusal_repeats_only_a_short_escaped_prefix_of_the_value():
+    value = "x" * 5000 + "\r\n@example.jp"
+    with pytest.raises(UndeliverableAddress) as caught:
+        deliverable_address(value)
+    assert str(caught.value).endswith(": 'xxxxxxxxxxxx…'")
+    assert shown("a\r\nb") == "'a\\r\\nb'"
+    assert shown('"it dept"@example.jp') == "'\"it dept\"@ex…'"
+    assert shown("o'brien@example.ie") == '"o\'brien@exam…"'
+
+
+def _compose(recipient: str) -> bytes:
+    return compose_license_mail(
+        key_request_id="kr_01",
+        recipient=recipient,
+        customer_name="株式会社テスト",
+        contract_number="SS-2026-000123",
+        product_name="desknet's NEO",
+        license_serial="L-000001",
+        license_key="eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJrZXlzdmMifQ.c2ln",
+        generation=1,
+        support_end=date(2027, 3, 31),
+        kind="INITIAL",
+        issued_at=datetime(2026, 11, 20, 7, 59, tzinfo=UTC),
+        sender="keysvc <keysvc@example.jp>",
+        message_id_domain="keysvc.example.jp",
+    ).message
+
+
+LOCAL_ATOM = st.text(alphabet=st.sampled_from(ATEXT.replace("A-Za-z0-9", "") + "aZ09"), min_size=1)
+LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True) | st.sampled_from(
+    ["例え", "bücher", "ＥＸ", "xn--r8jz45g", "mail"]
+)
+PLAUSIBLE = st.builds(
+    lambda atoms, labels, top: ".".join(atoms) + "@" + ".".join([*labels, top]),
+    st.lists(LOCAL_ATOM, min_size=1, max_size=4),
+    st.lists(LABEL, min_size=1, max_size=3),
+    st.sampled_from(["jp", "com", "example", "co.jp", "de", "123"]),
+)
+# Near misses: a plausible address with a character anywhere.
+MUTATED = st.builds(
+    lambda address, index, character: address[:index] + character + address[index:],
+    PLAUSIBLE,
+    st.integers(min_value=0, max_value=80),
+    st.characters() | st.sampled_from(list(' \r\n\t\x00"(),;:<>[]\\@.')),
+)
+ANY_ADDRESS_LIKE = st.emails() | PLAUSIBLE | MUTATED | st.text(max_size=300)
+
+
+@given(ANY_ADDRESS_LIKE)
+@example("社員@example.jp")
+@example("info@例え.jp")
+def test_the_composer_sends_exactly_what_the_validator_accepts(value):
+    try:
+        normal = deliverable_address(value)
+    except UndeliverableAddress:
+        with pytest.raises(UndeliverableAddress):
+            _compose(value)
+        return
+    message = BytesParser(policy=policy.SMTP).parsebytes(_compose(value))
+    assert message["To"].addresses[0].addr_spec == normal
+
+
+@given(ANY_ADDRESS_LIKE)
+@example("info@例え.jp")
+@example("x" * 64 + "@" + ".".join(["b" * 61] * 3) + ".example.jp")
+def test_every_accepted_address_is_one_an_smtp_server_takes_without_extensions(value):
+    try:
+        normal = deliverable_address(value)
+    except UndeliverableAddress:
+        return
+    assert SMTP_MAILBOX.fullmatch(normal), normal
+    assert len(normal) <= 254
+    assert normal.isascii()
+    assert deliverable_address(normal) == normal  # the normal form is a fixed point
+
+
+@given(st.text() | st.binary().map(lambda raw: raw.decode("latin-1")))
+def test_checking_never_raises_anything_but_undeliverable_address(value):
+    try:
+        deliverable_address(value)
+    except UndeliverableAddress as error:
+        refusal = error
+    else:
+        return
+    assert str(refusal) == f"not a deliverable e-mail address ({refusal.problem}): {shown(value)}"
+    if len(value) > 12:
+        assert shown(value) == repr(value[:12])[:-1] + "…" + repr(value[:12])[-1]
