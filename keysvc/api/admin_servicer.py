@@ -26,6 +26,7 @@ from keysvc.persistence.key_request_repository import (
 )
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.token_repository import list_token_records, revoke_token
+from keysvc.service.addresses import validate_email
 from keysvc.service.closures import create_closure, delete_closure
 from keysvc.service.contracts import (
     NewContract,
@@ -39,7 +40,6 @@ from keysvc.service.key_requests import (
     queue_seats_change,
     reject_key_request,
     require_key_request,
-    validate_email,
 )
 from keysvc.service.licenses import revoke_license
 from keysvc.service.mutations import ResponseT

@@ -41,7 +41,9 @@ HINTS: dict[str, str] = {
     "MALFORMED_REQUEST": "The request's bytes do not decode (a text field that is not UTF-8); "
     "the field is named. A client built from keysvc's protos never sends this.",
     "REQUEST_ID_REUSED": "This request_id was already used for a different request; use a new one.",
-    "INVALID_EMAIL": "The contact e-mail address is not valid.",
+    "INVALID_EMAIL": "The contact e-mail address cannot be mailed: give one address "
+    "local@domain with an ASCII local part, without quotes, spaces, comments or a display "
+    "name (docs/mail.md).",
     "INVALID_FINGERPRINT": "The fingerprint must be 8-512 printable ASCII characters "
     "(keysvc-migrate fingerprint prints this server's).",
     "DATE_OUT_OF_RANGE": "The date is outside the years the business calendar covers "
@@ -76,6 +78,9 @@ HINTS: dict[str, str] = {
     "revoked): use the contract's current key.",
     "LICENSE_ALREADY_ISSUED": "The contract has a key already: ask for a re-issue instead.",
     "REISSUE_LIMIT": "More than three re-issues within 365 days: support staff must approve.",
+    "CONTACT_EMAIL_UNDELIVERABLE": "The contact e-mail address stored for the contract or "
+    "request cannot be mailed: give contact_email with the request (--email), or reject the "
+    "held request and submit it again with one; keysvc mail check-addresses lists them all.",
     "RELEASE_FAILED": "Releasing the key failed unexpectedly and the service logged why; "
     "once the cause is fixed, approve the request to release it.",
     # Licenses and keys.

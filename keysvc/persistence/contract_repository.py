@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -169,6 +169,16 @@ def list_contracts(
     rows = connection.execute(query).all()
     periods = _periods(connection, [row.contract_number for row in rows])
     return [_record(row, periods.get(row.contract_number, ())) for row in rows]
+
+
+def contact_addresses(connection: Connection) -> Iterator[tuple[str, str]]:
+    """(contract number, contact e-mail) of every contract, by number, read in chunks:
+    for the check of stored addresses, which reads the whole table."""
+    query = select(contracts.c.contract_number, contracts.c.contact_email).order_by(
+        contracts.c.contract_number
+    )
+    for row in connection.execution_options(yield_per=1000).execute(query):
+        yield row.contract_number, row.contact_email
 
 
 def next_contract_sequence(connection: Connection, year: int) -> int:

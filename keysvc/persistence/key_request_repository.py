@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -448,6 +448,33 @@ def waiting_schedules(connection: Connection) -> list[WaitingSchedule]:
     """
     rows = connection.execute(_SELECT_WAITING_SCHEDULES)
     return [WaitingSchedule(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingAddress:
+    """The address a waiting request's key e-mail is to go to."""
+
+    id: str
+    contract_number: str
+    state: str
+    contact_email: str
+
+
+def waiting_addresses(connection: Connection) -> Iterator[WaitingAddress]:
+    """The contact address of every request not yet released nor rejected, by id,
+    read in chunks."""
+    query = (
+        select(
+            key_requests.c.id,
+            key_requests.c.contract_number,
+            key_requests.c.state,
+            key_requests.c.contact_email,
+        )
+        .where(key_requests.c.state.in_(OPEN_STATES))
+        .order_by(key_requests.c.id)
+    )
+    for row in connection.execution_options(yield_per=1000).execute(query):
+        yield WaitingAddress(*row)
 
 
 def reschedule(connection: Connection, schedules: Sequence[tuple[str, datetime, bool]]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +38,7 @@ from keysvc.persistence.key_request_repository import (
     set_state,
 )
 from keysvc.persistence.signing_key_repository import list_signing_keys
+from keysvc.service.addresses import stored_address, validate_email
 from keysvc.service.closures import current_calendar
 from keysvc.service.contracts import contract_not_found, require_contract
 from keysvc.service.identifiers import new_key_request_id
@@ -58,10 +58,6 @@ from signing.errors import InvalidFingerprint
 logger = logging.getLogger(__name__)
 
 KINDS = ("INITIAL", "REISSUE", "SEATS_CHANGE")
-# Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is
-# the mail server's call; this catches typos and pasted garbage.
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
-MAX_EMAIL_LENGTH = 254
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +70,6 @@ class Submission:
     contact_email: str
     previous_license_serial: str
     previous_key: str
-
-
-def validate_email(field: str, value: str) -> str:
-    """The address, or `InvalidArgument` naming `field`."""
-    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(value):
-        raise InvalidArgument(field, f"{field} is not an e-mail address", reason="INVALID_EMAIL")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,8 +240,14 @@ def _accept(
     if contract is None:
         raise contract_not_found(submission.contract_number)
     number = contract.contract_number
-    contact_email = validate_email(
-        "contact_email", submission.contact_email or contract.contact_email
+    # The contract's address when the caller gives none: not the caller's argument,
+    # so one stored before addresses were checked as now is a precondition, not bad input.
+    contact_email = (
+        validate_email("contact_email", submission.contact_email)
+        if submission.contact_email
+        else stored_address(
+            contract.contact_email, f"contracts/{number}", {"contract_number": number}
+        )
     )
     previous = _previous_license(submission, number, facts)
     fingerprint, fph = _fingerprint(submission, previous)

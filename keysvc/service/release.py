@@ -35,6 +35,7 @@ from keysvc.persistence.key_request_repository import (
     supersede,
 )
 from keysvc.persistence.outbox_repository import queue_mails
+from keysvc.service.addresses import stored_address
 from keysvc.service.contracts import contract_not_found
 from keysvc.service.identifiers import new_license_serials
 from scheduler.mail import ComposedMail, compose_license_mail
@@ -221,6 +222,13 @@ def _plan(
             f"contract {contract.contract_number} has an active key already",
             reason="LICENSE_ALREADY_ISSUED",
         )
+    # Checked before signing: an address stored before addresses were checked as
+    # now is a state staff must see (HELD, or IssueKeyNow refused), not a failure.
+    recipient = stored_address(
+        request.contact_email,
+        f"key_requests/{request.id}",
+        {"key_request_id": request.id, "contract_number": contract.contract_number},
+    )
     claims = LicenseClaims(
         serial=serial,
         issued_at=int(now.timestamp()),
@@ -248,7 +256,7 @@ def _plan(
     )
     mail = compose_license_mail(
         key_request_id=request.id,
-        recipient=request.contact_email,
+        recipient=recipient,
         customer_name=contract.customer_name,
         contract_number=contract.contract_number,
         product_name=product_names[contract.product_code],
