@@ -6,6 +6,7 @@
     keysvc db upgrade [--config FILE] [--data-dir DIR]
     keysvc tokens create --role ROLE [--description TEXT] [--config FILE] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
+    keysvc mail check-addresses [--json] [--config FILE] [--data-dir DIR]
     keysvc admin ...          (keysvc.admin_cli, dispatched by keysvc.launcher)
 
 This is the one place that reads environment variables.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import logging
 import os
 import signal
@@ -34,6 +37,7 @@ from keysvc.logs import configure_logging
 from keysvc.metrics import MetricsEndpoint
 from keysvc.persistence.token_repository import add_token
 from keysvc.server import serve
+from keysvc.service.addresses import undeliverable_addresses
 from keysvc.tokens import Role, new_token
 from scheduler.clock import Clock, SystemClock
 from signing import SigningError
@@ -42,6 +46,7 @@ logger = logging.getLogger("keysvc")
 
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
+EXIT_FOUND = 1  # a check found what it looks for (mail check-addresses)
 EXIT_CONFIG = 2
 
 
@@ -111,6 +116,18 @@ def _parser() -> argparse.ArgumentParser:
     create_parser.add_argument("--description", default="", help="who or what holds it")
     _add_settings_options(create_parser)
     create_parser.set_defaults(handler=_tokens_create)
+
+    mail_parser = commands.add_parser("mail", help="the key e-mails")
+    mail_commands = mail_parser.add_subparsers(required=True, metavar="COMMAND")
+    check_parser = mail_commands.add_parser(
+        "check-addresses",
+        help="list stored contact addresses that cannot be mailed",
+        description="List the contracts and waiting key requests whose stored contact "
+        "address is not deliverable (docs/mail.md); exit 1 when there is any, 0 when none.",
+    )
+    check_parser.add_argument("--json", action="store_true", help="one JSON document")
+    _add_settings_options(check_parser)
+    check_parser.set_defaults(handler=_mail_check_addresses)
 
     health_parser = commands.add_parser(
         "health",
@@ -255,6 +272,38 @@ def _tokens_create(args: argparse.Namespace) -> int:
     print(f"created {role.value} token {token.token_id}; keep it secret, it is shown only once:")
     print(token.text)
     return EXIT_OK
+
+
+def _mail_check_addresses(args: argparse.Namespace) -> int:
+    configure_logging()
+    try:
+        engine = open_database(_settings(args))
+    except (ConfigError, SQLAlchemyError) as error:
+        logger.error("cannot check addresses: %s", error)
+        return EXIT_CONFIG
+    try:
+        with engine.connect() as connection:
+            found = list(undeliverable_addresses(connection))
+    finally:
+        engine.dispose()
+    if args.json:
+        items = [dataclasses.asdict(item) for item in found]
+        print(json.dumps({"undeliverable": items}, ensure_ascii=False))
+    elif found:
+        print(
+            f"送信できない連絡先メールアドレス: {len(found)} 件 / "
+            f"{len(found)} stored contact addresses cannot be mailed (docs/operations.md):"
+        )
+        for item in found:
+            where = f" ({item.state})" if item.state else ""
+            # repr: a stored value may hold line breaks or control characters.
+            print(f"{item.resource}{where}\t{item.address!r}\t{item.problem}")
+    else:
+        print(
+            "送信できない連絡先メールアドレスはありません / every stored contact address "
+            "can be mailed"
+        )
+    return EXIT_FOUND if found else EXIT_OK
 
 
 def _health(args: argparse.Namespace) -> int:

@@ -64,6 +64,7 @@ def backend_clients(
         tokens = {role: create_token(data, role, env) for role in ("site", "migration", "admin")}
         clients = Clients(channel, tokens, server.address)
         clients.make_token = lambda role: create_token(data, role, env)
+        clients.data_dir, clients.environment = data, env
         clients.clock_file = clock_file
         clients.server = server
         if clocked:
