@@ -46,6 +46,7 @@ The syntax check is the `email-validator` package's, without its DNS lookups
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 from email_validator import EmailNotValidError, validate_email
@@ -60,6 +61,10 @@ _MAX_INPUT: Final = 1024
 _SHOWN_PREFIX: Final = 12
 
 
+# The same address is checked when accepted, at release and by the composer, and
+# email-validator's check (IDNA mapping included) costs far more than a lookup.
+# Only accepted addresses are kept: a refusal raises, which the cache does not keep.
+@functools.lru_cache(maxsize=4096)
 def deliverable_address(value: str) -> str:
     """The normal form of `value` if it is a deliverable address; raises
     `UndeliverableAddress` otherwise (what that is: the module's docstring)."""
