@@ -284,6 +284,9 @@ def _mail_check_addresses(args: argparse.Namespace) -> int:
     try:
         with engine.connect() as connection:
             found = list(undeliverable_addresses(connection))
+    except SQLAlchemyError as error:
+        logger.error("cannot check addresses: %s", error)
+        return EXIT_CONFIG
     finally:
         engine.dispose()
     if args.json:
