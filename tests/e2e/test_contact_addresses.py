@@ -26,7 +26,6 @@ UNDELIVERABLE = {
     "comment": "it(support)@example.jp",
     "display name": "IT <it@example.jp>",
     "CR LF": "it@example.jp\r\nBcc: all@example.jp",
-    "NUL": "it\x00@example.jp",
     "leading dot": ".it@example.jp",
     "consecutive dots": "i..t@example.jp",
     "local part over 64": "x" * 65 + "@example.jp",
@@ -70,6 +69,28 @@ def test_submit_key_request_refuses_an_address_that_cannot_be_mailed(clients, ad
         "INVALID_EMAIL",
         {"field": "contact_email"},
     )
+
+
+@pytest.mark.parametrize(
+    "address", ["it\x00@example.jp", "x" * 1025 + "@example.jp"], ids=["NUL", "over 1024"]
+)
+def test_nul_or_over_1024_characters_are_refused_by_the_request_bounds_first(
+    clients, address
+) -> None:
+    # Every text field of every request is bounded and NUL-free before any servicer
+    # runs (keysvc/api/request_bounds.py): the same code and field, its own reason.
+    contract = new_contract(clients)
+    refusals = (
+        _refusal(lambda: new_contract(clients, contact_email=address)),
+        _refusal(
+            lambda: submit_initial(
+                clients, contract.contract_number, "fp1:e2e", contact_email=address
+            )
+        ),
+    )
+    for refusal in refusals:
+        code, _, metadata = error_info(refusal)
+        assert (code, metadata) == (grpc.StatusCode.INVALID_ARGUMENT, {"field": "contact_email"})
 
 
 def test_an_internationalised_domain_is_stored_and_mailed_in_a_labels(clients) -> None:
