@@ -34,7 +34,7 @@ MAX_AUTH_SECONDS = 86_400
 # A batch is one transaction holding its rows' locks: keep it short.
 MAX_RELEASE_BATCH_SIZE = 10_000
 # Calls of our services in flight at once; beyond, refused at once (docs/operations.md).
-DEFAULT_MAX_CALLS_IN_FLIGHT = 64
+DEFAULT_MAX_CALLS_IN_FLIGHT = 16
 MAX_MAX_CALLS_IN_FLIGHT = 100_000
 # On SIGTERM: answering NOT_SERVING while still serving (the drain), then the time left to
 # the calls in flight (the grace); their sum should stay below the orchestrator's own limit

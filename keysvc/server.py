@@ -33,6 +33,7 @@ _OUR_SERVICES = (
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"],
 )
 SERVED = tuple(service.full_name for service in _OUR_SERVICES)
+MAX_PENDING_CALLS = 10_000
 
 
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
@@ -53,9 +54,17 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
             AdmissionInterceptor(admission, _OUR_SERVICES, services.metrics),
             ServiceInterceptor(services.authenticator, services.executor, services.auth_watch),
         ],
-        # gRPC shares a port with whoever holds it already by default: a second
-        # server on the same address would silently get half the calls.
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            # gRPC shares a port with whoever holds it already by default: a second
+            # server on the same address would silently get half the calls.
+            ("grpc.so_reuseport", 0),
+            # Calls gRPC holds until the event loop takes them up. Beyond the limit it
+            # cancels new ones at once (CANCELLED, no RetryInfo), and its default of 1,000
+            # is reached by a burst of 1,000 clients: up to here admission control
+            # answers them instead, with a delay to retry after.
+            ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
+            ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
+        ],
     )
     license_servicer = LicenseServicer(
         services.runner,

@@ -16,6 +16,7 @@ and reflection pass, so a load balancer still sees SERVING under overload.
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
@@ -27,9 +28,12 @@ from keysvc.api.status import status_for
 from keysvc.errors import ResourceExhausted
 from keysvc.metrics import ServiceMetrics
 
-DEFAULT_RETRY_AFTER: Final = 0.1
-"""Seconds a refused client is asked to wait: about what the calls in flight take
-to finish at the default limit, so that a retry finds room."""
+BASE_RETRY_AFTER: Final = 0.1
+"""Seconds a refused client is asked to wait when refusals are rare: about what the
+calls in flight take to finish at the default limit, so that a retry finds room."""
+
+MAX_RETRY_AFTER: Final = 5.0
+"""The longest wait asked, however many clients are refused."""
 
 Behavior = Callable[[Any, Any], Any]
 
@@ -46,11 +50,16 @@ class Admission:
     True
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
         if limit < 1:
             raise ValueError(f"the limit must be at least 1, got {limit}")
         self.limit = limit
         self.in_flight = 0
+        self._clock = clock
+        # Refusals counted per whole second of the clock: this one's and the last one's.
+        self._second = 0
+        self._refused_this_second = 0
+        self._refused_last_second = 0
 
     def try_enter(self) -> bool:
         """Counts one more call in flight and returns True, or False when at the limit."""
@@ -63,6 +72,25 @@ class Admission:
         """Counts a call admitted by `try_enter` as finished."""
         self.in_flight -= 1
 
+    def retry_after(self) -> float:
+        """Counts a refusal; returns the seconds its client should wait before retrying.
+
+        BASE_RETRY_AFTER, and as much again for every `limit` refusals in the past
+        second, up to MAX_RETRY_AFTER. A fixed delay would bring a crowd of refused
+        clients back faster than the server can even refuse them: their calls would
+        then queue in gRPC ahead of the admission, and the admitted calls with them.
+        Growing with the refusals, the delay spreads the crowd's retries until they
+        arrive about as fast as they can be answered.
+        """
+        second = int(self._clock())
+        if second != self._second:
+            recent = self._refused_this_second if second == self._second + 1 else 0
+            self._second, self._refused_last_second = second, recent
+            self._refused_this_second = 0
+        self._refused_this_second += 1
+        recent = max(self._refused_last_second, self._refused_this_second)
+        return min(BASE_RETRY_AFTER * (1 + recent / self.limit), MAX_RETRY_AFTER)
+
 
 class AdmissionInterceptor(grpc.aio.ServerInterceptor):
     """Refuses calls of our services beyond the admission limit, at once, with RetryInfo."""
@@ -72,8 +100,6 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
         admission: Admission,
         services: Iterable[ServiceDescriptor],
         metrics: ServiceMetrics,
-        *,
-        retry_after: float = DEFAULT_RETRY_AFTER,
     ) -> None:
         self._admission = admission
         self._methods = frozenset(
@@ -82,7 +108,6 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
             for method in service.methods
         )
         self._metrics = metrics
-        self._retry_after = retry_after
         metrics.watch_calls_in_flight(lambda: admission.in_flight)
 
     async def intercept_service(
@@ -125,9 +150,10 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
 
     def _refusal(self) -> ResourceExhausted:
         limit = self._admission.limit
+        retry_after = self._admission.retry_after()
         return ResourceExhausted(
-            f"the server has {limit} calls in flight, its limit; retry in {self._retry_after:g} s",
-            retry_after=self._retry_after,
+            f"the server has {limit} calls in flight, its limit; retry in {retry_after:.2g} s",
+            retry_after=retry_after,
             reason="OVERLOADED",
             metadata={"limit": str(limit)},
         )

@@ -185,8 +185,8 @@ def test_a_shutdown_time_that_is_not_whole_seconds_is_refused(name: str, value: 
         Settings.from_environment({name: value})
 
 
-def test_calls_in_flight_are_limited_to_64_unless_configured() -> None:
-    assert Settings.from_environment({}).max_calls_in_flight == 64
+def test_calls_in_flight_are_limited_to_16_unless_configured() -> None:
+    assert Settings.from_environment({}).max_calls_in_flight == 16
     env = {"KEYSVC_MAX_CALLS_IN_FLIGHT": "500"}
     assert Settings.from_environment(env).max_calls_in_flight == 500
 
