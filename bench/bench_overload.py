@@ -8,7 +8,7 @@ in flight among them), runs on a clock set to a business morning through the
 end-to-end tests' launcher, as in B1: every ``SubmitKeyRequest`` signs its key
 and answers RELEASED at once.
 
-Each *client* of a grpc.aio client in this process loops for S seconds (6):
+Each *client* of a grpc.aio client in this process loops for S seconds (5):
 ``SubmitKeyRequest`` for a contract of its own, then ``GetKeyRequest`` of the
 answer (a read). A refused call (RESOURCE_EXHAUSTED) is retried as
 `keysvc.client` does: after the RetryInfo delay plus the default policy's
@@ -244,7 +244,7 @@ def figures(runs: list[list[Level]], rss: list[float]) -> list[Figure]:
 def main(argv: list[str] | None = None) -> int:
     """Runs the overload benchmark on SQLite and prints its figures (no goal: exit 0)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="seconds per level (6)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per level (5)")
     parser.add_argument("--runs", type=int, default=5, help="runs of all levels (5)")
     parser.add_argument(
         "--levels",
