@@ -21,6 +21,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
+from keysvc.client import ClientConfig, LicenseClient, RetryPolicy, UnavailableError
 from keysvc.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -128,6 +129,32 @@ def test_n_calls_in_flight_are_admitted_and_the_next_refused_while_health_answer
             )
         assert metric(server, "keysvc_grpc_overload_refused_total") == 1
         assert metric(server, "keysvc_grpc_calls_in_flight") == 0
+
+
+def test_keysvc_client_waits_the_servers_delay_and_reports_the_refusal(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with keysvc_server(data, {"KEYSVC_MAX_CALLS_IN_FLIGHT": "1"}) as server:
+        admin, site = create_token(data, "admin"), create_token(data, "site")
+        config = ClientConfig(
+            address=server.address,
+            token=site,
+            retry=RetryPolicy(attempts=3, initial_backoff=0),  # only the server's delay
+        )
+        with grpc.insecure_channel(server.address) as channel:
+            with write_lock(data):
+                held = admin_service_pb2_grpc.AdminServiceStub(channel).CreateContract.future(
+                    create_contract_request(), timeout=30, metadata=bearer(admin)
+                )
+                time.sleep(2)  # the one call admitted, waiting for the lock
+                started = time.monotonic()
+                with LicenseClient(config) as client, pytest.raises(UnavailableError) as refused:
+                    client.jwks()
+                waited = time.monotonic() - started
+            assert held.result(timeout=30).contract_number
+    assert refused.value.reason == "OVERLOADED"
+    assert refused.value.retry_after is not None
+    # Two pauses of at least the server's delay (0.1 s or more) between three attempts.
+    assert waited >= 2 * 0.1
 
 
 def test_under_a_burst_the_calls_beyond_the_limit_are_refused_and_the_others_answered(
