@@ -88,10 +88,10 @@ class Level:
 def retry_delay(error: grpc.aio.AioRpcError) -> float:
     """The RetryInfo delay of a refusal, in seconds (0 without one)."""
     for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
             for detail in status_pb2.Status.FromString(value).details:
                 delay = error_details_pb2.RetryInfo()
-                if detail.Is(delay.DESCRIPTOR) and detail.Unpack(delay):
+                if detail.Unpack(delay):  # False for the ErrorInfo
                     return float(delay.retry_delay.ToNanoseconds()) / 1e9
     return 0.0
 
