@@ -29,7 +29,16 @@ from keysvc.v1 import (
     license_service_pb2_grpc,
 )
 
-from .server_process import ServerProcess, bearer, create_token, error_info, keysvc_server
+from .server_process import (
+    Clients,
+    ServerProcess,
+    bearer,
+    create_token,
+    error_info,
+    keysvc_server,
+    new_contract,
+    submit_initial,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -163,21 +172,32 @@ def test_under_a_burst_the_calls_beyond_the_limit_are_refused_and_the_others_ans
     data = tmp_path / "data"
     with keysvc_server(data, {"KEYSVC_MAX_CALLS_IN_FLIGHT": "4"}) as server:
         site = create_token(data, "site")
-        outcomes, health = asyncio.run(_burst(server.address, site, calls=400))
+        tokens = {"site": site, "admin": create_token(data, "admin")}
+        with grpc.insecure_channel(server.address) as channel:
+            clients = Clients(channel, tokens, server.address)
+            contract = new_contract(clients).contract_number
+            key_request = submit_initial(clients, contract, "fp1:overload-burst").id
+        # A read that waits for the database thread: the calls overlap in the server
+        # (one answered from memory could each end before the next began).
+        outcomes, health = asyncio.run(_burst(server.address, site, key_request, calls=400))
     assert set(outcomes) <= {"OK", "OVERLOADED"}, outcomes
     assert outcomes.count("OK") > 0
     assert outcomes.count("OVERLOADED") > 0
     assert health == health_pb2.HealthCheckResponse.SERVING
 
 
-async def _burst(address: str, token: str, *, calls: int) -> tuple[list[str], int]:
+async def _burst(
+    address: str, token: str, key_request: str, *, calls: int
+) -> tuple[list[str], int]:
     async with grpc.aio.insecure_channel(address) as channel:
         stub = license_service_pb2_grpc.LicenseServiceStub(channel)
 
         async def one() -> str:
             try:
-                await stub.ListSigningKeys(
-                    license_service_pb2.ListSigningKeysRequest(), timeout=30, metadata=bearer(token)
+                await stub.GetKeyRequest(
+                    license_service_pb2.GetKeyRequestRequest(id=key_request),
+                    timeout=30,
+                    metadata=bearer(token),
                 )
             except grpc.aio.AioRpcError as error:
                 code, reason, delay = refusal(error)
