@@ -68,6 +68,7 @@ bench: setup
 	$(BIN)/python bench/bench_release.py --json bench/results/release.json \
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
 	$(BIN)/python bench/bench_maildir.py --json bench/results/maildir.json || status=1; \
+	$(BIN)/python bench/bench_overload.py --json bench/results/overload.json || status=1; \
 	$(BIN)/python bench/bench_growth.py --json bench/results/growth.json \
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
 	exit $$status

@@ -29,7 +29,8 @@ def keysvc_serve(
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and console script
             [*launcher, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
             cwd=PROJECT,
-            env=env,
+            # No load balancer to drain for: stop at once (unless `env` says otherwise).
+            env={"KEYSVC_SHUTDOWN_DRAIN_SECONDS": "0", **env},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=output,

@@ -33,6 +33,15 @@ MAX_AUTH_FAILURE_LIMIT = 1_000_000
 MAX_AUTH_SECONDS = 86_400
 # A batch is one transaction holding its rows' locks: keep it short.
 MAX_RELEASE_BATCH_SIZE = 10_000
+# Calls of our services in flight at once; beyond, refused at once (docs/operations.md).
+DEFAULT_MAX_CALLS_IN_FLIGHT = 16
+MAX_MAX_CALLS_IN_FLIGHT = 100_000
+# On SIGTERM: answering NOT_SERVING while still serving (the drain), then the time left to
+# the calls in flight (the grace); their sum should stay below the orchestrator's own limit
+# (Kubernetes: 30 s).
+DEFAULT_SHUTDOWN_DRAIN_SECONDS = 5
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 10
+MAX_SHUTDOWN_SECONDS = 3_600
 _WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -56,7 +65,12 @@ class Settings:
     database_url: str | None = None
     signing_passphrase: str | None = None
     signing_passphrase_file: Path | None = None
-    shutdown_grace_seconds: float = 10.0
+    # On SIGTERM: seconds answering NOT_SERVING while serving, then seconds for the calls
+    # in flight to finish before they are cancelled.
+    shutdown_drain_seconds: int = DEFAULT_SHUTDOWN_DRAIN_SECONDS
+    shutdown_grace_seconds: int = DEFAULT_SHUTDOWN_GRACE_SECONDS
+    # Calls of our services in flight at once; beyond, RESOURCE_EXHAUSTED at once.
+    max_calls_in_flight: int = DEFAULT_MAX_CALLS_IN_FLIGHT
     # TLS: certificate chain and key (PEM) of the server; with a client CA, mutual TLS.
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
@@ -157,6 +171,27 @@ class Settings:
                 DEFAULT_AUTH_BLOCK_SECONDS,
                 1,
                 MAX_AUTH_SECONDS,
+            ),
+            shutdown_drain_seconds=_whole_number(
+                "KEYSVC_SHUTDOWN_DRAIN_SECONDS",
+                environ.get("KEYSVC_SHUTDOWN_DRAIN_SECONDS"),
+                DEFAULT_SHUTDOWN_DRAIN_SECONDS,
+                0,
+                MAX_SHUTDOWN_SECONDS,
+            ),
+            shutdown_grace_seconds=_whole_number(
+                "KEYSVC_SHUTDOWN_GRACE_SECONDS",
+                environ.get("KEYSVC_SHUTDOWN_GRACE_SECONDS"),
+                DEFAULT_SHUTDOWN_GRACE_SECONDS,
+                0,
+                MAX_SHUTDOWN_SECONDS,
+            ),
+            max_calls_in_flight=_whole_number(
+                "KEYSVC_MAX_CALLS_IN_FLIGHT",
+                environ.get("KEYSVC_MAX_CALLS_IN_FLIGHT"),
+                DEFAULT_MAX_CALLS_IN_FLIGHT,
+                1,
+                MAX_MAX_CALLS_IN_FLIGHT,
             ),
         )
         bad_uris = [u for u in settings.turn_uris if not u.startswith(("turn:", "turns:", "stun:"))]

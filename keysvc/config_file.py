@@ -12,7 +12,8 @@
 
 Each key is the name of a variable without ``KEYSVC_``, in lower case; its
 value is what the variable would hold, as a TOML string, but for
-``release_batch_size``, ``idempotency_retention_days`` and the ``auth_*``
+``release_batch_size``, ``idempotency_retention_days``, ``max_calls_in_flight``,
+``shutdown_drain_seconds``, ``shutdown_grace_seconds`` and the ``auth_*``
 settings (integers) and ``turn_uris`` (an array of strings).
 Relative paths are relative to the file's folder, so a file and what it names
 can move together. The environment wins over the file, the command line over
@@ -63,6 +64,9 @@ _INTEGERS: Final = frozenset(
         "auth_failure_limit",
         "auth_failure_window_seconds",
         "auth_block_seconds",
+        "max_calls_in_flight",
+        "shutdown_drain_seconds",
+        "shutdown_grace_seconds",
     }
 )
 _STRING_LISTS: Final = frozenset({"turn_uris"})

@@ -118,6 +118,8 @@ class Demo:
         self.env = {
             key: value for key, value in os.environ.items() if not key.startswith("KEYSVC_")
         }
+        # No load balancer in front of the demo's server to drain: it stops at once.
+        self.env["KEYSVC_SHUTDOWN_DRAIN_SECONDS"] = "0"
         self.admin_token = folder / "tokens" / "admin.token"
         self.migration_token = folder / "tokens" / "migration.token"
 

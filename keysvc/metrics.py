@@ -175,6 +175,17 @@ class ServiceMetrics:
             "Client addresses refused now for repeated failed authentications.",
             registry=self.registry,
         )
+        self._calls_in_flight = Gauge(
+            "keysvc_grpc_calls_in_flight",
+            "Calls of our services admitted and not yet answered (at most "
+            "KEYSVC_MAX_CALLS_IN_FLIGHT).",
+            registry=self.registry,
+        )
+        self._overload_refusals = Counter(
+            "keysvc_grpc_overload_refused",
+            "Calls refused at once with RESOURCE_EXHAUSTED (OVERLOADED): too many in flight.",
+            registry=self.registry,
+        )
 
     def method(self, service: str, method: str) -> MethodMetrics:
         """The counters of one RPC method (``keysvc.v1.LicenseService``, ``SubmitKeyRequest``);
@@ -200,6 +211,14 @@ class ServiceMetrics:
         """Exports `count()`, called at each scrape (from the endpoint's thread), as the
         number of blocked client addresses."""
         self._blocked_peers.set_function(count)
+
+    def watch_calls_in_flight(self, count: Callable[[], float]) -> None:
+        """Exports `count()`, read at each scrape, as the calls in flight."""
+        self._calls_in_flight.set_function(count)
+
+    def record_overload_refusal(self) -> None:
+        """Counts a call refused because too many were in flight."""
+        self._overload_refusals.inc()
 
     def record_release_batch(self, outcome: DueRelease, seconds: float) -> None:
         """Counts a committed release batch."""

@@ -11,6 +11,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from keysvc.api.admin_servicer import AdminServicer
+from keysvc.api.admission import Admission, AdmissionInterceptor
 from keysvc.api.database_health import DatabaseHealth
 from keysvc.api.interceptor import ServiceInterceptor
 from keysvc.api.license_servicer import LicenseServicer
@@ -32,19 +33,38 @@ _OUR_SERVICES = (
     admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"],
 )
 SERVED = tuple(service.full_name for service in _OUR_SERVICES)
+MAX_PENDING_CALLS = 10_000
 
 
 async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> None:
-    """Serves until `stop` is set, then drains in-flight calls within the grace period."""
+    """Serves until `stop` is set, then shuts down in three steps (docs/operations.md):
+
+    1. the health check answers NOT_SERVING while calls are still served, for
+       `shutdown_drain_seconds`, so that load balancers stop sending new ones;
+    2. the port closes to new calls, and those in flight have
+       `shutdown_grace_seconds` to finish;
+    3. any still running then are cancelled.
+    """
+    admission = Admission(settings.max_calls_in_flight)
     server = grpc.aio.server(
-        # The metrics' interceptor first: it sees the status that the other one sends.
+        # The metrics' interceptor first: it sees the status that the others send. Admission
+        # before authentication: a refusal costs nothing, not even a token lookup.
         interceptors=[
             RpcMetricsInterceptor(services.metrics, _OUR_SERVICES),
+            AdmissionInterceptor(admission, _OUR_SERVICES, services.metrics),
             ServiceInterceptor(services.authenticator, services.executor, services.auth_watch),
         ],
-        # gRPC shares a port with whoever holds it already by default: a second
-        # server on the same address would silently get half the calls.
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            # gRPC shares a port with whoever holds it already by default: a second
+            # server on the same address would silently get half the calls.
+            ("grpc.so_reuseport", 0),
+            # Calls gRPC holds until the event loop takes them up. Beyond the limit it
+            # cancels new ones at once (CANCELLED, no RetryInfo), and its default of 1,000
+            # is reached by a burst of 1,000 clients: up to here admission control
+            # answers them instead, with a delay to retry after.
+            ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
+            ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
+        ],
     )
     license_servicer = LicenseServicer(
         services.runner,
@@ -105,9 +125,21 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         DatabaseHealth(services.engine, health, health_names).watch(stop)
     )
     await stop.wait()
-    await database_health  # it ends with `stop`: the shutdown decides health from here on
-    logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
+    logger.info(
+        "draining",
+        extra={
+            "drain_seconds": settings.shutdown_drain_seconds,
+            "in_flight": admission.in_flight,
+        },
+    )
+    # NOT_SERVING at once, and for good: the database's probe can set health no more.
     await health.enter_graceful_shutdown()
+    # The probe ends with `stop` (a probe under way is awaited, within the drain).
+    await asyncio.gather(asyncio.sleep(settings.shutdown_drain_seconds), database_health)
+    logger.info(
+        "shutting down",
+        extra={"grace_seconds": settings.shutdown_grace_seconds, "in_flight": admission.in_flight},
+    )
     await server.stop(settings.shutdown_grace_seconds)
     await background
     logger.info("stopped")

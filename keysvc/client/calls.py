@@ -16,6 +16,10 @@ from keysvc.client.errors import error_from_rpc
 
 logger = logging.getLogger(__name__)
 
+MAX_SERVER_DELAY = 60.0
+"""The longest pause a service's RetryInfo may impose on one retry, in seconds: a
+wrong server must not stall its clients for hours."""
+
 RequestT = TypeVar("RequestT", bound=Message)
 ResponseT = TypeVar("ResponseT", bound=Message)
 
@@ -63,6 +67,10 @@ class Caller:
                 pause = next(pauses, None) if error.transient else None
                 if pause is None:
                     raise error from None
+                if error.retry_after is not None:
+                    # At least what the service asked for, plus the jittered backoff, so
+                    # that the clients it refused together do not come back together.
+                    pause += min(error.retry_after, MAX_SERVER_DELAY)
                 logger.info(
                     "retrying after a transient failure",
                     extra={"reason": error.reason, "attempt": attempt, "pause": round(pause, 3)},

@@ -9,13 +9,17 @@ from grpc_status import rpc_status
 # Failures worth trying again: nothing was done, or what was done is replayed
 # (mutations carry a request_id, so the service answers a repeat with the
 # first result). DEADLINE_EXCEEDED is here because the call may have
-# committed after the client gave up: the repeat finds out.
+# committed after the client gave up: the repeat finds out. CANCELLED too: a
+# server stopping cancels the calls still running when its grace period ends,
+# and for the same reason a repeat is safe — this client sends nothing but
+# reads and mutations with a request_id.
 TRANSIENT_CODES = frozenset(
     {
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         grpc.StatusCode.ABORTED,
+        grpc.StatusCode.CANCELLED,
     }
 )
 
@@ -33,17 +37,26 @@ class KeysvcClientError(Exception):
 
     `reason` is the stable UPPER_SNAKE reason of the service's ErrorInfo (or
     the status code's name when there is none, as for a network failure);
-    `metadata` its details, e.g. ``{"field": "contract_number"}``.
+    `metadata` its details, e.g. ``{"field": "contract_number"}``;
+    `retry_after` the seconds the service asked to wait before trying again
+    (its `google.rpc.RetryInfo`), None when it said nothing.
     """
 
     def __init__(
-        self, code: grpc.StatusCode, reason: str, message: str, metadata: dict[str, str]
+        self,
+        code: grpc.StatusCode,
+        reason: str,
+        message: str,
+        metadata: dict[str, str],
+        *,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{reason}: {message}" if message else reason)
         self.code = code
         self.reason = reason
         self.message = message
         self.metadata = metadata
+        self.retry_after = retry_after
 
     @property
     def transient(self) -> bool:
@@ -103,14 +116,21 @@ def error_from_rpc(error: grpc.RpcError) -> KeysvcClientError:
     code = error.code()
     message = error.details() or ""
     reason, metadata = code.name, {}
+    retry_after: float | None = None
     status = rpc_status.from_call(error)
     if status is not None:
         message = status.message or message
         for detail in status.details:
             info = error_details_pb2.ErrorInfo()
+            delay = error_details_pb2.RetryInfo()
             if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
                 reason, metadata = info.reason, dict(info.metadata)
+            elif detail.Is(delay.DESCRIPTOR) and detail.Unpack(delay):
+                # A negative delay is nonsense: no wait asked.
+                retry_after = max(delay.retry_delay.ToNanoseconds() / 1e9, 0.0)
     # grpc core's words ("Tls handshake failed", "Ssl handshake failed" before 1.60).
     if reason == "UNAVAILABLE" and "handshake failed" in message.lower():
         reason = TLS_HANDSHAKE_FAILED
-    return _CLASSES.get(code, KeysvcClientError)(code, reason, message, metadata)
+    return _CLASSES.get(code, KeysvcClientError)(
+        code, reason, message, metadata, retry_after=retry_after
+    )

@@ -34,6 +34,10 @@ HINTS: dict[str, str] = {
     "TOO_MANY_AUTHENTICATION_FAILURES": "Calls from this address failed to authenticate too "
     "often: the service refuses it for a while (the retry delay is given). Check the token "
     "(KEYSVC_TOKEN or --token-file), then try again after the delay.",
+    "OVERLOADED": "The service has as many calls in flight as it accepts; try again in a "
+    "moment (the tools did, and gave up).",
+    "CANCELLED": "The call was cancelled before it finished (a server stopping, or this "
+    "program interrupted); retrying is safe.",
     "ABORTED": "A concurrent change got in the way; retrying is safe.",
     "UNIMPLEMENTED": "The server does not have this method: it is older than this tool.",
     "UNKNOWN": "The call failed for an unknown reason.",

@@ -31,6 +31,9 @@ from keysvc.v1 import (
 KEYSVC = Path(sys.executable).with_name("keysvc")
 PROJECT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
+# No load balancer watches the tests' servers: they stop without the shutdown's drain,
+# unless a test sets it (test_shutdown.py).
+NO_DRAIN = {"KEYSVC_SHUTDOWN_DRAIN_SECONDS": "0"}
 
 
 @dataclass
@@ -96,7 +99,7 @@ def keysvc_server(
     process = subprocess.Popen(
         [*command, "serve", *arguments],
         cwd=PROJECT,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **NO_DRAIN, **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -7,12 +7,24 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+import pytest
 
 from keysvc.v1 import admin_service_pb2, license_service_pb2, resources_pb2
 
+from .conftest import BACKENDS, backend_clients
 from .server_process import error_info, new_contract
 
 CALLS = 40
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def clients(request, tmp_path_factory):
+    # The crowd is larger than the default limit of calls in flight: this module is
+    # about how the admitted calls are batched, not about refusing the others.
+    with backend_clients(
+        request, tmp_path_factory, {"KEYSVC_MAX_CALLS_IN_FLIGHT": "1000"}
+    ) as clients:
+        yield clients
 
 
 def _submit(clients, contract_number: str, request_id: str, fingerprint: str):

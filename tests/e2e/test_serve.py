@@ -161,7 +161,7 @@ def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
         pass
     assert server.process.returncode == 0
     messages = [r["message"] for r in server.logs()]
-    assert messages[-2:] == ["shutting down", "stopped"]
+    assert messages[-3:] == ["draining", "shutting down", "stopped"]
 
 
 def test_a_method_the_server_lacks_answers_unimplemented(tmp_path: Path) -> None:

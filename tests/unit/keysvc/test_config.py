@@ -168,3 +168,30 @@ def test_failed_authentications_block_an_address_at_20_in_60_s_for_300_s_by_defa
 def test_auth_limits_out_of_range_are_refused_naming_them(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_environment({name: value})
+
+
+def test_shutdown_drains_5_s_then_gives_calls_10_s_unless_configured() -> None:
+    defaults = Settings.from_environment({})
+    assert (defaults.shutdown_drain_seconds, defaults.shutdown_grace_seconds) == (5, 10)
+    env = {"KEYSVC_SHUTDOWN_DRAIN_SECONDS": "0", "KEYSVC_SHUTDOWN_GRACE_SECONDS": "25"}
+    configured = Settings.from_environment(env)
+    assert (configured.shutdown_drain_seconds, configured.shutdown_grace_seconds) == (0, 25)
+
+
+@pytest.mark.parametrize("name", ["KEYSVC_SHUTDOWN_DRAIN_SECONDS", "KEYSVC_SHUTDOWN_GRACE_SECONDS"])
+@pytest.mark.parametrize("value", ["-1", "2.5", "ten", "3601"])
+def test_a_shutdown_time_that_is_not_whole_seconds_is_refused(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_environment({name: value})
+
+
+def test_calls_in_flight_are_limited_to_16_unless_configured() -> None:
+    assert Settings.from_environment({}).max_calls_in_flight == 16
+    env = {"KEYSVC_MAX_CALLS_IN_FLIGHT": "500"}
+    assert Settings.from_environment(env).max_calls_in_flight == 500
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many", "100001"])
+def test_a_limit_of_calls_in_flight_out_of_range_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="KEYSVC_MAX_CALLS_IN_FLIGHT"):
+        Settings.from_environment({"KEYSVC_MAX_CALLS_IN_FLIGHT": value})

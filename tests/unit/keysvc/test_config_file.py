@@ -21,6 +21,7 @@ calendar_file = "calendar.toml"
 cutoff = "16:30"
 turn_uris = ["turn:turn.example.jp:3478", "stun:turn.example.jp:3478"]
 release_batch_size = 500
+shutdown_drain_seconds = 3
 """
 
 
@@ -42,6 +43,7 @@ def test_each_key_stands_for_its_variable(tmp_path: Path) -> None:
         "KEYSVC_CUTOFF": "16:30",
         "KEYSVC_TURN_URIS": "turn:turn.example.jp:3478,stun:turn.example.jp:3478",
         "KEYSVC_RELEASE_BATCH_SIZE": "500",
+        "KEYSVC_SHUTDOWN_DRAIN_SECONDS": "3",
     }
 
 
@@ -53,6 +55,7 @@ def test_the_file_gives_the_same_settings_as_the_variables(tmp_path: Path) -> No
     assert settings.cutoff == time(16, 30)
     assert settings.turn_uris == ("turn:turn.example.jp:3478", "stun:turn.example.jp:3478")
     assert settings.release_batch_size == 500
+    assert settings.shutdown_drain_seconds == 3
 
 
 def test_every_variable_of_the_settings_has_its_key() -> None:
