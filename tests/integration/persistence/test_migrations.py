@@ -27,7 +27,7 @@ from keysvc.persistence.schema import contracts, key_requests, metadata, product
 from . import rows
 
 # The newest migration file; a new one updates this line.
-LATEST = "0005"
+LATEST = "0006"
 
 SEEDED_PRODUCTS = [
     ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
