@@ -5,6 +5,7 @@
     keysvc scheduler [--config FILE] [--data-dir DIR] [--metrics-listen HOST:PORT]
     keysvc db upgrade [--config FILE] [--data-dir DIR]
     keysvc tokens create --role ROLE [--description TEXT] [--config FILE] [--data-dir DIR]
+    keysvc audit verify [--config FILE] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
     keysvc admin ...          (keysvc.admin_cli, dispatched by keysvc.launcher)
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
 import signal
@@ -30,11 +32,13 @@ from keysvc.background import run_background_work
 from keysvc.bootstrap import Services, build_services, migrate_database, open_database
 from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
 from keysvc.config_file import CONFIG_FILE_VARIABLE, read_config_file
+from keysvc.domain.audit_chain import ChainCheck
 from keysvc.logs import configure_logging
 from keysvc.metrics import MetricsEndpoint
-from keysvc.persistence.token_repository import add_token
 from keysvc.server import serve
-from keysvc.tokens import Role, new_token
+from keysvc.service.audit import verify_audit_log
+from keysvc.service.tokens import create_token
+from keysvc.tokens import Role
 from scheduler.clock import Clock, SystemClock
 from signing import SigningError
 
@@ -42,6 +46,7 @@ logger = logging.getLogger("keysvc")
 
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
+EXIT_AUDIT_BROKEN = 1
 EXIT_CONFIG = 2
 
 
@@ -111,6 +116,18 @@ def _parser() -> argparse.ArgumentParser:
     create_parser.add_argument("--description", default="", help="who or what holds it")
     _add_settings_options(create_parser)
     create_parser.set_defaults(handler=_tokens_create)
+
+    audit_parser = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit_parser.add_subparsers(required=True, metavar="COMMAND")
+    verify_parser = audit_commands.add_parser(
+        "verify",
+        help="check the audit log's hash chain",
+        description="Check the audit log's hash chain in the database: exit 0 and print "
+        "the head (record it elsewhere) when intact, 1 naming the first broken event "
+        "otherwise (docs/operations.md).",
+    )
+    _add_settings_options(verify_parser)
+    verify_parser.set_defaults(handler=_audit_verify)
 
     health_parser = commands.add_parser(
         "health",
@@ -246,15 +263,60 @@ def _tokens_create(args: argparse.Namespace) -> int:
     except (ConfigError, SQLAlchemyError) as error:
         logger.error("cannot create a token: %s", error)
         return EXIT_CONFIG
-    token = new_token()
     try:
-        with engine.begin() as connection:
-            add_token(connection, token, role, args.description, args.clock.now())
+        token = create_token(
+            engine, role, args.description, user=_host_user(), now=args.clock.now()
+        )
     finally:
         engine.dispose()
     print(f"created {role.value} token {token.token_id}; keep it secret, it is shown only once:")
     print(token.text)
     return EXIT_OK
+
+
+def _host_user() -> str:
+    """Who runs this command, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a uid without a name, as in some containers
+        return f"uid-{os.getuid()}"
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    configure_logging()
+    try:
+        settings = _settings(args)
+        engine = open_database(settings)
+    except (ConfigError, SQLAlchemyError) as error:
+        logger.error("cannot verify the audit log: %s", error)
+        return EXIT_CONFIG
+    try:
+        check = verify_audit_log(engine)
+    except SQLAlchemyError as error:
+        logger.error("cannot verify the audit log: %s", error)
+        return EXIT_CONFIG
+    finally:
+        engine.dispose()
+    print(_chain_report(check))
+    return EXIT_OK if check.intact else EXIT_AUDIT_BROKEN
+
+
+def _chain_report(check: ChainCheck) -> str:
+    """What `keysvc audit verify` prints: Japanese first, then English."""
+    if check.broken is None:
+        assert check.head is not None, "an intact chain has its head"
+        return (
+            f"監査ログのハッシュチェーンに異常はありません ({check.events} 件)\n"
+            f"the audit log's hash chain is intact ({check.events} events)\n"
+            f"head: seq {check.head.seq} sha256 {check.head.hash.hex()}"
+        )
+    broken = check.broken
+    where = f"seq {broken.seq}" + (f" (id {broken.event_id})" if broken.event_id else "")
+    return (
+        f"監査ログのハッシュチェーンが {where} で壊れています\n"
+        f"the audit log's hash chain is broken at {where}: {broken.kind}\n"
+        f"{broken.detail}"
+    )
 
 
 def _health(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from signing import (
     read_passphrase_file,
 )
 
-from .server_process import bearer, create_token, error_info, keysvc_server
+from .server_process import bearer, create_token, error_info, keysvc_server, run_keysvc
 
 pytestmark = pytest.mark.e2e
 
@@ -127,10 +127,11 @@ def test_mutations_are_audited_with_who_what_and_outcome(server, admin) -> None:
     request_id = str(uuid.uuid4())
     created = _rotate(admin, request_id)
     _rotate(admin, request_id)
-    events = stub.ListAuditEvents(
-        admin_service_pb2.ListAuditEventsRequest(), timeout=5, metadata=auth
-    ).audit_events
     token_id = server.admin.split(".")[1]
+    # The token's own making (`keysvc tokens create`) is audited too, as the host's.
+    events = stub.ListAuditEvents(
+        admin_service_pb2.ListAuditEventsRequest(actor_token_id=token_id), timeout=5, metadata=auth
+    ).audit_events
     assert [(e.method, e.outcome) for e in events] == [
         ("/keysvc.v1.AdminService/RotateSigningKey", "REPLAYED"),
         ("/keysvc.v1.AdminService/RotateSigningKey", "OK"),
@@ -145,9 +146,12 @@ def test_audit_log_pages_through_every_event_once(server, admin) -> None:
     for _ in range(5):
         _rotate(admin)
     seen, token = [], ""
+    actor = server.admin.split(".")[1]
     while True:
         reply = stub.ListAuditEvents(
-            admin_service_pb2.ListAuditEventsRequest(page_size=2, page_token=token),
+            admin_service_pb2.ListAuditEventsRequest(
+                page_size=2, page_token=token, actor_token_id=actor
+            ),
             timeout=5,
             metadata=auth,
         )
@@ -193,3 +197,65 @@ def test_a_page_token_is_refused_with_other_filters(server, admin) -> None:
             metadata=auth,
         )
     assert error_info(caught.value)[2]["field"] == "page_token"
+
+
+def _verify(server):
+    return run_keysvc("audit", "verify", "--data-dir", str(server.data_dir))
+
+
+def _tamper(server, sql: str) -> None:
+    with sqlite3.connect(server.data_dir / "keysvc.db", timeout=30) as database:
+        database.execute(sql)
+
+
+def _id_at(server, seq: int) -> int:
+    with sqlite3.connect(server.data_dir / "keysvc.db", timeout=30) as database:
+        (event_id,) = database.execute(
+            "SELECT id FROM audit_events WHERE seq = ?", (seq,)
+        ).fetchone()
+    return int(event_id)
+
+
+@pytest.mark.parametrize(
+    ("sql", "seq", "kind"),
+    [
+        ("UPDATE audit_events SET outcome = 'OK' WHERE seq = 4", 4, "ALTERED"),
+        ("DELETE FROM audit_events WHERE seq = 2", 2, "MISSING"),
+        (
+            "DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)",
+            5,
+            "TRUNCATED",
+        ),
+        (
+            "INSERT INTO audit_events (occurred_at, actor_token_id, actor_role, method, resource,"
+            " outcome, seq, hash) VALUES ('2026-12-01 00:00:00.000000', 'x', 'admin', '/m', 'r',"
+            " 'OK', 6, zeroblob(32))",
+            6,
+            "BEYOND_HEAD",
+        ),
+    ],
+    ids=["update", "delete", "delete-newest", "insert"],
+)
+def test_audit_verify_names_the_first_event_changed_behind_keysvc_s_back(
+    server, admin, sql, seq, kind
+) -> None:
+    # Event 1 is the admin token's making; 2-5 rotations, 4 a repeat (REPLAYED).
+    request_id = str(uuid.uuid4())
+    _rotate(admin)
+    _rotate(admin, request_id)
+    _rotate(admin, request_id)
+    _rotate(admin)
+    intact = _verify(server)
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert "(5 events)" in intact.stdout
+    head_line = intact.stdout.strip().splitlines()[-1]
+    assert head_line.startswith("head: seq 5 sha256 ")
+
+    altered_id = _id_at(server, seq) if kind == "ALTERED" else None
+    _tamper(server, sql)
+    broken = _verify(server)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    where = f"seq {seq}"
+    if kind in {"ALTERED", "BEYOND_HEAD"}:
+        where += f" (id {altered_id or _id_at(server, seq)})"
+    assert f"the audit log's hash chain is broken at {where}: {kind}" in broken.stdout
