@@ -5,7 +5,7 @@
     keysvc scheduler [--config FILE] [--data-dir DIR] [--metrics-listen HOST:PORT]
     keysvc db upgrade [--config FILE] [--data-dir DIR]
     keysvc tokens create --role ROLE [--description TEXT] [--config FILE] [--data-dir DIR]
-    keysvc audit verify [--config FILE] [--data-dir DIR]
+    keysvc audit verify [--anchor SEQ:HASH ...] [--config FILE] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
     keysvc admin ...          (keysvc.admin_cli, dispatched by keysvc.launcher)
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import hashlib
 import logging
 import os
 import signal
@@ -125,6 +126,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Check the audit log's hash chain in the database: exit 0 and print "
         "the head (record it elsewhere) when intact, 1 naming the first broken event "
         "otherwise (docs/operations.md).",
+    )
+    verify_parser.add_argument(
+        "--anchor",
+        type=_anchor,
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a head printed before (seq and hex hash) and kept outside the database: "
+        "its event must still have that hash (repeatable)",
     )
     _add_settings_options(verify_parser)
     verify_parser.set_defaults(handler=_audit_verify)
@@ -291,7 +301,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
         logger.error("cannot verify the audit log: %s", error)
         return EXIT_CONFIG
     try:
-        check = verify_audit_log(engine)
+        check = verify_audit_log(engine, dict(args.anchor))
     except SQLAlchemyError as error:
         logger.error("cannot verify the audit log: %s", error)
         return EXIT_CONFIG
@@ -301,6 +311,20 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if check.intact else EXIT_AUDIT_BROKEN
 
 
+def _anchor(text: str) -> tuple[int, bytes]:
+    """``SEQ:HASH`` as `keysvc audit verify` printed it (seq, then the hash in hex)."""
+    seq, _, hex_hash = text.partition(":")
+    try:
+        anchored = (int(seq), bytes.fromhex(hex_hash))
+    except ValueError:
+        anchored = (0, b"")
+    if anchored[0] < 1 or len(anchored[1]) != hashlib.sha256().digest_size:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected SEQ:HASH, e.g. 1234:9f2c… (64 hex digits)"
+        )
+    return anchored
+
+
 def _chain_report(check: ChainCheck) -> str:
     """What `keysvc audit verify` prints: Japanese first, then English."""
     if check.broken is None:
@@ -308,7 +332,7 @@ def _chain_report(check: ChainCheck) -> str:
         return (
             f"監査ログのハッシュチェーンに異常はありません ({check.events} 件)\n"
             f"the audit log's hash chain is intact ({check.events} events)\n"
-            f"head: seq {check.head.seq} sha256 {check.head.hash.hex()}"
+            f"head (seq:sha256, for --anchor): {check.head.seq}:{check.head.hash.hex()}"
         )
     broken = check.broken
     where = f"seq {broken.seq}" + (f" (id {broken.event_id})" if broken.event_id else "")

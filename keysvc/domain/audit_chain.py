@@ -26,7 +26,7 @@ No I/O here: the repository reads the rows, this module judges them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -135,6 +135,9 @@ class BreakKind(StrEnum):
     TRUNCATED = "TRUNCATED"
     # The head's hash is not the last event's, or the head is gone.
     HEAD_MISMATCH = "HEAD_MISMATCH"
+    # Not the hash recorded outside the database for it (an anchor), or gone:
+    # the chain was rewritten up to here, or cut back below it.
+    ANCHOR_MISMATCH = "ANCHOR_MISMATCH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,20 +168,54 @@ class ChainCheck:
         return self.broken is None
 
 
-def verify_chain(head: ChainHead | None, events: Iterable[ChainedEvent]) -> ChainCheck:
+def verify_chain(
+    head: ChainHead | None,
+    events: Iterable[ChainedEvent],
+    anchors: Mapping[int, bytes] | None = None,
+) -> ChainCheck:
     """Checks `events`, given in sequence order, against each other and the recorded `head`.
 
+    `anchors` maps sequence numbers to hashes recorded outside the database
+    (heads printed by earlier checks): each must still be the hash at its place,
+    which a chain rewritten from an earlier event, or cut back below it, is not.
     Stops at the first break. `head` is None when the head row is missing.
     """
+    anchors = anchors or {}
     count = 0
     last = ChainHead(0, GENESIS_HASH)
     for event in events:
         count += 1
-        broken = _check_link(head, last, event)
+        broken = _check_link(head, last, event) or _check_anchor(anchors, event)
         if broken is not None:
             return ChainCheck(count, head, broken)
         last = ChainHead(event.seq, event.hash)
+    lost = sorted(seq for seq in anchors if seq > last.seq)
+    if lost:
+        return ChainCheck(
+            count,
+            head,
+            ChainBreak(
+                BreakKind.ANCHOR_MISMATCH,
+                lost[0],
+                None,
+                f"記録された seq {lost[0]} がもうありません (巻き戻し) / "
+                f"the anchored seq {lost[0]} is gone: the log was cut back below it",
+            ),
+        )
     return ChainCheck(count, head, _check_head(head, last))
+
+
+def _check_anchor(anchors: Mapping[int, bytes], event: ChainedEvent) -> ChainBreak | None:
+    anchored = anchors.get(event.seq)
+    if anchored is None or anchored == event.hash:
+        return None
+    return ChainBreak(
+        BreakKind.ANCHOR_MISMATCH,
+        event.seq,
+        event.id,
+        f"id {event.id} のハッシュが記録されたものと異なります (チェーンの書き換え) / "
+        "its hash is not the one recorded: the chain was rewritten up to here",
+    )
 
 
 def _check_link(head: ChainHead | None, last: ChainHead, event: ChainedEvent) -> ChainBreak | None:

@@ -7,6 +7,8 @@ nor hide a break: what it judges is the log as it was at one instant.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import Engine
 
 from keysvc.domain.audit_chain import ChainCheck, verify_chain
@@ -23,8 +25,9 @@ def host_actor(user: str) -> str:
     return f"host:{user}"
 
 
-def verify_audit_log(engine: Engine) -> ChainCheck:
-    """Checks the whole audit log's hash chain; names the first break, if any."""
+def verify_audit_log(engine: Engine, anchors: Mapping[int, bytes] | None = None) -> ChainCheck:
+    """Checks the whole audit log's hash chain, and that the hashes recorded elsewhere
+    (`anchors`, by seq) are still there; names the first break, if any."""
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             # One snapshot for every page read, instead of one per statement.
@@ -33,4 +36,4 @@ def verify_audit_log(engine: Engine) -> ChainCheck:
             # A reader: WAL gives it a snapshot without SQLite's write lock.
             connection.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
         with connection.begin():
-            return verify_chain(read_chain_head(connection), chained_events(connection))
+            return verify_chain(read_chain_head(connection), chained_events(connection), anchors)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import grpc
 import pytest
 
+from keysvc.domain.audit_chain import AuditFacts, event_hash
 from keysvc.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -249,7 +250,7 @@ def test_audit_verify_names_the_first_event_changed_behind_keysvc_s_back(
     assert intact.returncode == 0, intact.stdout + intact.stderr
     assert "(5 events)" in intact.stdout
     head_line = intact.stdout.strip().splitlines()[-1]
-    assert head_line.startswith("head: seq 5 sha256 ")
+    assert head_line.startswith("head (seq:sha256, for --anchor): 5:")
 
     altered_id = _id_at(server, seq) if kind == "ALTERED" else None
     _tamper(server, sql)
@@ -259,3 +260,48 @@ def test_audit_verify_names_the_first_event_changed_behind_keysvc_s_back(
     if kind in {"ALTERED", "BEYOND_HEAD"}:
         where += f" (id {altered_id or _id_at(server, seq)})"
     assert f"the audit log's hash chain is broken at {where}: {kind}" in broken.stdout
+
+
+def test_an_anchored_head_exposes_a_chain_rewritten_behind_it(server, admin) -> None:
+    # What a plain check cannot see: an intruder rewrites an event and recomputes
+    # every hash after it and the head. The head recorded before still differs.
+    _rotate(admin)
+    _rotate(admin)  # events 1-3: the token's making and two rotations
+    recorded = _verify(server).stdout.strip().splitlines()[-1].rpartition(" ")[2]
+    assert _verify_anchored(server, recorded).returncode == 0
+    _rewrite_from(server, seq=2, outcome="PERMISSION_DENIED")
+    assert _verify(server).returncode == 0  # the rewrite is consistent
+    anchored = _verify_anchored(server, recorded)
+    assert anchored.returncode == 1
+    # Named at the anchored event (3, the head then): where the rewrite began, the
+    # rewritten chain is consistent; its difference shows where the copy was kept.
+    assert f"broken at seq 3 (id {_id_at(server, 3)}): ANCHOR_MISMATCH" in anchored.stdout
+
+
+def test_a_malformed_anchor_is_refused_with_usage(server) -> None:
+    refused = _verify_anchored(server, "12:not-hex")
+    assert refused.returncode == 2
+    assert "SEQ:HASH" in refused.stderr
+
+
+def _verify_anchored(server, anchor: str):
+    return run_keysvc("audit", "verify", "--anchor", anchor, "--data-dir", str(server.data_dir))
+
+
+def _rewrite_from(server, *, seq: int, outcome: str) -> None:
+    """Changes event `seq` and recomputes the chain from it, as keysvc's own code would."""
+    with sqlite3.connect(server.data_dir / "keysvc.db", timeout=30) as database:
+        database.execute("UPDATE audit_events SET outcome = ? WHERE seq = ?", (outcome, seq))
+        rows = database.execute(
+            "SELECT seq, occurred_at, actor_token_id, actor_role, method, resource, outcome"
+            " FROM audit_events WHERE seq >= ? ORDER BY seq",
+            (seq,),
+        ).fetchall()
+        (previous,) = database.execute(
+            "SELECT hash FROM audit_events WHERE seq = ?", (seq - 1,)
+        ).fetchone()
+        for number, occurred_at, *fields in rows:
+            instant = datetime.fromisoformat(occurred_at).replace(tzinfo=UTC)
+            previous = event_hash(previous, number, AuditFacts(instant, *fields))
+            database.execute("UPDATE audit_events SET hash = ? WHERE seq = ?", (previous, number))
+        database.execute("UPDATE audit_chain_head SET hash = ?", (previous,))

@@ -205,3 +205,41 @@ def test_any_change_to_any_event_is_found_at_that_event(count: int, data, text: 
     broken = verify_chain(head, events).broken
     assert broken is not None
     assert (broken.kind, broken.seq) == (BreakKind.ALTERED, index + 1)
+
+
+def _rewritten_from(events: list[ChainedEvent], index: int) -> tuple[ChainHead, list]:
+    """The chain with event `index` changed and every hash from it recomputed."""
+    changed = [e.facts for e in events]
+    changed[index] = replace(changed[index], outcome="PERMISSION_DENIED")
+    start = ChainHead(0, GENESIS_HASH) if index == 0 else ChainHead(index, events[index - 1].hash)
+    links = chain_events(start, changed[index:])
+    rewritten = events[:index] + [
+        ChainedEvent(e.id, seq, hash_, facts)
+        for e, (seq, hash_), facts in zip(events[index:], links, changed[index:], strict=True)
+    ]
+    return ChainHead(*links[-1]), rewritten
+
+
+def test_a_rewritten_chain_passes_alone_but_not_against_an_anchor_after_the_change() -> None:
+    _head, events = _chain(6)
+    anchor = {4: events[3].hash}
+    rewritten_head, rewritten = _rewritten_from(events, 1)
+    assert verify_chain(rewritten_head, rewritten).intact
+    broken = verify_chain(rewritten_head, rewritten, anchor).broken
+    assert broken is not None
+    assert (broken.kind, broken.seq, broken.event_id) == (BreakKind.ANCHOR_MISMATCH, 4, 104)
+
+
+def test_an_anchor_before_the_change_still_holds() -> None:
+    _head, events = _chain(6)
+    rewritten_head, rewritten = _rewritten_from(events, 4)
+    assert verify_chain(rewritten_head, rewritten, {3: events[2].hash}).intact
+
+
+def test_a_log_cut_back_below_an_anchor_is_named() -> None:
+    _head, events = _chain(6)
+    cut_head = ChainHead(events[2].seq, events[2].hash)
+    assert verify_chain(cut_head, events[:3]).intact  # consistent on its own
+    broken = verify_chain(cut_head, events[:3], {5: events[4].hash}).broken
+    assert broken is not None
+    assert (broken.kind, broken.seq, broken.event_id) == (BreakKind.ANCHOR_MISMATCH, 5, None)
