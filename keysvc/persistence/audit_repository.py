@@ -79,8 +79,9 @@ def add_events(connection: Connection, events: Sequence[NewAuditEvent]) -> None:
     head = _locked_head(connection)
     links = chain_events(head, [_facts(event) for event in events])
     rows = [
-        {name: getattr(event, name) for name in NewAuditEvent.__slots__} | {"seq": seq, "hash": h}
-        for event, (seq, h) in zip(events, links, strict=True)
+        {name: getattr(event, name) for name in NewAuditEvent.__slots__}
+        | {"seq": seq, "hash": link_hash}
+        for event, (seq, link_hash) in zip(events, links, strict=True)
     ]
     _INSERT_EVENTS.run(connection, rows)
     last_seq, last_hash = links[-1]
