@@ -14,8 +14,8 @@ DATA_DIR ?= var
 
 .PHONY: run test demo setup lint gen bench lock clean
 
+# keysvc makes the data folder itself, owner-only (docs/persistence.md).
 run: setup
-	mkdir -p $(DATA_DIR)
 	$(BIN)/keysvc serve --data-dir $(DATA_DIR)
 
 test: setup lint

@@ -8,6 +8,7 @@ from typing import Any
 
 from keysvc.bootstrap import Services
 from keysvc.persistence.database import checkpoint_wal
+from keysvc.persistence.failures import database_unavailable
 from scheduler.loop import run_batches
 from scheduler.mail import run_sender
 
@@ -30,12 +31,14 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
             interval=RELEASE_INTERVAL_SECONDS,
             executor=services.executor,
             name="release",
+            outage=database_unavailable,
         ),
         run_sender(
             services.outbox_sender,
             stop,
             executor=services.executor,
             on_report=services.metrics.record_mail_batch,
+            outage=database_unavailable,
         ),
     ]
     if services.idempotency_retention is not None:
@@ -46,6 +49,7 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
                 interval=IDEMPOTENCY_PURGE_INTERVAL_SECONDS,
                 executor=services.executor,
                 name="idempotency-retention",
+                outage=database_unavailable,
             )
         )
     if services.engine.dialect.name == "sqlite":
@@ -61,6 +65,7 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
                 interval=WAL_CHECKPOINT_INTERVAL_SECONDS,
                 executor=services.executor,
                 name="wal-checkpoint",
+                outage=database_unavailable,
             )
         )
     await asyncio.gather(*loops)

@@ -9,17 +9,25 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
+from keysvc.api.pagination import PAGE_TOKEN_SECRET, PageTokens
 from keysvc.api.runner import Runner
 from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
 from keysvc.domain import UnknownPolicy
 from keysvc.errors import FailedPrecondition, InvalidArgument
 from keysvc.metrics import ServiceMetrics
-from keysvc.persistence.database import create_database_engine, sqlite_url_for
+from keysvc.persistence.data_folder import create_private_file, prepare_data_folder
+from keysvc.persistence.database import (
+    SQLITE_FILE_NAME,
+    create_database_engine,
+    sqlite_url_for,
+)
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
+from keysvc.persistence.server_secret_repository import shared_secret
 from keysvc.service.closures import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.products import ProductCatalogue
@@ -58,8 +66,7 @@ def open_database(settings: Settings) -> Engine:
     the service refuses to start on an outdated schema.
     """
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_database_engine(sqlite_url_for(settings.data_dir))
+        engine = create_database_engine(_embedded_database_url(settings.data_dir))
         upgrade_database(engine)
         return engine
     engine = create_database_engine(settings.database_url)
@@ -75,9 +82,7 @@ def open_database(settings: Settings) -> Engine:
 
 def migrate_database(settings: Settings) -> tuple[str | None, str]:
     """Upgrades the configured database to the current schema; returns (before, after)."""
-    url = settings.database_url or sqlite_url_for(settings.data_dir)
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url or _embedded_database_url(settings.data_dir)
     engine = create_database_engine(url)
     try:
         before = current_revision(engine)
@@ -85,6 +90,13 @@ def migrate_database(settings: Settings) -> tuple[str | None, str]:
         return before, head_revision()
     finally:
         engine.dispose()
+
+
+def _embedded_database_url(data_dir: Path) -> str:
+    """The SQLite database's URL, its folder and file made owner-only first."""
+    prepare_data_folder(data_dir)
+    create_private_file(data_dir / SQLITE_FILE_NAME)
+    return sqlite_url_for(data_dir)
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class Services:
     outbox_sender: OutboxSender
     scheduled_release: ScheduledRelease
     products: ProductCatalogue
+    page_tokens: PageTokens
     metrics: ServiceMetrics
     # None when remembered calls are kept forever.
     idempotency_retention: IdempotencyRetention | None
@@ -127,6 +140,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             signing_keys.key_ring(connection)
             products = ProductCatalogue()
             products.load(connection)
+            page_tokens = PageTokens(shared_secret(connection, PAGE_TOKEN_SECRET, clock.now()))
         reschedule_waiting_on_start(engine, calendar, clock.now())
     except UnknownPolicy as error:
         engine.dispose()
@@ -160,6 +174,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             on_batch=metrics.record_release_batch,
         ),
         products=products,
+        page_tokens=page_tokens,
         metrics=metrics,
         idempotency_retention=(
             IdempotencyRetention(engine, clock, settings.idempotency_retention_days)
@@ -210,6 +225,7 @@ def reschedule_waiting_on_start(engine: Engine, calendar: BusinessCalendar, now:
 def mail_transport(settings: Settings) -> MailTransport:
     """SMTP when KEYSVC_SMTP_URL is set, else the Maildir ``<data-dir>/mail/``."""
     if settings.smtp_url is None:
+        prepare_data_folder(settings.data_dir)
         return MaildirTransport(settings.data_dir / "mail")
     try:
         return transport_from_url(settings.smtp_url)

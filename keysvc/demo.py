@@ -98,7 +98,10 @@ def prepare_folder(folder: Path) -> None:
             )
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    (folder / MARKER).write_text("made by `python -m keysvc.demo`; its next run wipes it\n")
+    folder.chmod(0o700)  # a data folder, as keysvc makes its own (docs/persistence.md)
+    marker = folder / MARKER
+    marker.write_text("made by `python -m keysvc.demo`; its next run wipes it\n")
+    marker.chmod(0o600)
 
 
 class Demo:

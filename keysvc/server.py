@@ -11,6 +11,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from keysvc.api.admin_servicer import AdminServicer
+from keysvc.api.database_health import DatabaseHealth
 from keysvc.api.interceptor import ServiceInterceptor
 from keysvc.api.license_servicer import LicenseServicer
 from keysvc.api.metrics_interceptor import RpcMetricsInterceptor
@@ -65,6 +66,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         scheduled_release=services.scheduled_release,
         authenticator=services.authenticator,
         products=services.products,
+        page_tokens=services.page_tokens,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()
@@ -87,7 +89,8 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
     except RuntimeError as error:
         raise ConfigError(f"cannot listen on {host}:{port} (in use?): {error}") from error
     await server.start()
-    for name in ("", *SERVED):
+    health_names = ("", *SERVED)
+    for name in health_names:
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info(
         "serving",
@@ -98,7 +101,11 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         },
     )
     background = asyncio.create_task(run_background_work(services, stop))
+    database_health = asyncio.create_task(
+        DatabaseHealth(services.engine, health, health_names).watch(stop)
+    )
     await stop.wait()
+    await database_health  # it ends with `stop`: the shutdown decides health from here on
     logger.info("shutting down", extra={"grace_seconds": settings.shutdown_grace_seconds})
     await health.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)

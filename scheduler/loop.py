@@ -18,6 +18,7 @@ async def run_batches(
     interval: float,
     executor: Executor | None = None,
     name: str,
+    outage: Callable[[Exception], bool] = lambda _error: False,
 ) -> None:
     """Runs ``batch`` in a worker thread, again and again, until ``stop`` is set.
 
@@ -25,10 +26,14 @@ async def run_batches(
     the next one then starts at once, otherwise after ``interval`` seconds.
     Setting ``stop`` ends the loop once the current batch is done; cancelling
     the task also waits for the batch, which cannot be interrupted halfway, and
-    then re-raises. A batch that raises (database down) is logged and the loop
-    goes on.
+    then re-raises. A batch that raises is logged and the loop goes on.
+
+    A failure that ``outage`` recognises (the database unreachable) is logged
+    once, without a traceback, when the outage begins, and its end once more;
+    any other failure is a bug and is logged with its traceback every time.
     """
     loop = asyncio.get_running_loop()
+    in_outage = False
     while not stop.is_set():
         future = loop.run_in_executor(executor, batch)
         try:
@@ -38,9 +43,22 @@ async def run_batches(
             with contextlib.suppress(Exception):
                 await future
             raise
-        except Exception:
-            logger.exception("%s batch failed; retrying after the interval", name)
+        except Exception as error:
+            if not outage(error):
+                logger.exception("%s batch failed; retrying after the interval", name)
+            elif not in_outage:
+                logger.warning(
+                    "%s batch failed: the database is unavailable; retrying every %s s",
+                    name,
+                    interval,
+                    extra={"error": type(error).__name__},
+                )
+            in_outage = outage(error)
             more = False
+        else:
+            if in_outage:
+                logger.warning("%s batches run again", name)
+            in_outage = False
         if more:
             continue
         with contextlib.suppress(TimeoutError):

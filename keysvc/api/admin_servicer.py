@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from keysvc.api import messages, validation
 from keysvc.api.interceptor import current_principal
-from keysvc.api.pagination import page_of
+from keysvc.api.pagination import PageTokens
 from keysvc.api.runner import Runner
 from keysvc.authentication import Authenticator
 from keysvc.domain import jst_date
@@ -84,9 +84,11 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         scheduled_release: ScheduledRelease,
         authenticator: Authenticator,
         products: ProductCatalogue,
+        page_tokens: PageTokens,
     ) -> None:
         self._runner = runner
         self._products = products
+        self._page_tokens = page_tokens
         self._authenticator = authenticator
         self._scheduled_release = scheduled_release
         self._signing_keys = signing_keys
@@ -133,7 +135,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: admin_service_pb2.ListContractsRequest, context: Context
     ) -> admin_service_pb2.ListContractsResponse:
         """Contracts by number, optionally of one product."""
-        page = page_of(request.page_size, request.page_token, {"product": request.product_code})
+        page = self._page_tokens.page_of(
+            request.page_size, request.page_token, {"product": request.product_code}
+        )
         after = page.after if isinstance(page.after, str) else None
         records = await self._runner.read(
             lambda connection: list_contracts(
@@ -245,7 +249,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             "at_risk": request.at_risk,
             "late": request.late,
         }
-        page = page_of(request.page_size, request.page_token, filters)
+        page = self._page_tokens.page_of(request.page_size, request.page_token, filters)
         after = _key_request_cursor(page.after)
         records, total = await self._runner.read(
             lambda connection: list_key_requests(
@@ -313,7 +317,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         """Licenses by serial, optionally of one contract or status."""
         status = _STATUS_NAMES.get(request.status, "")
         filters = {"contract_number": request.contract_number, "status": status}
-        page = page_of(request.page_size, request.page_token, filters)
+        page = self._page_tokens.page_of(request.page_size, request.page_token, filters)
         after = page.after if isinstance(page.after, str) else None
         records = await self._runner.read(
             lambda connection: list_licenses(
@@ -389,7 +393,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         """The configured closures, earliest first (the yearly Dec 29 - Jan 3 is built in)."""
         if request.year and not 2000 <= request.year <= 2099:
             raise InvalidArgument("year", "year must be between 2000 and 2099")
-        page = page_of(request.page_size, request.page_token, {"year": request.year})
+        page = self._page_tokens.page_of(
+            request.page_size, request.page_token, {"year": request.year}
+        )
         records = await self._runner.read(list_closure_records)
         if request.year:
             first, last = date(request.year, 1, 1), date(request.year, 12, 31)
@@ -476,7 +482,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     ) -> admin_service_pb2.ListAuditEventsResponse:
         """The audit log, newest first."""
         filters = {"resource": request.resource, "actor_token_id": request.actor_token_id}
-        page = page_of(request.page_size, request.page_token, filters)
+        page = self._page_tokens.page_of(request.page_size, request.page_token, filters)
         before = page.after if isinstance(page.after, int) else None
         events = await self._runner.read(
             lambda connection: list_events(
@@ -493,7 +499,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: admin_service_pb2.ListTokensRequest, context: Context
     ) -> admin_service_pb2.ListTokensResponse:
         """Tokens by id, without their secrets; revoked ones when asked."""
-        page = page_of(request.page_size, request.page_token, {"revoked": request.show_revoked})
+        page = self._page_tokens.page_of(
+            request.page_size, request.page_token, {"revoked": request.show_revoked}
+        )
         after = page.after if isinstance(page.after, str) else None
         records = await self._runner.read(
             lambda connection: list_token_records(

@@ -17,12 +17,15 @@ from concurrent.futures import Executor
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
+from google.protobuf import descriptor_pool
+from google.protobuf.message import DecodeError, Message
 
 from keysvc.api.policy import allowed_roles, is_public
+from keysvc.api.request_bounds import MALFORMED_REQUEST, check_request, undecodable_field
 from keysvc.api.status import internal_status, status_for
 from keysvc.authentication import Authenticator
-from keysvc.errors import KeysvcError, PermissionDenied
+from keysvc.errors import InvalidArgument, KeysvcError, PermissionDenied, Unavailable
+from keysvc.persistence.failures import database_unavailable
 from keysvc.tokens import Principal
 from signing import SigningError
 
@@ -32,6 +35,10 @@ _principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("keysvc_p
 
 # grpc types a handler's behavior with the sync context; the aio server passes its own.
 Behavior = Callable[[Any, Any], Any]
+
+
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+"""The reason of a call that failed because the database is unreachable or failing."""
 
 
 def current_principal() -> Principal:
@@ -61,7 +68,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         authorization = _metadata_value(handler_call_details, "authorization")
         return grpc.unary_unary_rpc_method_handler(
             self._guarded(method, authorization, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_tolerant(method, handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
@@ -80,6 +87,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                         f"role {principal.role.value!r} may not call {method}",
                         metadata={"role": principal.role.value, "method": method},
                     )
+                if isinstance(request, _Undecodable):
+                    raise request.error
+                check_request(request)
                 token = _principal.set(principal)
                 try:
                     result = inner(request, context)
@@ -97,9 +107,52 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return behavior
 
 
+class _Undecodable:
+    """Stands for a request whose bytes did not decode, until the caller is known."""
+
+    def __init__(self, error: InvalidArgument) -> None:
+        self.error = error
+
+
+def _tolerant(
+    method: str, deserializer: Callable[[bytes], Message] | None
+) -> Callable[[bytes], Message | _Undecodable]:
+    """`deserializer`, answering an `_Undecodable` where it would raise: gRPC would
+    answer that INTERNAL, before authentication and without our ErrorInfo."""
+    assert deserializer is not None, "our generated handlers deserialize their requests"
+    input_type = descriptor_pool.Default().FindMethodByName(method[1:].replace("/", ".")).input_type
+
+    def deserialize(data: bytes) -> Message | _Undecodable:
+        try:
+            return deserializer(data)
+        except DecodeError:
+            field = undecodable_field(input_type, data)
+            return _Undecodable(
+                InvalidArgument(
+                    field or "request",
+                    f"{field} is not valid UTF-8"
+                    if field
+                    else f"the request is not a valid {input_type.full_name}",
+                    reason=MALFORMED_REQUEST,
+                )
+            )
+
+    return deserialize
+
+
 def _status_of(method: str, error: Exception) -> grpc.Status:
     if isinstance(error, KeysvcError | SigningError):
         return status_for(error)
+    if database_unavailable(error):
+        # An outage, not a bug: one line per call, no traceback (DatabaseHealth
+        # logs the outage itself once).
+        logger.warning(
+            "the database is unavailable",
+            extra={"method": method, "error": type(error).__name__},
+        )
+        return status_for(
+            Unavailable("the database is unavailable; retry shortly", reason=DATABASE_UNAVAILABLE)
+        )
     logger.error("unexpected error", exc_info=error, extra={"method": method})
     return internal_status()
 

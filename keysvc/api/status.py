@@ -31,6 +31,11 @@ from signing import InvalidFingerprint, LicenseKeyError, SigningError
 
 DOMAIN = "keysvc"
 INTERNAL_REASON = "INTERNAL"
+# What an error may say, at most. Messages and metadata may quote a caller's
+# value (an id not found); requests are bounded (`request_bounds`), and so is
+# what goes back, well inside gRPC's 8 KiB of metadata.
+MAX_MESSAGE_CHARACTERS = 300
+MAX_METADATA_CHARACTERS = 128
 
 _CODES: tuple[tuple[type[Exception], int], ...] = (
     (InvalidArgument, rpc_code.INVALID_ARGUMENT),
@@ -69,6 +74,8 @@ def _status(
     metadata: dict[str, str],
     retry_after: float | None = None,
 ) -> grpc.Status:
+    message = _shortened(message, MAX_MESSAGE_CHARACTERS)
+    metadata = {key: _shortened(value, MAX_METADATA_CHARACTERS) for key, value in metadata.items()}
     detail = any_pb2.Any()
     detail.Pack(rpc_error_details.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata))
     details = [detail]
@@ -82,3 +89,7 @@ def _status(
         rpc_status_pb2.Status(code=code, message=message, details=details)
     )
     return status
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

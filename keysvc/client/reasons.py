@@ -27,12 +27,16 @@ HINTS: dict[str, str] = {
     "TLS_HANDSHAKE_FAILED": "The TLS handshake failed: the server's certificate is not signed "
     "by the CA given (--tls-ca, KEYSVC_TLS_CA) or is not for this address, or the server does "
     "not use TLS.",
+    "DATABASE_UNAVAILABLE": "The service cannot reach its database just now; retrying is "
+    "safe (keysvc.client retries with the same request_id). Tell the operators if it persists.",
     "DEADLINE_EXCEEDED": "The service did not answer in time; retrying is safe.",
     "RESOURCE_EXHAUSTED": "The service is overloaded; try again shortly.",
     "ABORTED": "A concurrent change got in the way; retrying is safe.",
     "UNIMPLEMENTED": "The server does not have this method: it is older than this tool.",
     "UNKNOWN": "The call failed for an unknown reason.",
     # Requests and idempotency.
+    "MALFORMED_REQUEST": "The request's bytes do not decode (a text field that is not UTF-8); "
+    "the field is named. A client built from keysvc's protos never sends this.",
     "REQUEST_ID_REUSED": "This request_id was already used for a different request; use a new one.",
     "INVALID_EMAIL": "The contact e-mail address is not valid.",
     "INVALID_FINGERPRINT": "The fingerprint must be 8-512 printable ASCII characters "

@@ -204,6 +204,16 @@ calendar_state = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 
+# Secrets every replica must share, made by the first start (0006): "page-token"
+# seals page tokens (keysvc/api/pagination.py).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("secret", LargeBinary(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
 closures = Table(
     "closures",
     metadata,

@@ -343,6 +343,8 @@ async def run_sender(
     interval: float = 2.0,
     executor: Executor | None = None,
     on_report: Callable[[BatchReport], None] | None = None,
+    *,
+    outage: Callable[[Exception], bool] = lambda _error: False,
 ) -> None:
     """Runs ``sender`` batch after batch in a worker thread until ``stop`` is set.
 
@@ -350,7 +352,8 @@ async def run_sender(
     (more may be due). Setting ``stop`` ends the loop once the current batch
     is done; cancelling the task also waits for the batch, which cannot be
     interrupted halfway, and then re-raises. A batch that raises (database
-    down) is logged and the loop goes on. `on_report` hears what each batch did.
+    down) is logged and the loop goes on (``outage``: see `run_batches`).
+    `on_report` hears what each batch did.
     """
 
     def batch() -> bool:
@@ -359,4 +362,6 @@ async def run_sender(
             on_report(report)
         return report.claimed >= sender.batch_size and report.deferred == 0
 
-    await run_batches(batch, stop, interval=interval, executor=executor, name="outbox")
+    await run_batches(
+        batch, stop, interval=interval, executor=executor, name="outbox", outage=outage
+    )

@@ -29,7 +29,7 @@ from keysvc.service.audit import verify_audit_log
 from . import rows
 
 # The newest migration file; a new one updates this line.
-LATEST = "0006"
+LATEST = "0007"
 
 SEEDED_PRODUCTS = [
     ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
@@ -213,10 +213,10 @@ def test_0003_starts_each_year_counter_after_the_numbers_already_given(empty_eng
         assert next_contract_sequence(connection, 2027) == 1
 
 
-def test_0006_chains_the_events_already_there_in_id_order(empty_engine):
+def test_0007_chains_the_events_already_there_in_id_order(empty_engine):
     with empty_engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "0005")
-        # Only the columns of 0005 (insert() names only the values given).
+        command.upgrade(_alembic_config(connection), "0006")
+        # Only the columns of 0006 (insert() names only the values given).
         connection.execute(
             audit_events.insert(),
             [
@@ -248,14 +248,14 @@ def test_0006_chains_the_events_already_there_in_id_order(empty_engine):
     assert (check.intact, check.events, check.head.seq) == (True, 4, 4)
 
 
-def test_0006_downgrades_to_0005_keeping_the_events(empty_engine):
+def test_0007_downgrades_to_0006_keeping_the_events(empty_engine):
     upgrade_database(empty_engine)
     with empty_engine.begin() as connection:
         add_events(
             connection,
             [NewAuditEvent(datetime(2026, 12, 2, tzinfo=UTC), "t2", "site", "/m", "r", "OK")],
         )
-        command.downgrade(_alembic_config(connection), "0005")
+        command.downgrade(_alembic_config(connection), "0006")
     columns = {column["name"] for column in inspect(empty_engine).get_columns("audit_events")}
     assert not {"seq", "hash"} & columns
     assert "audit_chain_head" not in inspect(empty_engine).get_table_names()

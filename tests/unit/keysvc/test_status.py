@@ -6,8 +6,8 @@ import google.rpc.code_pb2 as rpc_code
 import google.rpc.error_details_pb2 as rpc_error_details
 import google.rpc.status_pb2 as rpc_status_pb2
 
-from keysvc.api.status import status_for
-from keysvc.errors import ResourceExhausted, Unavailable
+from keysvc.api.status import MAX_MESSAGE_CHARACTERS, MAX_METADATA_CHARACTERS, status_for
+from keysvc.errors import FailedPrecondition, NotFound, ResourceExhausted, Unavailable
 
 
 def _decoded(status) -> rpc_status_pb2.Status:
@@ -33,3 +33,18 @@ def test_resource_exhausted_carries_its_retry_delay_to_the_nanosecond():
     retry = rpc_error_details.RetryInfo()
     assert decoded.details[1].Unpack(retry)
     assert retry.retry_delay.ToNanoseconds() == 1_250_000_000
+
+
+def test_an_error_quoting_a_long_value_is_cut_to_its_bound_in_message_and_metadata():
+    long_id = "x" * 5000
+    decoded = _decoded(status_for(NotFound(f"contracts/{long_id}")))
+    info = rpc_error_details.ErrorInfo()
+    assert decoded.details[0].Unpack(info)
+    assert len(decoded.message) == MAX_MESSAGE_CHARACTERS
+    assert decoded.message.endswith("…")
+    assert len(info.metadata["resource"]) == MAX_METADATA_CHARACTERS
+
+
+def test_an_error_exactly_at_the_bound_is_kept_whole():
+    text = "y" * MAX_MESSAGE_CHARACTERS
+    assert _decoded(status_for(FailedPrecondition(text))).message == text

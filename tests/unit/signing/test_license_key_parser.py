@@ -448,3 +448,18 @@ def test_every_license_key_rejection_is_a_license_key_error():
         assert issubclass(cls, LicenseKeyError)
     assert issubclass(InvalidClaims, LicenseKeyError)
     assert issubclass(FingerprintMismatch, LicenseKeyError)
+
+
+def test_exactly_4096_characters_with_one_multibyte_character_is_too_large(verifier):
+    with pytest.raises(KeyTooLarge):
+        verifier.verify("a" * 4095 + "\u00e9")  # 4,097 bytes in UTF-8
+    with pytest.raises(MalformedKey):
+        verifier.verify("a" * 4094 + "\u00e9")  # exactly 4,096 bytes
+
+
+def test_bytes_of_exactly_4096_are_parsed_and_one_more_is_too_large(verifier, license_key):
+    padded = (license_key + "\n" * (4096 - len(license_key))).encode()
+    assert len(padded) == 4096
+    assert verifier.verify(padded)
+    with pytest.raises(KeyTooLarge):
+        verifier.verify(padded + b"\n")

@@ -1,7 +1,7 @@
 """The audit log becomes a hash chain.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07
 
 A direct UPDATE or DELETE on audit_events went unnoticed (issue 17). Each event
@@ -25,8 +25,8 @@ from alembic import op
 from keysvc.domain.audit_chain import GENESIS_HASH, AuditFacts, ChainHead, event_hash
 from keysvc.persistence.types import UtcDateTime
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
