@@ -12,7 +12,7 @@ INSTALLED := $(VENV)/.installed
 BUF := node_modules/.bin/buf
 DATA_DIR ?= var
 
-.PHONY: run test demo setup lint gen bench lock clean
+.PHONY: run test demo setup lint gen bench mutate lock clean
 
 # keysvc makes the data folder itself, owner-only (docs/persistence.md).
 run: setup
@@ -71,6 +71,14 @@ bench: setup
 	$(BIN)/python bench/bench_growth.py --json bench/results/growth.json \
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
 	exit $$status
+
+# Mutation testing of the pure cores (signing, the calendar, the domain): minutes,
+# so not part of `make test`. Incremental: mutants already judged are kept in
+# mutants/ until their code or tests change. docs/testing.md has the scores.
+mutate: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[server,dev,mutation]'
+	$(BIN)/mutmut run --max-children 2 > /dev/null || true
+	$(BIN)/python tests/mutation_scores.py
 
 # Re-pins constraints.txt to what the virtualenv holds now (after changing pyproject.toml).
 lock: $(INSTALLED)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from keysvc.api.auth_watch import AuthWatch
+from keysvc.api.failure_limiter import FailureLimiter
 from keysvc.api.pagination import PAGE_TOKEN_SECRET, PageTokens
 from keysvc.api.runner import Runner
 from keysvc.authentication import Authenticator
@@ -31,6 +33,7 @@ from keysvc.persistence.server_secret_repository import shared_secret
 from keysvc.service.closures import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.products import ProductCatalogue
+from keysvc.service.refusals import RefusalAudit
 from keysvc.service.release import MailIdentity
 from keysvc.service.retention import IdempotencyRetention
 from keysvc.service.scheduled_release import ScheduledRelease
@@ -106,6 +109,7 @@ class Services:
     engine: Engine
     executor: ThreadPoolExecutor
     authenticator: Authenticator
+    auth_watch: AuthWatch
     runner: Runner
     signing_keys: SigningKeys
     clock: Clock
@@ -156,6 +160,16 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         engine=engine,
         executor=executor,
         authenticator=Authenticator(engine),
+        auth_watch=AuthWatch(
+            FailureLimiter(
+                settings.auth_failure_limit,
+                settings.auth_failure_window_seconds,
+                settings.auth_block_seconds,
+            ),
+            metrics,
+            RefusalAudit(engine, clock).record,
+            executor,
+        ),
         runner=Runner(engine, executor, MutationRunner(engine, clock)),
         signing_keys=signing_keys,
         clock=clock,

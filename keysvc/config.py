@@ -23,6 +23,14 @@ DEFAULT_RELEASE_BATCH_SIZE = 200
 # Remembered answers of calls with a request_id (AIP-155) are forgotten after this.
 DEFAULT_IDEMPOTENCY_RETENTION_DAYS = 90
 MAX_IDEMPOTENCY_RETENTION_DAYS = 36_500
+# Failed authentications from one address: `limit` within `window` seconds block it
+# for `block` seconds (docs/auth.md). A client with a wrong token fails a few
+# times and stops; an attack at hundreds a second is stopped within the second.
+DEFAULT_AUTH_FAILURE_LIMIT = 20
+DEFAULT_AUTH_FAILURE_WINDOW_SECONDS = 60
+DEFAULT_AUTH_BLOCK_SECONDS = 300
+MAX_AUTH_FAILURE_LIMIT = 1_000_000
+MAX_AUTH_SECONDS = 86_400
 # A batch is one transaction holding its rows' locks: keep it short.
 MAX_RELEASE_BATCH_SIZE = 10_000
 _WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
@@ -72,6 +80,11 @@ class Settings:
     metrics_listen: str | None = None
     # Days a call's remembered answer is kept for its repeats; 0 keeps them forever.
     idempotency_retention_days: int = DEFAULT_IDEMPOTENCY_RETENTION_DAYS
+    # Failed authentications an address may make within the window before it is
+    # refused for the block's seconds; 0 never blocks (failures are still logged).
+    auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
+    auth_failure_window_seconds: int = DEFAULT_AUTH_FAILURE_WINDOW_SECONDS
+    auth_block_seconds: int = DEFAULT_AUTH_BLOCK_SECONDS
 
     @classmethod
     def from_environment(
@@ -123,6 +136,27 @@ class Settings:
                 DEFAULT_IDEMPOTENCY_RETENTION_DAYS,
                 0,
                 MAX_IDEMPOTENCY_RETENTION_DAYS,
+            ),
+            auth_failure_limit=_whole_number(
+                "KEYSVC_AUTH_FAILURE_LIMIT",
+                environ.get("KEYSVC_AUTH_FAILURE_LIMIT"),
+                DEFAULT_AUTH_FAILURE_LIMIT,
+                0,
+                MAX_AUTH_FAILURE_LIMIT,
+            ),
+            auth_failure_window_seconds=_whole_number(
+                "KEYSVC_AUTH_FAILURE_WINDOW_SECONDS",
+                environ.get("KEYSVC_AUTH_FAILURE_WINDOW_SECONDS"),
+                DEFAULT_AUTH_FAILURE_WINDOW_SECONDS,
+                1,
+                MAX_AUTH_SECONDS,
+            ),
+            auth_block_seconds=_whole_number(
+                "KEYSVC_AUTH_BLOCK_SECONDS",
+                environ.get("KEYSVC_AUTH_BLOCK_SECONDS"),
+                DEFAULT_AUTH_BLOCK_SECONDS,
+                1,
+                MAX_AUTH_SECONDS,
             ),
         )
         bad_uris = [u for u in settings.turn_uris if not u.startswith(("turn:", "turns:", "stun:"))]

@@ -12,8 +12,8 @@
 
 Each key is the name of a variable without ``KEYSVC_``, in lower case; its
 value is what the variable would hold, as a TOML string, but for
-``release_batch_size`` and ``idempotency_retention_days`` (integers) and
-``turn_uris`` (an array of strings).
+``release_batch_size``, ``idempotency_retention_days`` and the ``auth_*``
+settings (integers) and ``turn_uris`` (an array of strings).
 Relative paths are relative to the file's folder, so a file and what it names
 can move together. The environment wins over the file, the command line over
 both (docs/configuration.md).
@@ -56,7 +56,15 @@ _STRINGS: Final = frozenset(
         "metrics_listen",
     }
 )
-_INTEGERS: Final = frozenset({"release_batch_size", "idempotency_retention_days"})
+_INTEGERS: Final = frozenset(
+    {
+        "release_batch_size",
+        "idempotency_retention_days",
+        "auth_failure_limit",
+        "auth_failure_window_seconds",
+        "auth_block_seconds",
+    }
+)
 _STRING_LISTS: Final = frozenset({"turn_uris"})
 CONFIG_KEYS: Final = _PATHS | _STRINGS | _INTEGERS | _STRING_LISTS
 """The keys a configuration file may hold."""

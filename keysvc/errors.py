@@ -13,6 +13,7 @@ resource ids). Each branch maps to one gRPC status code in
     ├── AlreadyExists          ALREADY_EXISTS
     ├── FailedPrecondition     FAILED_PRECONDITION  valid input the current state refuses
     ├── ResourceExhausted      RESOURCE_EXHAUSTED   refused for now; retry_after says when to retry
+    │   └── TooManyFailures    the caller's address failed to authenticate too often
     └── Unavailable            UNAVAILABLE        a dependency (the database, SMTP) failed; retry
 
 Errors from `signing` (a key that does not verify, a bad fingerprint) keep
@@ -108,6 +109,13 @@ class ResourceExhausted(KeysvcError):
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
         self.retry_after = retry_after
+
+
+class TooManyFailures(ResourceExhausted):
+    """The caller's address failed to authenticate too often: every call from it is
+    refused until `retry_after` (docs/auth.md)."""
+
+    reason = "TOO_MANY_AUTHENTICATION_FAILURES"
 
 
 class Unavailable(KeysvcError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -25,6 +25,7 @@ import grpc
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
@@ -37,12 +38,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from keysvc.config import ConfigError, parse_listen_address
+from keysvc.errors import PermissionDenied, TooManyFailures, Unauthenticated
 from keysvc.persistence.backlog_repository import Backlog, read_backlog
 from keysvc.service.release import DueRelease
 from scheduler.clock import Clock
 from scheduler.mail import BatchReport
 
 __all__ = [
+    "AUTH_FAILURE_REASONS",
     "BacklogCollector",
     "MethodMetrics",
     "MetricsEndpoint",
@@ -51,6 +54,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# The reasons of `keysvc_auth_failures_total`: those of the refusals the interceptor makes.
+AUTH_FAILURE_REASONS: Final = (
+    Unauthenticated.reason,
+    PermissionDenied.reason,
+    TooManyFailures.reason,
+)
 # From a cached VerifyLicenseKey (a millisecond) to a ReleaseDue of a morning queue.
 RPC_SECONDS_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -149,6 +158,23 @@ class ServiceMetrics:
         )
         for outcome in ("retrying", "gave_up"):
             self._mail_failures.labels(outcome=outcome)
+        auth_failures = Counter(
+            "keysvc_auth_failures",
+            "Calls refused before their method, by ErrorInfo reason: UNAUTHENTICATED (no "
+            "valid token), PERMISSION_DENIED (the token's role may not call it), "
+            "TOO_MANY_AUTHENTICATION_FAILURES (the caller's address is blocked for a while).",
+            ("reason",),
+            registry=self.registry,
+        )
+        # Bound once: an attack calls these thousands of times a second.
+        self._auth_failures = {
+            reason: auth_failures.labels(reason=reason) for reason in AUTH_FAILURE_REASONS
+        }
+        self._blocked_peers = Gauge(
+            "keysvc_auth_blocked_peers",
+            "Client addresses refused now for repeated failed authentications.",
+            registry=self.registry,
+        )
 
     def method(self, service: str, method: str) -> MethodMetrics:
         """The counters of one RPC method (``keysvc.v1.LicenseService``, ``SubmitKeyRequest``);
@@ -164,6 +190,16 @@ class ServiceMetrics:
         )
         bound.expect(grpc.StatusCode.OK)
         return bound
+
+    def count_auth_failure(self, reason: str) -> None:
+        """Counts a call refused before its method, for `reason` (one of
+        `AUTH_FAILURE_REASONS`)."""
+        self._auth_failures[reason].inc()
+
+    def watch_blocked_peers(self, count: Callable[[], int]) -> None:
+        """Exports `count()`, called at each scrape (from the endpoint's thread), as the
+        number of blocked client addresses."""
+        self._blocked_peers.set_function(count)
 
     def record_release_batch(self, outcome: DueRelease, seconds: float) -> None:
         """Counts a committed release batch."""

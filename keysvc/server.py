@@ -40,7 +40,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         # The metrics' interceptor first: it sees the status that the other one sends.
         interceptors=[
             RpcMetricsInterceptor(services.metrics, _OUR_SERVICES),
-            ServiceInterceptor(services.authenticator, services.executor),
+            ServiceInterceptor(services.authenticator, services.executor, services.auth_watch),
         ],
         # gRPC shares a port with whoever holds it already by default: a second
         # server on the same address would silently get half the calls.

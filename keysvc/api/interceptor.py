@@ -1,9 +1,11 @@
 """The one interceptor every RPC of ours passes through.
 
-It authenticates the bearer token, checks the role against `keysvc.api.policy`,
-makes the caller available to the handler (`current_principal`), and turns
-whatever the handler raises into a proper status (`keysvc.api.status`), so
-servicers only validate, call and map.
+It refuses callers whose address failed to authenticate too often, authenticates
+the bearer token, checks the role against `keysvc.api.policy` (refusals are
+counted, logged and audited by `keysvc.api.auth_watch`), makes the caller
+available to the handler (`current_principal`), and turns whatever the handler
+raises into a proper status (`keysvc.api.status`), so servicers only validate,
+call and map.
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ import grpc
 from google.protobuf import descriptor_pool
 from google.protobuf.message import DecodeError, Message
 
+from keysvc.api.auth_watch import AuthWatch
 from keysvc.api.policy import allowed_roles, is_public
 from keysvc.api.request_bounds import MALFORMED_REQUEST, check_request, undecodable_field
 from keysvc.api.status import internal_status, status_for
 from keysvc.authentication import Authenticator
-from keysvc.errors import InvalidArgument, KeysvcError, PermissionDenied, Unavailable
+from keysvc.errors import (
+    InvalidArgument,
+    KeysvcError,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
 from keysvc.persistence.failures import database_unavailable
 from keysvc.tokens import Principal
 from signing import SigningError
@@ -49,9 +58,10 @@ def current_principal() -> Principal:
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates, authorizes and maps errors for every unary RPC of ours."""
 
-    def __init__(self, authenticator: Authenticator, executor: Executor) -> None:
+    def __init__(self, authenticator: Authenticator, executor: Executor, watch: AuthWatch) -> None:
         self._authenticator = authenticator
         self._executor = executor
+        self._watch = watch
 
     async def intercept_service(
         self,
@@ -77,12 +87,21 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             request: Message, context: grpc.aio.ServicerContext[Message, Message]
         ) -> Message:
             try:
+                refusal = self._watch.refusal(context, method)
+                if refusal is not None:
+                    raise refusal
                 principal = self._authenticator.cached(authorization)
                 if principal is None:
-                    principal = await asyncio.get_running_loop().run_in_executor(
-                        self._executor, self._authenticator.authenticate, authorization
-                    )
+                    try:
+                        principal = await asyncio.get_running_loop().run_in_executor(
+                            self._executor, self._authenticator.authenticate, authorization
+                        )
+                    except Unauthenticated as error:
+                        raise self._watch.unauthenticated(
+                            context, authorization, method, error
+                        ) from None
                 if principal.role not in allowed_roles(method):
+                    await self._watch.permission_denied(context, principal, method)
                     raise PermissionDenied(
                         f"role {principal.role.value!r} may not call {method}",
                         metadata={"role": principal.role.value, "method": method},

@@ -26,7 +26,7 @@ from keysvc.service.key_requests import (
     Accepted,
     Submission,
     Submitted,
-    require_key_request,
+    require_key_request_for,
     submit_key_requests,
 )
 from keysvc.service.mutations import BatchOutcome
@@ -149,11 +149,12 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
     async def GetKeyRequest(
         self, request: license_service_pb2.GetKeyRequestRequest, context: Context
     ) -> resources_pb2.KeyRequest:
-        """The request, with its key once released."""
+        """The request, with its key once released; a migration token's own only."""
         request_id = validation.required_text("id", request.id, max_length=64)
+        principal = current_principal()
 
         def read(connection: Connection) -> resources_pb2.KeyRequest:
-            record = require_key_request(connection, request_id)
+            record = require_key_request_for(connection, request_id, principal)
             license_ = (
                 get_license(connection, record.license_serial) if record.license_serial else None
             )

@@ -31,6 +31,9 @@ HINTS: dict[str, str] = {
     "safe (keysvc.client retries with the same request_id). Tell the operators if it persists.",
     "DEADLINE_EXCEEDED": "The service did not answer in time; retrying is safe.",
     "RESOURCE_EXHAUSTED": "The service is overloaded; try again shortly.",
+    "TOO_MANY_AUTHENTICATION_FAILURES": "Calls from this address failed to authenticate too "
+    "often: the service refuses it for a while (the retry delay is given). Check the token "
+    "(KEYSVC_TOKEN or --token-file), then try again after the delay.",
     "ABORTED": "A concurrent change got in the way; retrying is safe.",
     "UNIMPLEMENTED": "The server does not have this method: it is older than this tool.",
     "UNKNOWN": "The call failed for an unknown reason.",
@@ -59,7 +62,8 @@ HINTS: dict[str, str] = {
     "ICE_NOT_OFFERED": "ICE/TURN credentials are only for covered neo-webconf contracts.",
     "ICE_NOT_CONFIGURED": "The service has no TURN secret configured (KEYSVC_TURN_SECRET).",
     # Key requests.
-    "KEY_REQUEST_NOT_FOUND": "No key request has this id.",
+    "KEY_REQUEST_NOT_FOUND": "No key request has this id (a migration token sees only the "
+    "requests it made itself).",
     "KEY_REQUEST_PENDING": "The contract has a key request waiting already; follow that one "
     "(or have support reject it) instead of asking again.",
     "KEY_REQUEST_HELD": "The request is held for support staff to approve or reject.",

@@ -10,6 +10,7 @@ lost answer gets the same key request back, never a second one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import uuid
 from dataclasses import replace
@@ -138,7 +139,11 @@ def _hint(error: KeysvcClientError, args: argparse.Namespace) -> str:
     """Say what the service's refusal means for this command line."""
     pending = error.metadata.get("key_request_id", "")
     if error.reason == "KEY_REQUEST_PENDING" and pending:
-        return f"Follow it: keysvc-migrate wait --request {pending}"
+        return (
+            f"If this token made it, follow it: keysvc-migrate wait --request {pending}. "
+            "A migration token reads only the requests it made: the product site's or another "
+            "token's is released all the same, and its key e-mailed to the contact address."
+        )
     if error.reason == "REQUEST_ID_REUSED":
         return "Run again with --new to send a fresh request_id."
     if error.reason == "PREVIOUS_LICENSE_NOT_FOUND":
@@ -167,8 +172,10 @@ def _submit(
     except KeysvcClientError as error:
         pending = error.metadata.get("key_request_id", "")
         if error.reason == "KEY_REQUEST_PENDING" and pending and pending == state.key_request_id:
-            # Ours, seen by another token (idempotency is per token): it is the same request.
-            return service.get_key_request(pending)
+            # Ours, seen by another token (idempotency is per token): it is the same
+            # request, which this token reads only if it made it (docs/auth.md).
+            with contextlib.suppress(NotFoundError):
+                return service.get_key_request(pending)
         if isinstance(error, _REFUSALS):
             # Refused: the service made nothing, so the next run may change the details.
             # After any other failure it may have: the next run must send the same id.

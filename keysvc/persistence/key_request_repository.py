@@ -85,6 +85,9 @@ _SELECT_KEY_REQUEST: Final = select(*_KEY_REQUEST_COLUMNS).where(
     key_requests.c.id == bindparam("id")
 )
 _GET_KEY_REQUEST: Final = DriverStatement(_SELECT_KEY_REQUEST)
+_GET_KEY_REQUEST_CREATED_BY: Final = DriverStatement(
+    _SELECT_KEY_REQUEST.where(key_requests.c.created_by_token_id == bindparam("token_id"))
+)
 _GET_KEY_REQUEST_FOR_UPDATE: Final = DriverStatement(_SELECT_KEY_REQUEST.with_for_update())
 _SELECT_LICENSE: Final = DriverStatement(
     select(*_LICENSE_COLUMNS).where(licenses.c.serial == bindparam("serial"))
@@ -194,6 +197,15 @@ def get_key_request(
     """The request, or None. `for_update` locks it on PostgreSQL."""
     query = _GET_KEY_REQUEST_FOR_UPDATE if for_update else _GET_KEY_REQUEST
     rows = query.rows(connection, {"id": request_id})
+    return _key_request(rows[0]) if rows else None
+
+
+def get_key_request_created_by(
+    connection: Connection, request_id: str, token_id: str
+) -> KeyRequestRecord | None:
+    """The request if the token `token_id` submitted it, else None: one query either way,
+    so the answer takes as long for someone else's request as for a missing one."""
+    rows = _GET_KEY_REQUEST_CREATED_BY.rows(connection, {"id": request_id, "token_id": token_id})
     return _key_request(rows[0]) if rows else None
 
 

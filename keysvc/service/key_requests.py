@@ -31,6 +31,7 @@ from keysvc.persistence.key_request_repository import (
     active_licenses_for_update,
     add_key_requests,
     get_key_request,
+    get_key_request_created_by,
     get_licenses,
     open_request_of,
     open_requests_of,
@@ -301,8 +302,30 @@ def require_key_request(
     """The request, or `NotFound`."""
     record = get_key_request(connection, request_id, for_update=for_update)
     if record is None:
-        raise NotFound(f"keyRequests/{request_id}", reason="KEY_REQUEST_NOT_FOUND")
+        raise _key_request_not_found(request_id)
     return record
+
+
+def require_key_request_for(
+    connection: Connection, request_id: str, principal: Principal
+) -> KeyRequestRecord:
+    """The request as `principal` may read it, or `NotFound`.
+
+    A migration token reads only the requests it submitted: they carry the
+    customer's license key and contact address, and the tool only follows its
+    own. Another's request is answered exactly as a missing one, so ids cannot
+    be probed. The site and admin roles read every request.
+    """
+    if principal.role is not Role.MIGRATION:
+        return require_key_request(connection, request_id)
+    record = get_key_request_created_by(connection, request_id, principal.token_id)
+    if record is None:
+        raise _key_request_not_found(request_id)
+    return record
+
+
+def _key_request_not_found(request_id: str) -> NotFound:
+    return NotFound(f"keyRequests/{request_id}", reason="KEY_REQUEST_NOT_FOUND")
 
 
 def _previous_license(

@@ -158,9 +158,13 @@ def error_info(error: object) -> tuple[object, str, dict[str, str]]:
     assert isinstance(error, grpc.Call)
     status = rpc_status.from_call(error)
     assert status is not None, f"no google.rpc.Status in {error}"
-    (detail,) = status.details
-    info = error_details_pb2.ErrorInfo()
-    assert detail.Unpack(info)
+    # One ErrorInfo; a RESOURCE_EXHAUSTED also carries a RetryInfo.
+    infos = []
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            infos.append(info)
+    (info,) = infos
     assert info.domain == "keysvc"
     return error.code(), info.reason, dict(info.metadata)
 

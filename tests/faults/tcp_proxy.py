@@ -37,10 +37,16 @@ class Mode(enum.Enum):
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:`port` to `target_host`:`target_port` until told otherwise."""
+    """Forwards 127.0.0.1:`port` to `target_host`:`target_port` until told otherwise.
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    With `source_host` (e.g. ``127.0.0.2``) its connections to the target come from
+    that address: Linux routes all of 127/8 to `lo`, so one machine has many client
+    addresses, where connecting from 127.0.0.1 would always show that one.
+    """
+
+    def __init__(self, target_host: str, target_port: int, *, source_host: str = "") -> None:
         self._target = (target_host, target_port)
+        self._local_addr = (source_host, 0) if source_host else None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -118,7 +124,9 @@ class TcpProxy:
                 await _discard(client_r)
                 return
             try:
-                upstream_r, upstream_w = await asyncio.open_connection(*self._target)
+                upstream_r, upstream_w = await asyncio.open_connection(
+                    *self._target, local_addr=self._local_addr
+                )
             except OSError:
                 _reset(client_w.transport)
                 return

@@ -19,6 +19,7 @@ from keysvc.service.key_requests import (
     Accepted,
     Submission,
     Submitted,
+    require_key_request_for,
     submit_key_request,
     submit_key_requests,
 )
@@ -274,6 +275,36 @@ def test_migration_tokens_submit_proven_reissues_only(connection) -> None:
     contract = _contract(connection)
     with pytest.raises(PermissionDenied):
         _submit(connection, contract, principal=MIGRATION)
+
+
+def test_a_migration_token_reads_only_the_requests_it_submitted(connection) -> None:
+    contract = _contract(connection)
+    old = _issue(connection, _submit(connection, contract))
+    ours = _submit(
+        connection,
+        contract,
+        "REISSUE",
+        principal=MIGRATION,
+        fingerprint="fp1:server-b",
+        previous_key=old.license_key,
+    )
+    sites = _submit(connection, _contract(connection))
+    other_migration = Principal("migr1111migr1111", Role.MIGRATION)
+    assert require_key_request_for(connection, ours.id, MIGRATION).id == ours.id
+    for principal, request_id in [(MIGRATION, sites.id), (other_migration, ours.id)]:
+        with pytest.raises(NotFound) as theirs:
+            require_key_request_for(connection, request_id, principal)
+        with pytest.raises(NotFound) as missing:
+            require_key_request_for(connection, "kr_missing", principal)
+        # Word for word what a missing id gets but for the id itself: nothing to probe.
+        assert theirs.value.reason == missing.value.reason == "KEY_REQUEST_NOT_FOUND"
+        assert theirs.value.message.replace(request_id, "ID") == missing.value.message.replace(
+            "kr_missing", "ID"
+        )
+    admin = Principal("admi0000admi0000", Role.ADMIN)
+    for principal in (SITE, admin):
+        assert require_key_request_for(connection, ours.id, principal).id == ours.id
+        assert require_key_request_for(connection, sites.id, principal).id == sites.id
 
 
 def test_an_unknown_contract_is_not_found(connection) -> None:

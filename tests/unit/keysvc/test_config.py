@@ -131,3 +131,40 @@ def test_remembered_calls_are_kept_90_days_unless_configured() -> None:
 def test_a_retention_that_is_not_a_number_of_days_is_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="KEYSVC_IDEMPOTENCY_RETENTION_DAYS"):
         Settings.from_environment({"KEYSVC_IDEMPOTENCY_RETENTION_DAYS": value})
+
+
+def test_failed_authentications_block_an_address_at_20_in_60_s_for_300_s_by_default() -> None:
+    settings = Settings.from_environment({})
+    assert (
+        settings.auth_failure_limit,
+        settings.auth_failure_window_seconds,
+        settings.auth_block_seconds,
+    ) == (20, 60, 300)
+    configured = Settings.from_environment(
+        {
+            "KEYSVC_AUTH_FAILURE_LIMIT": "0",
+            "KEYSVC_AUTH_FAILURE_WINDOW_SECONDS": "1",
+            "KEYSVC_AUTH_BLOCK_SECONDS": "86400",
+        }
+    )
+    assert (
+        configured.auth_failure_limit,
+        configured.auth_failure_window_seconds,
+        configured.auth_block_seconds,
+    ) == (0, 1, 86400)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("KEYSVC_AUTH_FAILURE_LIMIT", "-1"),
+        ("KEYSVC_AUTH_FAILURE_LIMIT", "1000001"),
+        ("KEYSVC_AUTH_FAILURE_WINDOW_SECONDS", "0"),
+        ("KEYSVC_AUTH_BLOCK_SECONDS", "0"),
+        ("KEYSVC_AUTH_BLOCK_SECONDS", "86401"),
+        ("KEYSVC_AUTH_BLOCK_SECONDS", "5m"),
+    ],
+)
+def test_auth_limits_out_of_range_are_refused_naming_them(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_environment({name: value})

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from keysvc.api.policy import METHOD_ROLES, allowed_roles, is_public
@@ -42,3 +45,18 @@ def test_only_health_and_reflection_are_public() -> None:
     assert is_public("/grpc.health.v1.Health/Check")
     assert is_public("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
     assert not is_public(f"/{LICENSE.full_name}/ListSigningKeys")
+
+
+def test_the_table_in_docs_auth_md_is_the_policy() -> None:
+    text = (Path(__file__).parents[3] / "docs" / "auth.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `LicenseService\.(\w+)` \|(.*)\|$", text, re.MULTILINE)
+    documented = {
+        name: frozenset(
+            role for role, cell in zip(Role, cells.split("|"), strict=True) if "✓" in cell
+        )
+        for name, cells in rows
+    }
+    assert documented == {
+        m.name: allowed_roles(f"/{LICENSE.full_name}/{m.name}") for m in LICENSE.methods
+    }
+    assert "| every `AdminService` RPC | | | ✓ |" in text

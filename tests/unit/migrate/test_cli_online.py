@@ -392,6 +392,25 @@ def test_a_waiting_request_of_ours_seen_by_another_token_is_followed(tool: Tool)
     assert ran.json()["key_request_id"] == "kr_0001"
 
 
+def test_a_waiting_request_of_ours_made_with_a_token_gone_is_named_not_followed(
+    tool: Tool,
+) -> None:
+    assert tool.request().code == 0
+    del tool.service.requests["kr_0001"]  # the service answers another token's as missing
+    tool.service.failures.append(
+        FailedPreconditionError(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "KEY_REQUEST_PENDING",
+            "waiting",
+            {"key_request_id": "kr_0001"},
+        )
+    )
+    ran = tool.request()
+    assert ran.code == 1
+    assert "KEY_REQUEST_PENDING" in ran.stderr
+    assert "reads only the requests it made" in ran.stderr
+
+
 def test_someone_elses_waiting_request_is_named_with_how_to_follow_it(tool: Tool) -> None:
     tool.service.failures.append(
         FailedPreconditionError(
