@@ -5,6 +5,7 @@
     keysvc scheduler [--config FILE] [--data-dir DIR] [--metrics-listen HOST:PORT]
     keysvc db upgrade [--config FILE] [--data-dir DIR]
     keysvc tokens create --role ROLE [--description TEXT] [--config FILE] [--data-dir DIR]
+    keysvc audit verify [--anchor SEQ:HASH ...] [--config FILE] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
     keysvc mail check-addresses [--json] [--config FILE] [--data-dir DIR]
     keysvc admin ...          (keysvc.admin_cli, dispatched by keysvc.launcher)
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import getpass
+import hashlib
 import json
 import logging
 import os
@@ -33,12 +36,14 @@ from keysvc.background import run_background_work
 from keysvc.bootstrap import Services, build_services, migrate_database, open_database
 from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
 from keysvc.config_file import CONFIG_FILE_VARIABLE, read_config_file
+from keysvc.domain.audit_chain import ChainCheck
 from keysvc.logs import configure_logging
 from keysvc.metrics import MetricsEndpoint
-from keysvc.persistence.token_repository import add_token
 from keysvc.server import serve
 from keysvc.service.addresses import undeliverable_addresses
-from keysvc.tokens import Role, new_token
+from keysvc.service.audit import verify_audit_log
+from keysvc.service.tokens import create_token
+from keysvc.tokens import Role
 from scheduler.clock import Clock, SystemClock
 from signing import SigningError
 
@@ -47,6 +52,7 @@ logger = logging.getLogger("keysvc")
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
 EXIT_FOUND = 1  # a check found what it looks for (mail check-addresses)
+EXIT_AUDIT_BROKEN = 1
 EXIT_CONFIG = 2
 
 
@@ -128,6 +134,27 @@ def _parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--json", action="store_true", help="one JSON document")
     _add_settings_options(check_parser)
     check_parser.set_defaults(handler=_mail_check_addresses)
+
+    audit_parser = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit_parser.add_subparsers(required=True, metavar="COMMAND")
+    verify_parser = audit_commands.add_parser(
+        "verify",
+        help="check the audit log's hash chain",
+        description="Check the audit log's hash chain in the database: exit 0 and print "
+        "the head (record it elsewhere) when intact, 1 naming the first broken event "
+        "otherwise (docs/operations.md).",
+    )
+    verify_parser.add_argument(
+        "--anchor",
+        type=_anchor,
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a head printed before (seq and hex hash) and kept outside the database: "
+        "its event must still have that hash (repeatable)",
+    )
+    _add_settings_options(verify_parser)
+    verify_parser.set_defaults(handler=_audit_verify)
 
     health_parser = commands.add_parser(
         "health",
@@ -263,10 +290,10 @@ def _tokens_create(args: argparse.Namespace) -> int:
     except (ConfigError, SQLAlchemyError) as error:
         logger.error("cannot create a token: %s", error)
         return EXIT_CONFIG
-    token = new_token()
     try:
-        with engine.begin() as connection:
-            add_token(connection, token, role, args.description, args.clock.now())
+        token = create_token(
+            engine, role, args.description, user=_host_user(), now=args.clock.now()
+        )
     finally:
         engine.dispose()
     print(f"created {role.value} token {token.token_id}; keep it secret, it is shown only once:")
@@ -307,6 +334,65 @@ def _mail_check_addresses(args: argparse.Namespace) -> int:
             "can be mailed"
         )
     return EXIT_FOUND if found else EXIT_OK
+
+
+def _host_user() -> str:
+    """Who runs this command, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a uid without a name, as in some containers
+        return f"uid-{os.getuid()}"
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    configure_logging()
+    try:
+        settings = _settings(args)
+        engine = open_database(settings)
+    except (ConfigError, SQLAlchemyError) as error:
+        logger.error("cannot verify the audit log: %s", error)
+        return EXIT_CONFIG
+    try:
+        check = verify_audit_log(engine, dict(args.anchor))
+    except SQLAlchemyError as error:
+        logger.error("cannot verify the audit log: %s", error)
+        return EXIT_CONFIG
+    finally:
+        engine.dispose()
+    print(_chain_report(check))
+    return EXIT_OK if check.intact else EXIT_AUDIT_BROKEN
+
+
+def _anchor(text: str) -> tuple[int, bytes]:
+    """``SEQ:HASH`` as `keysvc audit verify` printed it (seq, then the hash in hex)."""
+    seq, _, hex_hash = text.partition(":")
+    try:
+        anchored = (int(seq), bytes.fromhex(hex_hash))
+    except ValueError:
+        anchored = (0, b"")
+    if anchored[0] < 1 or len(anchored[1]) != hashlib.sha256().digest_size:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected SEQ:HASH, e.g. 1234:9f2c… (64 hex digits)"
+        )
+    return anchored
+
+
+def _chain_report(check: ChainCheck) -> str:
+    """What `keysvc audit verify` prints: Japanese first, then English."""
+    if check.broken is None:
+        assert check.head is not None, "an intact chain has its head"
+        return (
+            f"監査ログのハッシュチェーンに異常はありません ({check.events} 件)\n"
+            f"the audit log's hash chain is intact ({check.events} events)\n"
+            f"head (seq:sha256, for --anchor): {check.head.seq}:{check.head.hash.hex()}"
+        )
+    broken = check.broken
+    where = f"seq {broken.seq}" + (f" (id {broken.event_id})" if broken.event_id else "")
+    return (
+        f"監査ログのハッシュチェーンが {where} で壊れています\n"
+        f"the audit log's hash chain is broken at {where}: {broken.kind}\n"
+        f"{broken.detail}"
+    )
 
 
 def _health(args: argparse.Namespace) -> int:

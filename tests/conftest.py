@@ -6,7 +6,7 @@
 - ``database_url``: parametrized ``sqlite`` / ``postgresql``: a migrated database
   holding nothing but the seeded products. SQLite: a copy of a file migrated once
   per run. PostgreSQL: one database per run, migrated once, emptied before each
-  test (TRUNCATE, products restored) — far cheaper than a database per test.
+  test (TRUNCATE, the seeded rows restored) — far cheaper than a database per test.
   Tests must not change its schema; those take ``postgres_url``.
 - ``engine``: `create_database_engine(database_url)`, disposed afterwards.
 
@@ -33,7 +33,7 @@ from sqlalchemy.pool import NullPool
 
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import upgrade_database
-from keysvc.persistence.schema import products
+from keysvc.persistence.schema import audit_chain_head, products
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POSTGRES_URL_VARIABLE = "KEYSVC_TEST_POSTGRES_URL"
@@ -143,8 +143,12 @@ class _PostgresRunDatabase:
             tables = connection.scalars(
                 text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
             ).all()
-            # What the migrations seeded, restored by every reset.
-            self._products = [dict(row) for row in connection.execute(select(products)).mappings()]
+            # What the migrations seeded (the products, the empty audit chain's head),
+            # restored by every reset.
+            self._seeded = {
+                table: [dict(row) for row in connection.execute(select(table)).mappings()]
+                for table in (products, audit_chain_head)
+            }
         self._truncate = "TRUNCATE {} RESTART IDENTITY CASCADE".format(
             ", ".join(f'"{table}"' for table in sorted(set(tables) - _KEPT_TABLES))
         )
@@ -154,7 +158,8 @@ class _PostgresRunDatabase:
             # A test that left a transaction open would make TRUNCATE wait forever.
             connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
             connection.exec_driver_sql(self._truncate)
-            connection.execute(insert(products), self._products)
+            for table, rows in self._seeded.items():
+                connection.execute(insert(table), rows)
 
     def dispose(self) -> None:
         self._engine.dispose()

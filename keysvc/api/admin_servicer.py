@@ -519,13 +519,15 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     ) -> resources_pb2.Token:
         """Revokes a token at once (not the caller's own: that would lock them out)."""
         token_id = validation.required_text("id", request.id, max_length=64)
-        if token_id == current_principal().token_id:
-            raise FailedPrecondition(
-                "a token cannot revoke itself; use another admin token",
-                reason="TOKEN_IS_CALLERS",
-            )
+        caller = current_principal().token_id
 
         def revoke(connection: Connection) -> resources_pb2.Token:
+            # Refused inside the mutation, so that the attempt is audited too.
+            if token_id == caller:
+                raise FailedPrecondition(
+                    "a token cannot revoke itself; use another admin token",
+                    reason="TOKEN_IS_CALLERS",
+                )
             record = revoke_token(connection, token_id, self._clock.now())
             if record is None:
                 raise NotFound(f"tokens/{token_id}", reason="TOKEN_NOT_FOUND")

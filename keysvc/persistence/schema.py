@@ -263,7 +263,23 @@ audit_events = Table(
     Column("resource", Text, nullable=False),
     # "OK" or the error reason.
     Column("outcome", String(64), nullable=False),
+    # The event's place in the hash chain (1, 2, 3, … without gaps) and its hash,
+    # SHA-256 of the previous event's hash and this event (keysvc.domain.audit_chain).
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("hash", LargeBinary(32), nullable=False),
     Index("ix_audit_events_resource", "resource", "id"),
+)
+
+# The audit chain's head: the last event's seq and hash, in one row that every
+# writer of events locks (SELECT … FOR UPDATE), so replicas append one at a time
+# and a deleted newest event leaves the head pointing past the log's end.
+audit_chain_head = Table(
+    "audit_chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
 )
 
 mail_outbox = Table(

@@ -309,6 +309,8 @@ class MutationRunner:
             return error
 
     def _audit(self, connection: Connection, events: Sequence[tuple[Mutation, str, str]]) -> None:
+        # Always the transaction's last statement: appending holds the audit chain's
+        # head locked (every replica's writers queue on it) until COMMIT.
         now = self._clock.now()
         add_events(
             connection,

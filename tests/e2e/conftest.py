@@ -65,6 +65,8 @@ def backend_clients(
         clients = Clients(channel, tokens, server.address)
         clients.make_token = lambda role: create_token(data, role, env)
         clients.data_dir, clients.environment = data, env
+        # Another `keysvc` command on the server's database, e.g. ("audit", "verify").
+        clients.keysvc = lambda *args: run_keysvc(*args, "--data-dir", str(data), env=env)
         clients.clock_file = clock_file
         clients.server = server
         if clocked:

@@ -75,3 +75,6 @@ def test_concurrent_submissions_each_get_their_own_answer(clients) -> None:
             "ListKeyRequests", admin_service_pb2.ListKeyRequestsRequest(contract_number=number)
         )
         assert [request.id for request in listed.key_requests] == list(ids)
+    # The batches, their refusals and repeats appended to one intact audit chain.
+    verified = clients.keysvc("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr

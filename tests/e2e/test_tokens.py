@@ -62,3 +62,45 @@ def test_token_lists_page(clients) -> None:
     assert len(first.tokens) == 2
     assert first.next_page_token
     assert not {t.id for t in first.tokens} & {t.id for t in second.tokens}
+
+
+def _audited(clients, token_id: str):
+    """The audit events about one token, oldest first."""
+    request = admin_service_pb2.ListAuditEventsRequest(resource=f"tokens/{token_id}")
+    return list(reversed(clients.admin("ListAuditEvents", request).audit_events))
+
+
+def test_making_a_token_on_the_host_is_audited(clients) -> None:
+    token_id = clients.make_token("site").split(".")[1]
+    (made,) = _audited(clients, token_id)
+    assert (made.method, made.outcome, made.actor_role) == ("keysvc tokens create", "OK", "host")
+    assert made.actor_token_id.startswith("host:")
+
+
+def test_revoking_a_token_and_each_refusal_are_audited(clients) -> None:
+    token_id = clients.make_token("site").split(".")[1]
+    clients.admin("RevokeToken", admin_service_pb2.RevokeTokenRequest(id=token_id))
+    own = clients.tokens["admin"].split(".")[1]
+    with pytest.raises(grpc.RpcError):
+        clients.admin("RevokeToken", admin_service_pb2.RevokeTokenRequest(id=own))
+    unknown = "00000000000000ff"
+    with pytest.raises(grpc.RpcError):
+        clients.admin("RevokeToken", admin_service_pb2.RevokeTokenRequest(id=unknown))
+
+    revoke = "/keysvc.v1.AdminService/RevokeToken"
+    outcomes = [(e.method, e.outcome, e.actor_token_id) for e in _audited(clients, token_id)]
+    assert outcomes == [("keysvc tokens create", "OK", outcomes[0][2]), (revoke, "OK", own)]
+    assert [(e.method, e.outcome) for e in _audited(clients, own)][-1:] == [
+        (revoke, "TOKEN_IS_CALLERS")
+    ]
+    assert [(e.method, e.outcome) for e in _audited(clients, unknown)] == [
+        (revoke, "TOKEN_NOT_FOUND")
+    ]
+
+
+def test_the_audit_chain_of_a_running_server_verifies(clients) -> None:
+    clients.make_token("site")
+    verified = clients.keysvc("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "the audit log's hash chain is intact" in verified.stdout
+    assert "head (seq:sha256, for --anchor): " in verified.stdout

@@ -14,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Index, MetaData, inspect, select, update
 
+from keysvc.persistence.audit_repository import NewAuditEvent, add_events
 from keysvc.persistence.contract_repository import next_contract_sequence
 from keysvc.persistence.database import create_database_engine
 from keysvc.persistence.migrate import (
@@ -22,12 +23,13 @@ from keysvc.persistence.migrate import (
     head_revision,
     upgrade_database,
 )
-from keysvc.persistence.schema import contracts, key_requests, metadata, products
+from keysvc.persistence.schema import audit_events, contracts, key_requests, metadata, products
+from keysvc.service.audit import verify_audit_log
 
 from . import rows
 
 # The newest migration file; a new one updates this line.
-LATEST = "0006"
+LATEST = "0007"
 
 SEEDED_PRODUCTS = [
     ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
@@ -209,3 +211,54 @@ def test_0003_starts_each_year_counter_after_the_numbers_already_given(empty_eng
         assert next_contract_sequence(connection, 2025) == 13
         assert next_contract_sequence(connection, 2026) == 4
         assert next_contract_sequence(connection, 2027) == 1
+
+
+def test_0007_chains_the_events_already_there_in_id_order(empty_engine):
+    with empty_engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0006")
+        # Only the columns of 0006 (insert() names only the values given).
+        connection.execute(
+            audit_events.insert(),
+            [
+                {
+                    "occurred_at": datetime(2026, 12, 1, 9, minute, 0, 250, tzinfo=UTC),
+                    "actor_token_id": "t1",
+                    "actor_role": "admin",
+                    "method": "/m",
+                    "resource": "tokens/x",
+                    "outcome": f"outcome {minute}",
+                }
+                for minute in range(1, 5)
+            ],
+        )
+        # Ids with a gap, as PostgreSQL's sequence leaves after a rollback.
+        connection.execute(audit_events.delete().where(audit_events.c.id == 3))
+    upgrade_database(empty_engine)
+    check = verify_audit_log(empty_engine)
+    assert check.intact, check.broken
+    assert check.events == 3
+    with empty_engine.begin() as connection:
+        query = select(audit_events.c.id, audit_events.c.seq).order_by(audit_events.c.id)
+        assert connection.execute(query).all() == [(1, 1), (2, 2), (4, 3)]
+        add_events(
+            connection,
+            [NewAuditEvent(datetime(2026, 12, 2, tzinfo=UTC), "t2", "site", "/m", "r", "OK")],
+        )
+    check = verify_audit_log(empty_engine)
+    assert (check.intact, check.events, check.head.seq) == (True, 4, 4)
+
+
+def test_0007_downgrades_to_0006_keeping_the_events(empty_engine):
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        add_events(
+            connection,
+            [NewAuditEvent(datetime(2026, 12, 2, tzinfo=UTC), "t2", "site", "/m", "r", "OK")],
+        )
+        command.downgrade(_alembic_config(connection), "0006")
+    columns = {column["name"] for column in inspect(empty_engine).get_columns("audit_events")}
+    assert not {"seq", "hash"} & columns
+    assert "audit_chain_head" not in inspect(empty_engine).get_table_names()
+    upgrade_database(empty_engine)
+    assert _differences(empty_engine, metadata) == []
+    assert verify_audit_log(empty_engine).events == 1

@@ -2,7 +2,8 @@
 
 Many threads run short read-then-write transactions at once, the pattern that
 fails at once with "database is locked" when transactions begin DEFERRED.
-Nothing may reach the caller, and every row must be there.
+Nothing may reach the caller, every row must be there, and the audit chain the
+writers appended to must be intact.
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from keysvc.domain.audit_chain import verify_chain
+from keysvc.persistence.audit_repository import (
+    NewAuditEvent,
+    add_events,
+    chained_events,
+    read_chain_head,
+)
 from keysvc.persistence.database import create_database_engine
 from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import audit_events
@@ -36,16 +44,9 @@ def _writer(engine, name: str) -> None:
         with engine.begin() as connection:
             # Read, then write in the same transaction.
             seen = connection.scalar(select(func.count()).select_from(audit_events))
-            connection.execute(
-                insert(audit_events),
-                {
-                    "occurred_at": NOW,
-                    "actor_token_id": name,
-                    "actor_role": "site",
-                    "method": "Test",
-                    "resource": f"{name}/{number}",
-                    "outcome": f"after {seen}",
-                },
+            add_events(
+                connection,
+                [NewAuditEvent(NOW, name, "site", "Test", f"{name}/{number}", f"after {seen}")],
             )
 
 
@@ -74,12 +75,15 @@ def _run_all(jobs: list[Callable[[], None]]) -> list[BaseException]:
 
 
 def _rows(url: str) -> int:
+    """The events written, once their chain is checked."""
     engine = create_database_engine(url)
     try:
         with engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(audit_events)) or 0
+            check = verify_chain(read_chain_head(connection), chained_events(connection))
     finally:
         engine.dispose()
+    assert check.broken is None
+    return check.events
 
 
 def test_concurrent_writers_and_readers_on_one_engine(sqlite_file_url):

@@ -12,6 +12,7 @@ MODULES = [
     "keysvc.domain.policies",
     "keysvc.domain.reissue",
     "keysvc.domain.ice",
+    "keysvc.domain.audit_chain",
 ]
 
 

@@ -1,0 +1,41 @@
+"""Making bearer tokens: a command on the server host, audited like the API's changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import Engine
+
+from keysvc.persistence.audit_repository import NewAuditEvent, add_events
+from keysvc.persistence.token_repository import add_token
+from keysvc.service.audit import HOST_ROLE, host_actor
+from keysvc.service.mutations import OUTCOME_OK
+from keysvc.tokens import NewToken, Role, new_token
+
+# The audit log's "method" of a token made by `keysvc tokens create` (not an RPC: docs/auth.md).
+CREATE_TOKEN_COMMAND: Final = "keysvc tokens create"  # noqa: S105 - a command name
+
+
+def create_token(
+    engine: Engine, role: Role, description: str, *, user: str, now: datetime
+) -> NewToken:
+    """Makes a token of `role`, stores its hash, and audits its making by the host's
+    `user` — one transaction, so a token never exists without its audit event."""
+    token = new_token()
+    with engine.begin() as connection:
+        add_token(connection, token, role, description, now)
+        add_events(
+            connection,
+            [
+                NewAuditEvent(
+                    occurred_at=now,
+                    actor_token_id=host_actor(user),
+                    actor_role=HOST_ROLE,
+                    method=CREATE_TOKEN_COMMAND,
+                    resource=f"tokens/{token.token_id}",
+                    outcome=OUTCOME_OK,
+                )
+            ],
+        )
+    return token
