@@ -128,3 +128,59 @@ def test_the_default_calendar_s_fingerprint_is_pinned():
         "a0df3bbb0491dda99a9ae09c215509eba1528a7ecb7570f623494bf26deeee30"
     )
     assert OPEN_YEAR_END.schedule_fingerprint() != BusinessCalendar().schedule_fingerprint()
+
+
+def test_the_fingerprint_of_a_calendar_with_two_closures_is_pinned():
+    calendar = BusinessCalendar(
+        [
+            Closure(date(2026, 8, 10), date(2026, 8, 14), "夏期休暇"),
+            Closure(date(2026, 12, 21), date(2026, 12, 22), "臨時休業"),
+        ]
+    )
+    assert calendar.schedule_fingerprint() == (
+        "219f8bfa9af22e357339cab300f37059212d1e0e226758d569e66775674fc530"
+    )
+
+
+def test_two_chained_closures_run_together_from_the_first():
+    calendar = BusinessCalendar(CHAIN[:2])
+    assert calendar.closure_run(date(2026, 8, 17)) == (date(2026, 8, 17), date(2026, 8, 28))
+
+
+def test_a_day_of_the_year_end_before_a_later_closure_is_labelled_year_end():
+    calendar = BusinessCalendar([Closure(date(2027, 1, 12), date(2027, 1, 13), "臨時休業")])
+    assert calendar.closure_label(date(2026, 12, 30)) == YEAR_END_LABEL
+
+
+def test_a_release_moved_to_the_day_after_its_due_date_is_at_risk_in_any_host_zone(
+    host_in_los_angeles,
+):
+    # Friday 18:00 JST: due Tuesday the 24th (Monday is a holiday); a closure on the
+    # 24th moves the release to Wednesday 09:00 JST, still the 24th in Los Angeles.
+    accepted = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    calendar = BusinessCalendar([Closure(date(2026, 11, 24), date(2026, 11, 24), "臨時休業")])
+    moved = release_after_calendar_change(accepted, date(2026, 11, 24), calendar)
+    assert moved.release_time == datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
+    assert moved.at_risk
+
+
+def test_what_the_calendar_says_when_it_cannot_schedule():
+    with pytest.raises(DateOutOfRange) as unknown:
+        OPEN_YEAR_END.next_business_day(LAST_DAY)
+    assert (
+        str(unknown.value) == "no business day known after 2099-12-31: the calendar ends 2099-12-31"
+    )
+    closed = OPEN_YEAR_END.with_closures([Closure(LAST_DAY, LAST_DAY, "臨時休業")])
+    with pytest.raises(NoBusinessDay) as none:
+        closed.next_business_day(date(2099, 12, 30))
+    assert str(none.value) == (
+        "the closures leave no business day after 2099-12-30 up to 2099-12-31"
+    )
+
+
+def test_what_as_utc_says_of_a_date_and_of_a_naive_instant():
+    with pytest.raises(TypeError, match=r"^expected a datetime, not date$"):
+        as_utc(date(2026, 11, 20))
+    with pytest.raises(NaiveDatetime) as naive:
+        as_utc(datetime(2026, 11, 20, 12, 0))
+    assert str(naive.value) == "instant 2026-11-20T12:00:00 has no time zone"
