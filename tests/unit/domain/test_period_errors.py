@@ -3,7 +3,7 @@ its metadata, as clients read them in the ErrorInfo and people in the message.""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -15,9 +15,11 @@ from keysvc.domain.periods import (
     coverage_on,
     current_period,
     first_of_month,
+    jst_date,
     support_end_for,
     year_end,
 )
+from keysvc.domain.reissue import reissue_needs_hold
 from keysvc.errors import InvalidArgument
 
 FIRST = Period.starting(date(2026, 12, 1))  # … 2027-11-30
@@ -124,3 +126,15 @@ def test_support_that_has_not_started_says_so():
 
 def test_the_first_of_the_month_without_a_move_is_of_the_same_month():
     assert first_of_month(date(2026, 11, 22)) == date(2026, 11, 1)
+
+
+def test_a_naive_instant_says_it_needs_a_time_zone():
+    refusal = _refusal(lambda: jst_date(datetime(2026, 11, 22, 12, 0), field="accept_time"))
+    assert refusal.message == "accept_time must carry a time zone"
+
+
+def test_a_naive_earlier_reissue_says_it_needs_a_time_zone():
+    accepted = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+    refusal = _refusal(lambda: reissue_needs_hold([datetime(2026, 5, 1, 12, 0)], accepted))
+    assert refusal.field == "previous_reissue_times"
+    assert refusal.message == "previous_reissue_times must be instants with a time zone"

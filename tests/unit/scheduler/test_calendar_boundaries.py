@@ -5,14 +5,21 @@ schedules are compared with."""
 from __future__ import annotations
 
 import time as host_time
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import pytest
 
 from scheduler.calendar import BusinessCalendar, Closure
 from scheduler.calendar.business import as_utc, release_after_calendar_change
 from scheduler.calendar.closures import YEAR_END_LABEL
-from scheduler.calendar.errors import DateOutOfRange, NaiveDatetime, NoBusinessDay
+from scheduler.calendar.errors import (
+    CalendarError,
+    DateOutOfRange,
+    InvalidBusinessHours,
+    InvalidClosure,
+    NaiveDatetime,
+    NoBusinessDay,
+)
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)  # a Thursday
@@ -184,3 +191,54 @@ def test_what_as_utc_says_of_a_date_and_of_a_naive_instant():
     with pytest.raises(NaiveDatetime) as naive:
         as_utc(datetime(2026, 11, 20, 12, 0))
     assert str(naive.value) == "instant 2026-11-20T12:00:00 has no time zone"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (datetime(2026, 11, 20, 12, 0, tzinfo=UTC), "expected a date, not datetime"),
+        ("2026-11-20", "expected a date, not str"),
+    ],
+)
+def test_a_day_that_is_not_a_calendar_date_says_what_it_is(value, message):
+    with pytest.raises(TypeError) as caught:
+        BusinessCalendar().is_business_day(value)
+    assert str(caught.value) == message
+
+
+def test_a_day_outside_the_supported_years_says_which_years():
+    with pytest.raises(DateOutOfRange) as caught:
+        BusinessCalendar().is_business_day(LAST_DAY + timedelta(days=1))
+    assert str(caught.value) == "2100-01-01 is outside 2000-2099"
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        (
+            {"cutoff": "17:00"},
+            InvalidBusinessHours,
+            "cutoff must be a time without a time zone (JST)",
+        ),
+        (
+            {"opening": time(9, 0, tzinfo=UTC)},
+            InvalidBusinessHours,
+            "opening must be a time without a time zone (JST)",
+        ),
+        (
+            {"opening": time(17, 0), "cutoff": time(9, 0)},
+            InvalidBusinessHours,
+            "opening 17:00:00 must be before cutoff 09:00:00",
+        ),
+        (
+            {"holiday_language": "fr"},
+            CalendarError,
+            "holiday_language must be one of ('en_US', 'ja')",
+        ),
+        ({"closures": ["2026-08-10"]}, InvalidClosure, "expected a Closure, not str"),
+    ],
+)
+def test_a_calendar_refused_says_which_setting_and_why(settings, error, message):
+    with pytest.raises(error) as caught:
+        BusinessCalendar(**settings)
+    assert str(caught.value) == message
