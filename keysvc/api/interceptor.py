@@ -139,12 +139,15 @@ def _tolerant(
     """`deserializer`, answering an `_Undecodable` where it would raise: gRPC would
     answer that INTERNAL, before authentication and without our ErrorInfo."""
     assert deserializer is not None, "our generated handlers deserialize their requests"
-    input_type = descriptor_pool.Default().FindMethodByName(method[1:].replace("/", ".")).input_type
 
     def deserialize(data: bytes) -> Message | _Undecodable:
         try:
             return deserializer(data)
         except DecodeError:
+            # Looked up only here: every call goes through this wrapper.
+            input_type = (
+                descriptor_pool.Default().FindMethodByName(method[1:].replace("/", ".")).input_type
+            )
             field = undecodable_field(input_type, data)
             return _Undecodable(
                 InvalidArgument(

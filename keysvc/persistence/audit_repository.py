@@ -34,16 +34,8 @@ class AuditEvent:
     outcome: str
 
 
-@dataclass(frozen=True, slots=True)
-class NewAuditEvent:
-    """An event to append: everything but the id the database gives it."""
-
-    occurred_at: datetime
-    actor_token_id: str
-    actor_role: str
-    method: str
-    resource: str
-    outcome: str
+NewAuditEvent = AuditFacts
+"""An event to append: everything but the id the database gives it (and its link)."""
 
 
 class ChainHeadMissing(RuntimeError):
@@ -77,7 +69,7 @@ def add_events(connection: Connection, events: Sequence[NewAuditEvent]) -> None:
     if not events:
         return
     head = _locked_head(connection)
-    links = chain_events(head, [_facts(event) for event in events])
+    links = chain_events(head, list(events))
     rows = [
         {name: getattr(event, name) for name in NewAuditEvent.__slots__}
         | {"seq": seq, "hash": link_hash}
@@ -94,17 +86,6 @@ def _locked_head(connection: Connection) -> ChainHead:
         raise ChainHeadMissing("the audit chain's head row (audit_chain_head) is missing")
     ((seq, hash_),) = rows
     return ChainHead(seq, bytes(hash_))
-
-
-def _facts(event: NewAuditEvent) -> AuditFacts:
-    return AuditFacts(
-        occurred_at=event.occurred_at,
-        actor_token_id=event.actor_token_id,
-        actor_role=event.actor_role,
-        method=event.method,
-        resource=event.resource,
-        outcome=event.outcome,
-    )
 
 
 def read_chain_head(connection: Connection) -> ChainHead | None:
