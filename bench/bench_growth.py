@@ -77,6 +77,7 @@ from keysvc_process import KEYSVC, PASSPHRASE, create_token, keysvc_serve
 from sqlalchemy import Connection, Engine, bindparam, event, insert, text, update
 from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 
+from keysvc.mail.compose import message_id_for
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.key_request_repository import get_license
 from keysvc.persistence.migrate import upgrade_database
@@ -90,7 +91,6 @@ from keysvc.signing_keys import SigningKeys
 from keysvc.tokens import parse_bearer
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
 from scheduler.clock import SystemClock
-from scheduler.mail.compose import message_id_for
 from signing import KeyRing, LicenseClaims, fingerprint_hash, passphrase_from_text
 
 GOAL: Final = Goal("ratio", "<=", 1.5)

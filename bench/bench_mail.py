@@ -49,13 +49,13 @@ from sqlalchemy import Engine, create_engine, insert
 from sqlalchemy.pool import NullPool
 
 from keysvc.logs import JsonFormatter
+from keysvc.mail import ComposedMail, OutboxSender, compose_license_mail, transport_from_url
+from keysvc.mail.outbox import DEFAULT_BATCH_SIZE
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.outbox_repository import queue_mails
 from keysvc.persistence.schema import contracts, key_requests
 from scheduler.clock import SystemClock
-from scheduler.mail import ComposedMail, OutboxSender, compose_license_mail, transport_from_url
-from scheduler.mail.outbox import DEFAULT_BATCH_SIZE
 from signing import KeyRing, LicenseClaims, SigningKey, fingerprint_hash
 
 HOST: Final = "127.0.0.1"

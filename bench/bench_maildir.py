@@ -48,9 +48,9 @@ from typing import Final
 from bench_mail import compose, license_key
 from common import Figure, machine, median, write_json
 
-from scheduler.mail import ComposedMail, MaildirTransport, maildir_file_name
-from scheduler.mail.file_system_sync import sync_file_system
-from scheduler.mail.outbox import DEFAULT_BATCH_SIZE, DEFAULT_SENT_MARKS_PER_COMMIT
+from keysvc.mail import ComposedMail, MaildirTransport, maildir_file_name
+from keysvc.mail.file_system_sync import sync_file_system
+from keysvc.mail.outbox import DEFAULT_BATCH_SIZE, DEFAULT_SENT_MARKS_PER_COMMIT
 
 WARM_UP_MESSAGES: Final = 100
 # cur/ is left alone this long after it was filled, as a mail client leaves it

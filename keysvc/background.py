@@ -7,10 +7,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 from keysvc.bootstrap import Services
+from keysvc.mail import run_sender
 from keysvc.persistence.database import checkpoint_wal
 from keysvc.persistence.failures import database_unavailable
 from scheduler.loop import run_batches
-from scheduler.mail import run_sender
 
 # Same-day requests go out within this many seconds of acceptance.
 RELEASE_INTERVAL_SECONDS = 2.0

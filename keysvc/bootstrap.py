@@ -21,6 +21,13 @@ from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
 from keysvc.domain import UnknownPolicy
 from keysvc.errors import FailedPrecondition, InvalidArgument
+from keysvc.mail import (
+    InvalidSmtpUrl,
+    MaildirTransport,
+    MailTransport,
+    OutboxSender,
+    transport_from_url,
+)
 from keysvc.metrics import ServiceMetrics
 from keysvc.persistence.data_folder import create_private_file, prepare_data_folder
 from keysvc.persistence.database import (
@@ -41,13 +48,6 @@ from keysvc.service.schedules import check_closure_run
 from keysvc.signing_keys import SigningKeys, signing_passphrase
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure, parse_closures_toml
 from scheduler.clock import Clock
-from scheduler.mail import (
-    InvalidSmtpUrl,
-    MaildirTransport,
-    MailTransport,
-    OutboxSender,
-    transport_from_url,
-)
 
 logger = logging.getLogger(__name__)
 

@@ -39,10 +39,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from keysvc.config import ConfigError, parse_listen_address
 from keysvc.errors import PermissionDenied, TooManyFailures, Unauthenticated
+from keysvc.mail import BatchReport
 from keysvc.persistence.backlog_repository import Backlog, read_backlog
 from keysvc.service.release import DueRelease
 from scheduler.clock import Clock
-from scheduler.mail import BatchReport
 
 __all__ = [
     "AUTH_FAILURE_REASONS",

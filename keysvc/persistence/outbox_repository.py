@@ -3,7 +3,7 @@
 A transactional outbox: the release use case queues the license e-mail with
 `queue_mails` in the same transaction that records the license, so a key is
 never released without its e-mail nor an e-mail queued for a key that was
-rolled back. A sender (`scheduler.mail.OutboxSender`) then delivers it:
+rolled back. A sender (`keysvc.mail.OutboxSender`) then delivers it:
 
 1. `claim_due` — one short transaction: take due QUEUED rows, count the
    attempt and move ``next_attempt_at`` a *lease* ahead, then commit. The rows
@@ -125,7 +125,7 @@ _DELIVERY_STATE: Final = DriverStatement(
 
 
 class QueueableMail(Protocol):
-    """What `queue_mails` needs of a composed message (`scheduler.mail.ComposedMail`)."""
+    """What `queue_mails` needs of a composed message (`keysvc.mail.ComposedMail`)."""
 
     @property
     def message_id(self) -> str:

@@ -1,6 +1,6 @@
 """Contact addresses: checked when given, and the stored ones that cannot be mailed.
 
-What a deliverable address is has one definition, `scheduler.mail.address`, which
+What a deliverable address is has one definition, `keysvc.mail.address`, which
 the composer of the key e-mail uses too: an address accepted here is one its
 e-mail can be sent to (docs/mail.md). Addresses stored before that definition
 may not be; `undeliverable_addresses` finds them (``keysvc mail
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from keysvc.errors import FailedPrecondition, InvalidArgument
+from keysvc.mail import UndeliverableAddress, deliverable_address
+from keysvc.mail.address import shown
 from keysvc.persistence.contract_repository import contact_addresses
 from keysvc.persistence.key_request_repository import waiting_addresses
-from scheduler.mail import UndeliverableAddress, deliverable_address
-from scheduler.mail.address import shown
 
 __all__ = [
     "ContactEmailUndeliverable",
@@ -41,7 +41,7 @@ class ContactEmailUndeliverable(FailedPrecondition):
 
 
 def validate_email(field: str, value: str) -> str:
-    """The normal form of a deliverable address (`scheduler.mail.address`), or
+    """The normal form of a deliverable address (`keysvc.mail.address`), or
     `InvalidArgument` naming `field`, reason ``INVALID_EMAIL``.
 
     The message repeats only the start of the value.

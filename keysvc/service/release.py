@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from keysvc.domain import jst_date, support_end_for
 from keysvc.errors import FailedPrecondition, KeysvcError
+from keysvc.mail import ComposedMail, compose_license_mail
 from keysvc.persistence.contract_repository import (
     ContractRecord,
     get_contracts,
@@ -38,7 +39,6 @@ from keysvc.persistence.outbox_repository import queue_mails
 from keysvc.service.addresses import stored_address
 from keysvc.service.contracts import contract_not_found
 from keysvc.service.identifiers import new_license_serials
-from scheduler.mail import ComposedMail, compose_license_mail
 from signing import KeyRing, LicenseClaims
 
 logger = logging.getLogger(__name__)

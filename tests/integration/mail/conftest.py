@@ -34,9 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine
 
+from keysvc.mail import ComposedMail, compose_license_mail
 from keysvc.persistence.outbox_repository import queue_mails
 from keysvc.persistence.schema import contracts, key_requests
-from scheduler.mail import ComposedMail, compose_license_mail
 from tests.integration.persistence.rows import contract, key_request
 
 HOST = "127.0.0.1"

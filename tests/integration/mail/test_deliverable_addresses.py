@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler.mail import UndeliverableAddress, deliverable_address, transport_from_url
-from scheduler.mail.testing import parse_message
+from keysvc.mail import UndeliverableAddress, deliverable_address, transport_from_url
+from keysvc.mail.testing import parse_message
 from tests.unit.mail.address_cases import ACCEPTED, PLAUSIBLE, REFUSED
 
 from .conftest import license_mail

@@ -9,17 +9,17 @@ from datetime import timedelta
 
 import pytest
 
-from keysvc.persistence.database import create_database_engine
-from keysvc.persistence.outbox_repository import DEFAULT_LEASE, find_outbox_entry
-from scheduler.clock import FixedClock
-from scheduler.mail import (
+from keysvc.mail import (
     DeliveryError,
     MaildirTransport,
     OutboxSender,
     maildir_file_name,
     transport_from_url,
 )
-from scheduler.mail.testing import CapturingTransport, parse_message
+from keysvc.mail.testing import CapturingTransport, parse_message
+from keysvc.persistence.database import create_database_engine
+from keysvc.persistence.outbox_repository import DEFAULT_LEASE, find_outbox_entry
+from scheduler.clock import FixedClock
 
 from .conftest import NOW, SMTP_USER, authenticated_url, license_key_of
 

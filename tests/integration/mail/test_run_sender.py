@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from keysvc.mail import OutboxSender, run_sender
+from keysvc.mail.testing import CapturingTransport
 from scheduler.clock import FixedClock
-from scheduler.mail import OutboxSender, run_sender
-from scheduler.mail.testing import CapturingTransport
 
 from .conftest import NOW, wait_until
 

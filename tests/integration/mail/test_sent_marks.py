@@ -17,7 +17,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-import scheduler.mail.outbox as outbox_module
+import keysvc.mail.outbox as outbox_module
+from keysvc.mail import OutboxSender, transport_from_url
+from keysvc.mail.outbox import DEFAULT_SENT_MARKS_PER_COMMIT
+from keysvc.mail.testing import CapturingTransport, parse_message
 from keysvc.persistence.outbox_repository import (
     DEFAULT_LEASE,
     claim_due,
@@ -25,9 +28,6 @@ from keysvc.persistence.outbox_repository import (
     mark_sent,
 )
 from scheduler.clock import FixedClock
-from scheduler.mail import OutboxSender, transport_from_url
-from scheduler.mail.outbox import DEFAULT_SENT_MARKS_PER_COMMIT
-from scheduler.mail.testing import CapturingTransport, parse_message
 
 from .conftest import NOW
 
@@ -73,7 +73,7 @@ def records(caplog, *messages: str) -> list[tuple[str, str]]:
     return [
         (record.getMessage(), getattr(record, "message_id", ""))
         for record in caplog.records
-        if record.name == "scheduler.mail.outbox" and record.getMessage().startswith(messages)
+        if record.name == "keysvc.mail.outbox" and record.getMessage().startswith(messages)
     ]
 
 
@@ -87,7 +87,7 @@ def test_delivered_messages_are_marked_in_groups_and_at_the_end(
 ):
     per_commit, group_sizes = grouping
     outbox.queue_many(25)
-    caplog.set_level(logging.INFO, logger="scheduler.mail.outbox")
+    caplog.set_level(logging.INFO, logger="keysvc.mail.outbox")
     sender = OutboxSender(
         engine, CapturingTransport(), FixedClock(NOW), sent_marks_per_commit=per_commit
     )
@@ -104,7 +104,7 @@ def test_a_failure_is_recorded_after_the_marks_before_it(engine, outbox, mark_ca
     outbox.queue("kr000")
     outbox.queue("kr001", recipient="nobody@example.co.jp")
     outbox.queue("kr002")
-    caplog.set_level(logging.INFO, logger="scheduler.mail.outbox")
+    caplog.set_level(logging.INFO, logger="keysvc.mail.outbox")
 
     class Refusing(CapturingTransport):
         def deliver(self, mail) -> None:
@@ -215,7 +215,7 @@ def test_a_message_another_sender_recorded_is_not_marked_by_us_and_is_logged(
     engine, outbox, caplog
 ):
     outbox.queue_many(2)
-    caplog.set_level(logging.INFO, logger="scheduler.mail.outbox")
+    caplog.set_level(logging.INFO, logger="keysvc.mail.outbox")
     later = NOW + DEFAULT_LEASE + timedelta(minutes=1)
 
     class TakenOverMeanwhile(CapturingTransport):

@@ -6,9 +6,9 @@ import ssl
 
 import pytest
 
-import scheduler.mail.smtp as smtp_module
+import keysvc.mail.smtp as smtp_module
+from keysvc.mail import DeliveryError, OutboxSender, transport_from_url
 from scheduler.clock import FixedClock
-from scheduler.mail import DeliveryError, OutboxSender, transport_from_url
 
 from .conftest import NOW, authenticated_url
 

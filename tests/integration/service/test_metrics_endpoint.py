@@ -16,13 +16,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from keysvc.config import ConfigError
+from keysvc.mail import BatchReport
 from keysvc.metrics import MetricsEndpoint, ServiceMetrics
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import contracts, key_requests
 from keysvc.service.release import DueRelease
 from scheduler.clock import FixedClock
-from scheduler.mail import BatchReport
 from tests.integration.persistence.rows import NOW, contract, key_request
 
 SUBMIT = ("keysvc.v1.LicenseService", "SubmitKeyRequest")

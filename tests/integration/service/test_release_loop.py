@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from keysvc.config import MAX_RELEASE_BATCH_SIZE
+from keysvc.mail import InvalidMail
 from keysvc.persistence.key_request_repository import get_key_request
 from keysvc.persistence.schema import (
     contracts,
@@ -30,7 +31,6 @@ from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import FixedClock
 from scheduler.loop import run_batches
-from scheduler.mail import InvalidMail
 from signing import fingerprint_hash
 from tests.integration.persistence.rows import contract as contract_row
 from tests.integration.persistence.rows import key_request as request_row

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from scheduler.mail import (
+from keysvc.mail import (
     InvalidMail,
     UndeliverableAddress,
     compose_license_mail,
     deliverable_address,
     is_deliverable,
 )
-from scheduler.mail.address import shown
+from keysvc.mail.address import shown
 
 from .address_cases import ACCEPTED, PLAUSIBLE, REFUSED, SMTP_MAILBOX
 

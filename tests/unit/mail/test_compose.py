@@ -16,13 +16,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.mail import (
+from keysvc.mail import (
     InvalidMail,
     UndeliverableAddress,
     compose_license_mail,
     message_id_for,
 )
-from scheduler.mail.testing import parse_message
+from keysvc.mail.testing import parse_message
 
 # A key of realistic shape and length: three base64url segments.
 KEY = (

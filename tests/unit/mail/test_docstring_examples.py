@@ -8,11 +8,11 @@ import importlib
 import pytest
 
 MODULES = [
-    "scheduler.mail.address",
-    "scheduler.mail.compose",
-    "scheduler.mail.outbox",
-    "scheduler.mail.smtp",
-    "scheduler.mail.transports",
+    "keysvc.mail.address",
+    "keysvc.mail.compose",
+    "keysvc.mail.outbox",
+    "keysvc.mail.smtp",
+    "keysvc.mail.transports",
 ]
 
 

@@ -10,15 +10,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from scheduler.mail import (
+from keysvc.mail import (
     DeliveryError,
     MaildirTransport,
     compose_license_mail,
     maildir_file_name,
     transports,
 )
-from scheduler.mail.file_system_sync import sync_file_system
-from scheduler.mail.testing import parse_message
+from keysvc.mail.file_system_sync import sync_file_system
+from keysvc.mail.testing import parse_message
 
 
 def mail_for(request_id: str):

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from scheduler.mail import MaildirTransport, maildir_file_name, transports
+from keysvc.mail import MaildirTransport, maildir_file_name, transports
 
 from .test_maildir import deliver, mail_for
 

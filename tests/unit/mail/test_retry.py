@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.mail import retry_delay
+from keysvc.mail import retry_delay
 
 
 def test_delays_double_from_thirty_seconds_up_to_an_hour():

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler.mail import PermanentDeliveryError, compose_license_mail
-from scheduler.mail.smtp import _envelope_sender_and_encoding, _single_address
+from keysvc.mail import PermanentDeliveryError, compose_license_mail
+from keysvc.mail.smtp import _envelope_sender_and_encoding, _single_address
 
 
 def reference(message: bytes) -> tuple[str, str]:

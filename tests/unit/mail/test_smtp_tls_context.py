@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-import scheduler.mail.smtp as smtp_module
-from scheduler.mail import SmtpSettings, transport_from_url
-from scheduler.mail.smtp import SmtpTransport
+import keysvc.mail.smtp as smtp_module
+from keysvc.mail import SmtpSettings, transport_from_url
+from keysvc.mail.smtp import SmtpTransport
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.mail import InvalidSmtpUrl, SmtpSettings, parse_smtp_url, transport_from_url
+from keysvc.mail import InvalidSmtpUrl, SmtpSettings, parse_smtp_url, transport_from_url
 
 PASSWORD = "s3cret-p@ss/word"  # noqa: S105 - a test value, not a credential
 ENCODED = "s3cret-p%40ss%2Fword"

@@ -8,16 +8,16 @@
   transaction; `OutboxSender` delivers what is queued (`run_sender` loops it).
 - Transports: `MaildirTransport` (the embedded default, ``<data-dir>/mail/``)
   and `SmtpTransport` (`transport_from_url` for ``KEYSVC_SMTP_URL``);
-  `scheduler.mail.testing.CapturingTransport` for tests.
+  `keysvc.mail.testing.CapturingTransport` for tests.
 
 docs/mail.md describes the design and its guarantees.
 """
 
 from __future__ import annotations
 
-from scheduler.mail.address import deliverable_address, is_deliverable
-from scheduler.mail.compose import MAIL_KINDS, ComposedMail, compose_license_mail, message_id_for
-from scheduler.mail.errors import (
+from keysvc.mail.address import deliverable_address, is_deliverable
+from keysvc.mail.compose import MAIL_KINDS, ComposedMail, compose_license_mail, message_id_for
+from keysvc.mail.errors import (
     DeliveryError,
     InvalidMail,
     InvalidSmtpUrl,
@@ -25,9 +25,9 @@ from scheduler.mail.errors import (
     PermanentDeliveryError,
     UndeliverableAddress,
 )
-from scheduler.mail.outbox import BatchReport, OutboxSender, retry_delay, run_sender
-from scheduler.mail.smtp import SmtpSettings, SmtpTransport, parse_smtp_url, transport_from_url
-from scheduler.mail.transports import (
+from keysvc.mail.outbox import BatchReport, OutboxSender, retry_delay, run_sender
+from keysvc.mail.smtp import SmtpSettings, SmtpTransport, parse_smtp_url, transport_from_url
+from keysvc.mail.transports import (
     MaildirTransport,
     MailSession,
     MailTransport,

@@ -4,7 +4,7 @@
 
     MailError                      anything this package raises on purpose
     ├── InvalidMail (ValueError)   compose_license_mail got something it cannot put in a message
-    │   └── UndeliverableAddress   an address that is not deliverable (scheduler.mail.address)
+    │   └── UndeliverableAddress   an address that is not deliverable (keysvc.mail.address)
     ├── InvalidSmtpUrl (ValueError) KEYSVC_SMTP_URL is not a URL this package can use
     └── DeliveryError              a transport could not deliver one message; try again later
         └── PermanentDeliveryError the message can never be delivered as it is; do not retry
@@ -36,10 +36,10 @@ class InvalidMail(MailError, ValueError):
 
 
 class UndeliverableAddress(InvalidMail):
-    """Not a deliverable address (`scheduler.mail.address` defines one).
+    """Not a deliverable address (`keysvc.mail.address` defines one).
 
     ``problem`` says what is wrong, in English, for operators; the message
-    repeats only ``prefix``, the start of the value (`scheduler.mail.address.shown`).
+    repeats only ``prefix``, the start of the value (`keysvc.mail.address.shown`).
     """
 
     def __init__(self, problem: str, prefix: str) -> None:

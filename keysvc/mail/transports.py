@@ -9,7 +9,7 @@ delivers messages through it one at a time, then makes them durable::
         session.flush()  # raises DeliveryError: the messages since the last flush may be lost
 
 `MaildirTransport` writes each message as a file of a Maildir
-(``<data-dir>/mail/``); `scheduler.mail.smtp.SmtpTransport` talks SMTP.
+(``<data-dir>/mail/``); `keysvc.mail.smtp.SmtpTransport` talks SMTP.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from scheduler.mail.compose import ComposedMail
-from scheduler.mail.errors import DeliveryError
-from scheduler.mail.file_system_sync import sync_file_system
+from keysvc.mail.compose import ComposedMail
+from keysvc.mail.errors import DeliveryError
+from keysvc.mail.file_system_sync import sync_file_system
 
 __all__ = ["MailSession", "MailTransport", "MaildirTransport", "maildir_file_name"]
 

@@ -44,6 +44,9 @@ from typing import Final
 
 from sqlalchemy import Engine
 
+from keysvc.mail.compose import ComposedMail
+from keysvc.mail.errors import DeliveryError, PermanentDeliveryError
+from keysvc.mail.transports import MailSession, MailTransport
 from keysvc.persistence.outbox_repository import (
     DEFAULT_LEASE,
     OutboxItem,
@@ -53,9 +56,6 @@ from keysvc.persistence.outbox_repository import (
 )
 from scheduler.clock import Clock
 from scheduler.loop import run_batches
-from scheduler.mail.compose import ComposedMail
-from scheduler.mail.errors import DeliveryError, PermanentDeliveryError
-from scheduler.mail.transports import MailSession, MailTransport
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

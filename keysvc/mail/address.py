@@ -12,7 +12,7 @@ composer would refuse is refused when it is given, naming the field::
     >>> deliverable_address('"it dept"@example.jp')
     Traceback (most recent call last):
     ...
-    scheduler.mail.errors.UndeliverableAddress: not a deliverable e-mail address \
+    keysvc.mail.errors.UndeliverableAddress: not a deliverable e-mail address \
 (Quoting the part before the @-sign is not allowed here.): '"it dept"@ex…'
 
 A deliverable address is one ``local@domain``, as an SMTP server takes it in
@@ -51,7 +51,7 @@ from typing import Final
 
 from email_validator import EmailNotValidError, validate_email
 
-from scheduler.mail.errors import UndeliverableAddress
+from keysvc.mail.errors import UndeliverableAddress
 
 __all__ = ["deliverable_address", "is_deliverable", "shown"]
 

@@ -51,10 +51,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Final
 
+from keysvc.mail.address import deliverable_address
+from keysvc.mail.errors import InvalidMail
 from scheduler.calendar import JST, NaiveDatetime
 from scheduler.calendar.business import as_utc
-from scheduler.mail.address import deliverable_address
-from scheduler.mail.errors import InvalidMail
 
 __all__ = [
     "MAIL_KINDS",
@@ -176,7 +176,7 @@ def compose_license_mail(
 
     Raises `InvalidMail` for an unknown kind, a naive ``issued_at``, or text
     with line breaks where a header needs one line, and its `UndeliverableAddress`
-    for a recipient that is not a deliverable address (`scheduler.mail.address`:
+    for a recipient that is not a deliverable address (`keysvc.mail.address`:
     the one definition the API checks contact addresses with, too).
     """
     if kind not in _SUBJECTS:

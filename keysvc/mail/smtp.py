@@ -38,8 +38,8 @@ from types import TracebackType
 from typing import Final, Literal
 from urllib.parse import unquote, urlsplit
 
-from scheduler.mail.compose import ComposedMail
-from scheduler.mail.errors import DeliveryError, InvalidSmtpUrl, PermanentDeliveryError
+from keysvc.mail.compose import ComposedMail
+from keysvc.mail.errors import DeliveryError, InvalidSmtpUrl, PermanentDeliveryError
 
 __all__ = [
     "DEFAULT_SMTP_TIMEOUT",

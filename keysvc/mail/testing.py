@@ -20,8 +20,8 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from scheduler.mail.compose import ComposedMail
-from scheduler.mail.transports import MailSession
+from keysvc.mail.compose import ComposedMail
+from keysvc.mail.transports import MailSession
 
 __all__ = ["CapturingTransport", "parse_message"]
 
