@@ -10,19 +10,11 @@ each rule to the clause of the terms it comes from.
 - `keysvc.domain.policies`: `SupportPolicy` (rules as data), `POLICIES`,
   `first_period`, `renewal_period`, ICE entitlement.
 - `keysvc.domain.reissue`: `reissue_needs_hold`, `require_reissue_entitlement`.
-- `keysvc.domain.errors`: `SupportExpired`, `RecontinuationRequired` ….
+- `keysvc.domain.support_errors`: `SupportExpired`, `RecontinuationRequired` ….
 """
 
 from __future__ import annotations
 
-from keysvc.domain.errors import (
-    IceNotOffered,
-    InvalidPeriod,
-    RecontinuationNotAllowed,
-    RecontinuationRequired,
-    SupportExpired,
-    UnknownPolicy,
-)
 from keysvc.domain.periods import (
     JST,
     Coverage,
@@ -55,6 +47,14 @@ from keysvc.domain.reissue import (
     REISSUE_WINDOW,
     reissue_needs_hold,
     require_reissue_entitlement,
+)
+from keysvc.domain.support_errors import (
+    IceNotOffered,
+    InvalidPeriod,
+    RecontinuationNotAllowed,
+    RecontinuationRequired,
+    SupportExpired,
+    UnknownPolicy,
 )
 
 __all__ = [

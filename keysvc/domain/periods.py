@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 
-from keysvc.domain.errors import InvalidPeriod, SupportExpired
+from keysvc.domain.support_errors import InvalidPeriod, SupportExpired
 from keysvc.errors import InvalidArgument
 
 __all__ = [

@@ -26,13 +26,13 @@ from typing import assert_never
 
 from dateutil.relativedelta import relativedelta
 
-from keysvc.domain.errors import (
+from keysvc.domain.periods import Coverage, Period, first_of_month
+from keysvc.domain.support_errors import (
     IceNotOffered,
     RecontinuationNotAllowed,
     RecontinuationRequired,
     UnknownPolicy,
 )
-from keysvc.domain.periods import Coverage, Period, first_of_month
 
 __all__ = [
     "POLICIES",

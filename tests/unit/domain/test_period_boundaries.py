@@ -6,13 +6,13 @@ from datetime import date, datetime, timedelta, tzinfo
 
 import pytest
 
-from keysvc.domain.errors import InvalidPeriod
 from keysvc.domain.periods import (
     Period,
     add_licenses,
     current_period,
     jst_date,
 )
+from keysvc.domain.support_errors import InvalidPeriod
 from keysvc.errors import InvalidArgument
 
 FIRST = Period.starting(date(2026, 12, 1))  # … 2027-11-30

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from keysvc.domain.errors import InvalidPeriod, SupportExpired
 from keysvc.domain.periods import (
     Coverage,
     Period,
@@ -20,6 +19,7 @@ from keysvc.domain.periods import (
     year_end,
 )
 from keysvc.domain.reissue import reissue_needs_hold
+from keysvc.domain.support_errors import InvalidPeriod, SupportExpired
 from keysvc.errors import InvalidArgument
 
 FIRST = Period.starting(date(2026, 12, 1))  # … 2027-11-30
