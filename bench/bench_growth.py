@@ -77,6 +77,7 @@ from keysvc_process import KEYSVC, PASSPHRASE, create_token, keysvc_serve
 from sqlalchemy import Connection, Engine, bindparam, event, insert, text, update
 from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 
+from keysvc.domain.tokens import parse_bearer
 from keysvc.mail.compose import message_id_for
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.key_request_repository import get_license
@@ -87,8 +88,7 @@ from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.persistence.token_repository import find_token
 from keysvc.service.identifiers import new_key_request_id, new_license_serial
 from keysvc.service.key_requests import require_key_request
-from keysvc.signing_keys import SigningKeys
-from keysvc.tokens import parse_bearer
+from keysvc.service.signing_keys import SigningKeys
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc
 from scheduler.clock import SystemClock
 from signing import KeyRing, LicenseClaims, fingerprint_hash, passphrase_from_text

@@ -48,9 +48,9 @@ from common import Figure, Goal, free_port, machine, median, write_json
 from sqlalchemy import Engine, create_engine, insert
 from sqlalchemy.pool import NullPool
 
-from keysvc.logs import JsonFormatter
 from keysvc.mail import ComposedMail, OutboxSender, compose_license_mail, transport_from_url
 from keysvc.mail.outbox import DEFAULT_BATCH_SIZE
+from keysvc.observability.logs import JsonFormatter
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.outbox_repository import queue_mails

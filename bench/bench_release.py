@@ -52,7 +52,7 @@ from sqlalchemy import func, insert, select
 
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.schema import contracts, key_requests, support_periods
-from keysvc.signing_keys import SigningKeys
+from keysvc.service.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc
 from scheduler.calendar import JST, BusinessCalendar, Closure
 from scheduler.clock import SystemClock

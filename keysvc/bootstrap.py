@@ -17,10 +17,9 @@ from keysvc.api.auth_watch import AuthWatch
 from keysvc.api.failure_limiter import FailureLimiter
 from keysvc.api.pagination import PAGE_TOKEN_SECRET, PageTokens
 from keysvc.api.runner import Runner
-from keysvc.authentication import Authenticator
 from keysvc.config import ConfigError, Settings
 from keysvc.domain import UnknownPolicy
-from keysvc.errors import FailedPrecondition, InvalidArgument
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument
 from keysvc.mail import (
     InvalidSmtpUrl,
     MaildirTransport,
@@ -28,7 +27,7 @@ from keysvc.mail import (
     OutboxSender,
     transport_from_url,
 )
-from keysvc.metrics import ServiceMetrics
+from keysvc.observability.metrics import ServiceMetrics
 from keysvc.persistence.data_folder import create_private_file, prepare_data_folder
 from keysvc.persistence.database import (
     SQLITE_FILE_NAME,
@@ -37,6 +36,7 @@ from keysvc.persistence.database import (
 )
 from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
 from keysvc.persistence.server_secret_repository import shared_secret
+from keysvc.service.authentication import Authenticator
 from keysvc.service.closures import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.products import ProductCatalogue
@@ -45,7 +45,7 @@ from keysvc.service.release import MailIdentity
 from keysvc.service.retention import IdempotencyRetention
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.service.schedules import check_closure_run
-from keysvc.signing_keys import SigningKeys, signing_passphrase
+from keysvc.service.signing_keys import SigningKeys, signing_passphrase
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure, parse_closures_toml
 from scheduler.clock import Clock
 

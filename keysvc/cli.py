@@ -37,13 +37,13 @@ from keysvc.bootstrap import Services, build_services, migrate_database, open_da
 from keysvc.config import DEFAULT_LISTEN, ConfigError, Settings
 from keysvc.config_file import CONFIG_FILE_VARIABLE, read_config_file
 from keysvc.domain.audit_chain import ChainCheck
-from keysvc.logs import configure_logging
-from keysvc.metrics import MetricsEndpoint
+from keysvc.domain.tokens import Role
+from keysvc.observability.logs import configure_logging
+from keysvc.observability.metrics import MetricsEndpoint
 from keysvc.server import serve
 from keysvc.service.addresses import undeliverable_addresses
 from keysvc.service.audit import verify_audit_log
-from keysvc.service.tokens import create_token
-from keysvc.tokens import Role
+from keysvc.service.token_creation import create_token
 from scheduler.clock import Clock, SystemClock
 from signing import SigningError
 

@@ -56,7 +56,7 @@ class Settings:
     `signing_passphrase` / `signing_passphrase_file` come from
     ``KEYSVC_SIGNING_KEY_PASSPHRASE`` / ``KEYSVC_SIGNING_KEY_PASSPHRASE_FILE``;
     when both are absent the service runs with a development key (see
-    `keysvc.signing_keys`).
+    `keysvc.service.signing_keys`).
     """
 
     data_dir: Path = DEFAULT_DATA_DIR

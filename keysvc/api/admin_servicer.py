@@ -13,9 +13,8 @@ from keysvc.api import messages, validation
 from keysvc.api.interceptor import current_principal
 from keysvc.api.pagination import PageTokens
 from keysvc.api.runner import Runner
-from keysvc.authentication import Authenticator
 from keysvc.domain import jst_date
-from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from keysvc.persistence.audit_repository import list_events
 from keysvc.persistence.closure_repository import list_closure_records
 from keysvc.persistence.contract_repository import list_contracts
@@ -27,6 +26,7 @@ from keysvc.persistence.key_request_repository import (
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.token_repository import list_token_records, revoke_token
 from keysvc.service.addresses import validate_email
+from keysvc.service.authentication import Authenticator
 from keysvc.service.closures import create_closure, delete_closure
 from keysvc.service.contracts import (
     NewContract,
@@ -46,7 +46,7 @@ from keysvc.service.mutations import ResponseT
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release
 from keysvc.service.scheduled_release import ScheduledRelease
-from keysvc.signing_keys import SigningKeys
+from keysvc.service.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure
 from scheduler.clock import Clock

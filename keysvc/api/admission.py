@@ -25,8 +25,8 @@ from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 
 from keysvc.api.status import status_for
-from keysvc.errors import ResourceExhausted
-from keysvc.metrics import ServiceMetrics
+from keysvc.domain.errors import ResourceExhausted
+from keysvc.observability.metrics import ServiceMetrics
 
 BASE_RETRY_AFTER: Final = 0.1
 """Seconds a refused client is asked to wait when refusals are rare: about what the

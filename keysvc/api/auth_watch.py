@@ -29,16 +29,16 @@ from urllib.parse import unquote
 import grpc
 
 from keysvc.api.failure_limiter import FailureLimiter, ReportThrottle
-from keysvc.errors import PermissionDenied, TooManyFailures, Unauthenticated
-from keysvc.metrics import ServiceMetrics
+from keysvc.domain.errors import PermissionDenied, TooManyFailures, Unauthenticated
+from keysvc.domain.tokens import Principal
+from keysvc.observability.metrics import ServiceMetrics
 from keysvc.persistence.failures import database_unavailable
-from keysvc.tokens import Principal
 
 logger = logging.getLogger(__name__)
 
 # Refusals of one address are logged at most once per this many seconds, with their count.
 REPORT_SECONDS: Final = 60.0
-# The ids `keysvc.tokens.new_token` makes; anything else in that place is the caller's
+# The ids `keysvc.domain.tokens.new_token` makes; anything else in that place is the caller's
 # text, and is not logged.
 _TOKEN_ID: Final = re.compile(r"ksv1\.([0-9a-f]{16})\.")
 # IPv6 clients own whole /64 networks: one address each would not slow anybody.

@@ -26,16 +26,16 @@ from keysvc.api.auth_watch import AuthWatch
 from keysvc.api.policy import allowed_roles, is_public
 from keysvc.api.request_bounds import MALFORMED_REQUEST, check_request, undecodable_field
 from keysvc.api.status import internal_status, status_for
-from keysvc.authentication import Authenticator
-from keysvc.errors import (
+from keysvc.domain.errors import (
     InvalidArgument,
     KeysvcError,
     PermissionDenied,
     Unauthenticated,
     Unavailable,
 )
+from keysvc.domain.tokens import Principal
 from keysvc.persistence.failures import database_unavailable
-from keysvc.tokens import Principal
+from keysvc.service.authentication import Authenticator
 from signing import SigningError
 
 logger = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from keysvc.api import messages, validation
 from keysvc.api.interceptor import current_principal
 from keysvc.api.runner import Runner
 from keysvc.domain import coverage_on, ice_entitled, jst_date, require_ice_entitlement
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument, KeysvcError
 from keysvc.domain.ice import turn_credential
-from keysvc.errors import FailedPrecondition, InvalidArgument, KeysvcError
 from keysvc.persistence.key_request_repository import get_license
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.signing_key_repository import list_signing_keys
@@ -33,7 +33,7 @@ from keysvc.service.mutations import BatchOutcome
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser
 from keysvc.service.schedules import schedule_at
-from keysvc.signing_keys import SigningKeys
+from keysvc.service.signing_keys import SigningKeys
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import Clock

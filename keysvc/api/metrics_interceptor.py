@@ -1,4 +1,4 @@
-"""Counts and times the RPCs of our services, for Prometheus (`keysvc.metrics`).
+"""Counts and times the RPCs of our services, for Prometheus (`keysvc.observability.metrics`).
 
 The outermost interceptor, so that it sees every call's end as the client
 does: refused by authentication, failed in the handler, or answered. The
@@ -17,7 +17,7 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 
-from keysvc.metrics import MethodMetrics, ServiceMetrics
+from keysvc.observability.metrics import MethodMetrics, ServiceMetrics
 
 Behavior = Callable[[Any, Any], Any]
 

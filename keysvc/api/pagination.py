@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 from signing import b64url_decode, b64url_encode
 
 DEFAULT_PAGE_SIZE = 50

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from keysvc.tokens import Role
+from keysvc.domain.tokens import Role
 from keysvc.v1 import admin_service_pb2, license_service_pb2
 
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")

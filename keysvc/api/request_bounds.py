@@ -21,7 +21,7 @@ from typing import Final
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 
 __all__ = [
     "DEFAULT_MAX_CHARACTERS",

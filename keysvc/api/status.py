@@ -16,7 +16,7 @@ import grpc
 from google.protobuf import any_pb2
 from grpc_status import rpc_status
 
-from keysvc.errors import (
+from keysvc.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,

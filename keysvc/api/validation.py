@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 
 # Calendar dates the service deals in; anything else is a typo (the calendar covers these too).
 FIRST_DATE = date(2000, 1, 1)

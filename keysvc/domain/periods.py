@@ -22,8 +22,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 
+from keysvc.domain.errors import InvalidArgument
 from keysvc.domain.support_errors import InvalidPeriod, SupportExpired
-from keysvc.errors import InvalidArgument
 
 __all__ = [
     "JST",

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
+from keysvc.domain.errors import InvalidArgument
 from keysvc.domain.periods import Coverage, Period, coverage_on, jst_date
-from keysvc.errors import InvalidArgument
 
 __all__ = [
     "REISSUE_HOLD_REASON",

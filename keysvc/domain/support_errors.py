@@ -1,6 +1,6 @@
 """Errors of the support-period domain: what the support terms refuse, and why.
 
-Every class refines one of the service's error branches (`keysvc.errors`), so
+Every class refines one of the service's error branches (`keysvc.domain.errors`), so
 `keysvc.api.status` maps it to its gRPC code without knowing this module; each
 carries its own stable ``reason`` for the ``google.rpc.ErrorInfo``::
 
@@ -22,7 +22,7 @@ change once published; messages may.
 
 from __future__ import annotations
 
-from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 
 __all__ = [
     "IceNotOffered",

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from keysvc.domain.tokens import NewToken, Role
 from keysvc.persistence.schema import tokens
-from keysvc.tokens import NewToken, Role
 
 
 @dataclass(frozen=True, slots=True)

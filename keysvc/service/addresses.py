@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from keysvc.errors import FailedPrecondition, InvalidArgument
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument
 from keysvc.mail import UndeliverableAddress, deliverable_address
 from keysvc.mail.address import shown
 from keysvc.persistence.contract_repository import contact_addresses

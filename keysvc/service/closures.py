@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from keysvc.errors import NotFound
+from keysvc.domain.errors import NotFound
 from keysvc.persistence.calendar_state_repository import (
     locked_schedule_fingerprint,
     store_schedule_fingerprint,

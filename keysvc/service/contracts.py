@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection
 
 from keysvc.domain import add_licenses, first_period, jst_date, renewal_period
-from keysvc.errors import AlreadyExists, NotFound
+from keysvc.domain.errors import AlreadyExists, NotFound
 from keysvc.persistence.contract_repository import (
     ContractRecord,
     add_contract,

@@ -15,13 +15,14 @@ from keysvc.domain import (
     reissue_needs_hold,
     require_reissue_entitlement,
 )
-from keysvc.errors import (
+from keysvc.domain.errors import (
     FailedPrecondition,
     InvalidArgument,
     KeysvcError,
     NotFound,
     PermissionDenied,
 )
+from keysvc.domain.tokens import Principal, Role
 from keysvc.persistence.contract_repository import ContractRecord, get_contracts
 from keysvc.persistence.key_request_repository import (
     KeyRequestRecord,
@@ -50,7 +51,6 @@ from keysvc.service.release import (
     release_if_due,
 )
 from keysvc.service.schedules import schedule_at
-from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar, Schedule
 from signing import LicenseKeyError, LicenseVerifier, fingerprint_hash, normalise_fingerprint
 from signing.errors import InvalidFingerprint

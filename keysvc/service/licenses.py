@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from keysvc.errors import NotFound
+from keysvc.domain.errors import NotFound
 from keysvc.persistence.key_request_repository import LicenseRecord, get_license, revoke
 
 

@@ -29,7 +29,8 @@ from google.protobuf.message import Message
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from keysvc.errors import InvalidArgument, KeysvcError
+from keysvc.domain.errors import InvalidArgument, KeysvcError
+from keysvc.domain.tokens import Principal
 from keysvc.persistence.audit_repository import NewAuditEvent, add_events
 from keysvc.persistence.idempotency_repository import (
     CallKey,
@@ -37,7 +38,6 @@ from keysvc.persistence.idempotency_repository import (
     add_records,
     find_records,
 )
-from keysvc.tokens import Principal
 from scheduler.clock import Clock
 from signing import SigningError
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from sqlalchemy import Connection
 
 from keysvc.domain import SupportPolicy, UnknownPolicy, policy_for
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 from keysvc.persistence.contract_repository import product_policy_names
 
 

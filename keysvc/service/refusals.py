@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from keysvc.domain.tokens import Principal
 from keysvc.persistence.audit_repository import NewAuditEvent, add_events
-from keysvc.tokens import Principal
 from scheduler.clock import Clock
 
 # A refused call touched no resource: its audit event names none.

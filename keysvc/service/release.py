@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection
 
 from keysvc.domain import jst_date, support_end_for
-from keysvc.errors import FailedPrecondition, KeysvcError
+from keysvc.domain.errors import FailedPrecondition, KeysvcError
 from keysvc.mail import ComposedMail, compose_license_mail
 from keysvc.persistence.contract_repository import (
     ContractRecord,

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from keysvc.service.release import DueRelease, MailIdentity, Releaser, release_due
-from keysvc.signing_keys import SigningKeys
+from keysvc.service.signing_keys import SigningKeys
 from scheduler.clock import Clock
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from keysvc.errors import FailedPrecondition, InvalidArgument, KeysvcError
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument, KeysvcError
 from scheduler.calendar import (
     MAX_CLOSURE_DAYS,
     BusinessCalendar,

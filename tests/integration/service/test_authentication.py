@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from keysvc.authentication import Authenticator
-from keysvc.errors import Unauthenticated
+from keysvc.domain.errors import Unauthenticated
+from keysvc.domain.tokens import Role, new_token
 from keysvc.persistence.token_repository import add_token, revoke_token
-from keysvc.tokens import Role, new_token
+from keysvc.service.authentication import Authenticator
 
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 

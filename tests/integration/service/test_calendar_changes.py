@@ -8,14 +8,14 @@ from datetime import date, datetime, time
 import pytest
 from sqlalchemy import event
 
-from keysvc.errors import FailedPrecondition, InvalidArgument
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument
+from keysvc.domain.tokens import Principal, Role
 from keysvc.persistence.closure_repository import list_closures
 from keysvc.persistence.key_request_repository import get_key_request, set_state
 from keysvc.service.closures import Rescheduled, create_closure, reschedule_on_start
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.service.products import ProductCatalogue
-from keysvc.tokens import Principal, Role
 from scheduler.calendar import JST, BusinessCalendar, Closure
 
 SITE = Principal("site0000site0000", Role.SITE)

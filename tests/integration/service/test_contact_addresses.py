@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import update
 
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
+from keysvc.domain.tokens import Principal, Role
 from keysvc.persistence.key_request_repository import get_key_request
 from keysvc.persistence.outbox_repository import find_outbox_entry
 from keysvc.persistence.schema import contracts, key_requests
@@ -23,7 +24,6 @@ from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import DueRelease, MailIdentity, Releaser, release, release_due
-from keysvc.tokens import Principal, Role
 from scheduler.calendar import BusinessCalendar
 from signing import KeyRing, SigningKey, encrypt_private_key
 

@@ -14,11 +14,11 @@ from sqlalchemy import Connection, func, insert, select
 from keysvc.background import run_background_work
 from keysvc.bootstrap import Services, build_services
 from keysvc.config import Settings
+from keysvc.domain.tokens import Principal, Role
 from keysvc.persistence.idempotency_repository import purge_records
 from keysvc.persistence.schema import closures, idempotency_records
 from keysvc.service.mutations import Mutation, MutationRunner
 from keysvc.service.retention import IdempotencyRetention
-from keysvc.tokens import Principal, Role
 from keysvc.v1 import admin_service_pb2, resources_pb2
 from scheduler.clock import FixedClock
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from keysvc.domain import SupportExpired
-from keysvc.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from keysvc.domain.tokens import Principal, Role
 from keysvc.persistence.key_request_repository import active_license_of, get_key_request
 from keysvc.persistence.outbox_repository import find_outbox_entry
 from keysvc.persistence.schema import key_requests, licenses, mail_outbox, products
@@ -32,7 +33,6 @@ from keysvc.service.release import (
     release_due,
     release_if_due,
 )
-from keysvc.tokens import Principal, Role
 from scheduler.calendar import JST, BusinessCalendar
 from signing import KeyRing, SigningKey, encrypt_private_key
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from keysvc.config import ConfigError
 from keysvc.mail import BatchReport
-from keysvc.metrics import MetricsEndpoint, ServiceMetrics
+from keysvc.observability.metrics import MetricsEndpoint, ServiceMetrics
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import contracts, key_requests

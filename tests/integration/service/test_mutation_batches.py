@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Connection, event, insert, select
 
-from keysvc.errors import FailedPrecondition, InvalidArgument
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument
+from keysvc.domain.tokens import Principal, Role
 from keysvc.persistence.audit_repository import list_events
 from keysvc.persistence.schema import closures
 from keysvc.service.mutations import BatchCall, Mutation, MutationRunner
-from keysvc.tokens import Principal, Role
 from keysvc.v1 import admin_service_pb2, resources_pb2
 from scheduler.clock import FixedClock
 

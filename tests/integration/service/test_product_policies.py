@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from keysvc.domain import POLICIES, Period, RecontinuationRequired, UnknownPolicy
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 from keysvc.persistence.schema import products
 from keysvc.service.contracts import NewContract, create_contract, renew_contract
 from keysvc.service.products import ProductCatalogue

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from keysvc.config import MAX_RELEASE_BATCH_SIZE
+from keysvc.domain.tokens import Principal, Role
 from keysvc.mail import InvalidMail
 from keysvc.persistence.key_request_repository import get_key_request
 from keysvc.persistence.schema import (
@@ -26,8 +27,7 @@ from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity
 from keysvc.service.scheduled_release import ScheduledRelease
-from keysvc.signing_keys import SigningKeys
-from keysvc.tokens import Principal, Role
+from keysvc.service.signing_keys import SigningKeys
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import FixedClock
 from scheduler.loop import run_batches

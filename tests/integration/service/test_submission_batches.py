@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from keysvc.api import messages
-from keysvc.errors import KeysvcError
+from keysvc.domain.errors import KeysvcError
+from keysvc.domain.tokens import Principal, Role
 from keysvc.persistence.schema import key_requests
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
@@ -18,7 +19,6 @@ from keysvc.service.key_requests import Submission, Submitted, submit_key_reques
 from keysvc.service.mutations import BatchCall, Mutation, MutationRunner
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser
-from keysvc.tokens import Principal, Role
 from keysvc.v1 import license_service_pb2, resources_pb2
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import FixedClock

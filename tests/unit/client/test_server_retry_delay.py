@@ -10,7 +10,7 @@ from keysvc.client import RetryPolicy
 from keysvc.client.calls import MAX_SERVER_DELAY, Caller
 from keysvc.client.channel import ClientConfig
 from keysvc.client.errors import KeysvcClientError, error_from_rpc
-from keysvc.errors import ResourceExhausted, Unavailable
+from keysvc.domain.errors import ResourceExhausted, Unavailable
 from keysvc.v1 import license_service_pb2
 
 

@@ -21,7 +21,7 @@ from keysvc.domain import (
     require_reissue_entitlement,
     support_end_for,
 )
-from keysvc.errors import FailedPrecondition, InvalidArgument
+from keysvc.domain.errors import FailedPrecondition, InvalidArgument
 
 WEBCONF = POLICIES["neo-webconf"]
 BACKUP = POLICIES["neo-backup"]

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, tzinfo
 
 import pytest
 
+from keysvc.domain.errors import InvalidArgument
 from keysvc.domain.periods import (
     Period,
     add_licenses,
@@ -13,7 +14,6 @@ from keysvc.domain.periods import (
     jst_date,
 )
 from keysvc.domain.support_errors import InvalidPeriod
-from keysvc.errors import InvalidArgument
 
 FIRST = Period.starting(date(2026, 12, 1))  # … 2027-11-30
 SECOND = Period.starting(FIRST.next_start)  # 2027-12-01 … 2028-11-30

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from keysvc.domain.errors import InvalidArgument
 from keysvc.domain.periods import (
     Coverage,
     Period,
@@ -20,7 +21,6 @@ from keysvc.domain.periods import (
 )
 from keysvc.domain.reissue import reissue_needs_hold
 from keysvc.domain.support_errors import InvalidPeriod, SupportExpired
-from keysvc.errors import InvalidArgument
 
 FIRST = Period.starting(date(2026, 12, 1))  # … 2027-11-30
 PURCHASE = date(2026, 11, 2)

@@ -15,7 +15,7 @@ from keysvc.domain import (
     jst_date,
     year_end,
 )
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from keysvc.domain import (
     recontinuation_threshold,
     renewal_period,
 )
-from keysvc.errors import FailedPrecondition, NotFound
+from keysvc.domain.errors import FailedPrecondition, NotFound
 
 WEBCONF = POLICIES["neo-webconf"]
 BACKUP = POLICIES["neo-backup"]

@@ -13,7 +13,7 @@ from keysvc.domain import (
     REISSUE_WINDOW,
     reissue_needs_hold,
 )
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=JST)
 

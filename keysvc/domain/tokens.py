@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from keysvc.errors import Unauthenticated
+from keysvc.domain.errors import Unauthenticated
 
 TOKEN_PREFIX = "ksv1"  # noqa: S105 - a format marker, not a secret
 

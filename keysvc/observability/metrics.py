@@ -38,7 +38,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from keysvc.config import ConfigError, parse_listen_address
-from keysvc.errors import PermissionDenied, TooManyFailures, Unauthenticated
+from keysvc.domain.errors import PermissionDenied, TooManyFailures, Unauthenticated
 from keysvc.mail import BatchReport
 from keysvc.persistence.backlog_repository import Backlog, read_backlog
 from keysvc.service.release import DueRelease

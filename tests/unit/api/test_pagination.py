@@ -14,7 +14,7 @@ from keysvc.api.pagination import (
     MAX_PAGE_TOKEN_LENGTH,
     PageTokens,
 )
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 from signing import b64url_decode, b64url_encode
 
 TOKENS = PageTokens(b"k" * 32)

@@ -13,7 +13,7 @@ from keysvc.api.request_bounds import (
     check_request,
     undecodable_field,
 )
-from keysvc.errors import InvalidArgument
+from keysvc.domain.errors import InvalidArgument
 from keysvc.v1 import license_service_pb2, resources_pb2
 
 Submit = license_service_pb2.SubmitKeyRequestRequest

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from keysvc.errors import Unauthenticated
+from keysvc.domain.errors import Unauthenticated
+from keysvc.domain.tokens import Principal, hash_secret, parse_bearer, secret_matches
 from keysvc.persistence.token_repository import find_token
-from keysvc.tokens import Principal, hash_secret, parse_bearer, secret_matches
 
 # How long a verified token is trusted without asking the database again. A token
 # revoked on another replica keeps working there for at most this long; the replica

@@ -10,9 +10,9 @@ import pytest
 
 from keysvc.api.auth_watch import AuthWatch, peer_address, public_token_id
 from keysvc.api.failure_limiter import FailureLimiter
-from keysvc.errors import TooManyFailures, Unauthenticated
-from keysvc.metrics import ServiceMetrics
-from keysvc.tokens import Principal, Role
+from keysvc.domain.errors import TooManyFailures, Unauthenticated
+from keysvc.domain.tokens import Principal, Role
+from keysvc.observability.metrics import ServiceMetrics
 
 SITE = Principal("0123456789abcdef", Role.SITE)
 

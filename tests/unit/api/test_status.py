@@ -7,7 +7,7 @@ import google.rpc.error_details_pb2 as rpc_error_details
 import google.rpc.status_pb2 as rpc_status_pb2
 
 from keysvc.api.status import MAX_MESSAGE_CHARACTERS, MAX_METADATA_CHARACTERS, status_for
-from keysvc.errors import FailedPrecondition, NotFound, ResourceExhausted, Unavailable
+from keysvc.domain.errors import FailedPrecondition, NotFound, ResourceExhausted, Unavailable
 
 
 def _decoded(status) -> rpc_status_pb2.Status:

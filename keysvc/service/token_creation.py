@@ -7,11 +7,11 @@ from typing import Final
 
 from sqlalchemy import Engine
 
+from keysvc.domain.tokens import NewToken, Role, new_token
 from keysvc.persistence.audit_repository import NewAuditEvent, add_events
 from keysvc.persistence.token_repository import add_token
 from keysvc.service.audit import HOST_ROLE, host_actor
 from keysvc.service.mutations import OUTCOME_OK
-from keysvc.tokens import NewToken, Role, new_token
 
 # The audit log's "method" of a token made by `keysvc tokens create` (not an RPC: docs/auth.md).
 CREATE_TOKEN_COMMAND: Final = "keysvc tokens create"  # noqa: S105 - a command name

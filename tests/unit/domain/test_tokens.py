@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from keysvc.errors import Unauthenticated
-from keysvc.tokens import TOKEN_PREFIX, hash_secret, new_token, parse_bearer, secret_matches
+from keysvc.domain.errors import Unauthenticated
+from keysvc.domain.tokens import TOKEN_PREFIX, hash_secret, new_token, parse_bearer, secret_matches
 
 
 def test_a_new_token_parses_back_to_its_id_and_a_matching_secret() -> None:

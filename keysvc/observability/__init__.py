@@ -1,0 +1,1 @@
+"""What keysvc tells its operators: structured logs and Prometheus metrics."""
