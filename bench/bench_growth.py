@@ -81,9 +81,9 @@ from keysvc.domain.tokens import parse_bearer
 from keysvc.mail.compose import message_id_for
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
 from keysvc.persistence.key_request_repository import get_license
-from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.schema import contracts, key_requests, licenses, mail_outbox
+from keysvc.persistence.schema_migrations import upgrade_database
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.persistence.token_repository import find_token
 from keysvc.service.identifiers import new_key_request_id, new_license_serial

@@ -52,9 +52,9 @@ from keysvc.mail import ComposedMail, OutboxSender, compose_license_mail, transp
 from keysvc.mail.outbox import DEFAULT_BATCH_SIZE
 from keysvc.observability.logs import JsonFormatter
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
-from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.outbox_repository import queue_mails
 from keysvc.persistence.schema import contracts, key_requests
+from keysvc.persistence.schema_migrations import upgrade_database
 from scheduler.clock import SystemClock
 from signing import KeyRing, LicenseClaims, SigningKey, fingerprint_hash
 

@@ -46,7 +46,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from keysvc.persistence.database import create_database_engine
-from keysvc.persistence.migrate import upgrade_database
+from keysvc.persistence.schema_migrations import upgrade_database
 
 HOST: Final = "127.0.0.1"
 KEYSVC: Final = Path(sys.executable).with_name("keysvc")

@@ -34,10 +34,10 @@ from keysvc.persistence.database import (
     create_database_engine,
     sqlite_url_for,
 )
-from keysvc.persistence.migrate import current_revision, head_revision, upgrade_database
+from keysvc.persistence.schema_migrations import current_revision, head_revision, upgrade_database
 from keysvc.persistence.server_secret_repository import shared_secret
 from keysvc.service.authentication import Authenticator
-from keysvc.service.closures import reschedule_on_start
+from keysvc.service.closure_changes import reschedule_on_start
 from keysvc.service.mutations import MutationRunner
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.refusals import RefusalAudit

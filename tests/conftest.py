@@ -32,8 +32,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
-from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import audit_chain_head, products
+from keysvc.persistence.schema_migrations import upgrade_database
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POSTGRES_URL_VARIABLE = "KEYSVC_TEST_POSTGRES_URL"

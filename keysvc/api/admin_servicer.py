@@ -1,4 +1,4 @@
-"""`keysvc.v1.AdminService` over gRPC (role admin only, see `keysvc.api.policy`)."""
+"""`keysvc.v1.AdminService` over gRPC (role admin only, see `keysvc.api.access_rules`)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.token_repository import list_token_records, revoke_token
 from keysvc.service.addresses import validate_email
 from keysvc.service.authentication import Authenticator
-from keysvc.service.closures import create_closure, delete_closure
+from keysvc.service.closure_changes import create_closure, delete_closure
 from keysvc.service.contracts import (
     NewContract,
     add_seats,

@@ -1,7 +1,7 @@
 """The one interceptor every RPC of ours passes through.
 
 It refuses callers whose address failed to authenticate too often, authenticates
-the bearer token, checks the role against `keysvc.api.policy` (refusals are
+the bearer token, checks the role against `keysvc.api.access_rules` (refusals are
 counted, logged and audited by `keysvc.api.auth_watch`), makes the caller
 available to the handler (`current_principal`), and turns whatever the handler
 raises into a proper status (`keysvc.api.status`), so servicers only validate,
@@ -22,8 +22,8 @@ import grpc
 from google.protobuf import descriptor_pool
 from google.protobuf.message import DecodeError, Message
 
+from keysvc.api.access_rules import allowed_roles, is_public
 from keysvc.api.auth_watch import AuthWatch
-from keysvc.api.policy import allowed_roles, is_public
 from keysvc.api.request_bounds import MALFORMED_REQUEST, check_request, undecodable_field
 from keysvc.api.status import internal_status, status_for
 from keysvc.domain.errors import (

@@ -20,7 +20,7 @@ from keysvc.domain.ice import turn_credential
 from keysvc.persistence.key_request_repository import get_license
 from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.signing_key_repository import list_signing_keys
-from keysvc.service.closures import current_calendar
+from keysvc.service.closure_changes import current_calendar
 from keysvc.service.contracts import require_contract
 from keysvc.service.key_requests import (
     Accepted,

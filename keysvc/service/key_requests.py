@@ -40,7 +40,7 @@ from keysvc.persistence.key_request_repository import (
 )
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.addresses import stored_address, validate_email
-from keysvc.service.closures import current_calendar
+from keysvc.service.closure_changes import current_calendar
 from keysvc.service.contracts import contract_not_found, require_contract
 from keysvc.service.identifiers import new_key_request_id
 from keysvc.service.release import (

@@ -2,7 +2,7 @@
 gRPC against a real server, on SQLite and on PostgreSQL (docs/auth.md).
 
 The matrix below is written out again rather than read from
-`keysvc.api.policy`: it is the documented rule, and the server must follow it.
+`keysvc.api.access_rules`: it is the documented rule, and the server must follow it.
 """
 
 from __future__ import annotations

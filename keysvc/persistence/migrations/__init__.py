@@ -1,1 +1,1 @@
-"""Alembic migrations for keysvc's schema; run them with `keysvc.persistence.migrate`."""
+"""Alembic migrations for keysvc's schema; run them with `keysvc.persistence.schema_migrations`."""

@@ -1,6 +1,6 @@
 """Alembic's environment: runs migrations on the connection keysvc hands over.
 
-keysvc never lets Alembic open its own connection: `keysvc.persistence.migrate`
+keysvc never lets Alembic open its own connection: `keysvc.persistence.schema_migrations`
 passes one in ``config.attributes["connection"]``, already inside the
 transaction (and, on PostgreSQL, holding the advisory lock) that makes the
 upgrade safe to run concurrently. Offline (``--sql``) mode is not supported:
@@ -31,12 +31,14 @@ def run_migrations_online(connection: Connection) -> None:
 
 
 if context.is_offline_mode():
-    raise RuntimeError("keysvc migrations run online only (see keysvc.persistence.migrate)")
+    raise RuntimeError(
+        "keysvc migrations run online only (see keysvc.persistence.schema_migrations)"
+    )
 
 _connection = context.config.attributes.get("connection")
 if not isinstance(_connection, Connection):
     raise RuntimeError(
         "no connection passed in config.attributes['connection']; "
-        "run migrations through keysvc.persistence.migrate"
+        "run migrations through keysvc.persistence.schema_migrations"
     )
 run_migrations_online(_connection)

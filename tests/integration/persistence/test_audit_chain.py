@@ -23,8 +23,8 @@ from keysvc.persistence.audit_repository import (
     read_chain_head,
 )
 from keysvc.persistence.database import create_database_engine
-from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import audit_chain_head, audit_events
+from keysvc.persistence.schema_migrations import upgrade_database
 from keysvc.service.audit import verify_audit_log
 
 from .rows import NOW

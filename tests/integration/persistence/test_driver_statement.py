@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from keysvc.persistence.database import create_database_engine
 from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
-from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import audit_events, closures, idempotency_records
+from keysvc.persistence.schema_migrations import upgrade_database
 
 JST = timezone(timedelta(hours=9))
 CLOSURE_COLUMNS = ("id", "start_date", "end_date", "label", "created_at")

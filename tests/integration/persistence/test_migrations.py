@@ -17,13 +17,13 @@ from sqlalchemy import Index, MetaData, inspect, select, update
 from keysvc.persistence.audit_repository import NewAuditEvent, add_events
 from keysvc.persistence.contract_repository import next_contract_sequence
 from keysvc.persistence.database import create_database_engine
-from keysvc.persistence.migrate import (
+from keysvc.persistence.schema import audit_events, contracts, key_requests, metadata, products
+from keysvc.persistence.schema_migrations import (
     _alembic_config,
     current_revision,
     head_revision,
     upgrade_database,
 )
-from keysvc.persistence.schema import audit_events, contracts, key_requests, metadata, products
 from keysvc.service.audit import verify_audit_log
 
 from . import rows
@@ -114,7 +114,13 @@ def test_two_concurrent_upgrades_both_succeed(empty_url):
     # Two processes, as two servers starting at once would be: within one
     # process upgrade_database also serialises threads, which would hide a
     # missing database lock.
-    command_line = [sys.executable, "-m", "keysvc.persistence.migrate", "upgrade", "--url"]
+    command_line = [
+        sys.executable,
+        "-m",
+        "keysvc.persistence.schema_migrations",
+        "upgrade",
+        "--url",
+    ]
     processes = [
         subprocess.Popen([*command_line, empty_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)

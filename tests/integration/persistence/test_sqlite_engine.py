@@ -17,8 +17,8 @@ from keysvc.persistence.database import (
     create_database_engine,
     sqlite_url_for,
 )
-from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import products
+from keysvc.persistence.schema_migrations import upgrade_database
 
 PRAGMAS = {
     "journal_mode": "wal",

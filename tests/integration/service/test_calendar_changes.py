@@ -12,7 +12,7 @@ from keysvc.domain.errors import FailedPrecondition, InvalidArgument
 from keysvc.domain.tokens import Principal, Role
 from keysvc.persistence.closure_repository import list_closures
 from keysvc.persistence.key_request_repository import get_key_request, set_state
-from keysvc.service.closures import Rescheduled, create_closure, reschedule_on_start
+from keysvc.service.closure_changes import Rescheduled, create_closure, reschedule_on_start
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.service.products import ProductCatalogue

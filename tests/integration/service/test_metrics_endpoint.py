@@ -19,8 +19,8 @@ from keysvc.config import ConfigError
 from keysvc.mail import BatchReport
 from keysvc.observability.metrics import MetricsEndpoint, ServiceMetrics
 from keysvc.persistence.database import create_database_engine, sqlite_url_for
-from keysvc.persistence.migrate import upgrade_database
 from keysvc.persistence.schema import contracts, key_requests
+from keysvc.persistence.schema_migrations import upgrade_database
 from keysvc.service.release import DueRelease
 from scheduler.clock import FixedClock
 from tests.integration.persistence.rows import NOW, contract, key_request

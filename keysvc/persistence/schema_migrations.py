@@ -11,9 +11,9 @@ leaves the database as it was.
 Alembic runs from code, without an ``alembic.ini``. For developers the module is
 also a small command line (see docs/persistence.md)::
 
-    python -m keysvc.persistence.migrate revision -m "add licenses.note" --autogenerate
-    python -m keysvc.persistence.migrate upgrade --url postgresql+psycopg://postgres@127.0.0.1/keysvc
-    python -m keysvc.persistence.migrate current --url sqlite+pysqlite:////srv/keysvc/keysvc.db
+    python -m keysvc.persistence.schema_migrations revision -m "add licenses.note" --autogenerate
+    python -m keysvc.persistence.schema_migrations upgrade --url postgresql+psycopg://postgres@127.0.0.1/keysvc
+    python -m keysvc.persistence.schema_migrations current --url sqlite+pysqlite:////srv/keysvc/keysvc.db
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _revision(message: str, *, autogenerate: bool, url: str | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Developer command line: ``revision``, ``upgrade``, ``current`` and ``heads``."""
     parser = argparse.ArgumentParser(
-        prog="python -m keysvc.persistence.migrate", description=main.__doc__
+        prog="python -m keysvc.persistence.schema_migrations", description=main.__doc__
     )
     commands = parser.add_subparsers(dest="command", required=True)
     revision = commands.add_parser("revision", help="write a new migration script")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from keysvc.api.policy import METHOD_ROLES, allowed_roles, is_public
+from keysvc.api.access_rules import METHOD_ROLES, allowed_roles, is_public
 from keysvc.domain.tokens import Role
 from keysvc.v1 import admin_service_pb2, license_service_pb2
 
