@@ -15,6 +15,7 @@ from keysvc.api.pagination import PageTokens
 from keysvc.api.runner import Runner
 from keysvc.domain import jst_date
 from keysvc.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from keysvc.domain.lifecycle import KeyRequestState
 from keysvc.persistence.audit_repository import list_events
 from keysvc.persistence.closure_repository import list_closure_records
 from keysvc.persistence.contract_repository import list_contracts
@@ -57,17 +58,6 @@ _SERVICE = "/keysvc.v1.AdminService/"
 _ROTATE = _SERVICE + "RotateSigningKey"
 _CREATE_CONTRACT = _SERVICE + "CreateContract"
 _ISSUE_KEY_NOW = _SERVICE + "IssueKeyNow"
-_STATE_NAMES = {
-    resources_pb2.KEY_REQUEST_STATE_PENDING: "PENDING",
-    resources_pb2.KEY_REQUEST_STATE_HELD: "HELD",
-    resources_pb2.KEY_REQUEST_STATE_RELEASED: "RELEASED",
-    resources_pb2.KEY_REQUEST_STATE_REJECTED: "REJECTED",
-}
-_STATUS_NAMES = {
-    resources_pb2.LICENSE_STATUS_ACTIVE: "ACTIVE",
-    resources_pb2.LICENSE_STATUS_SUPERSEDED: "SUPERSEDED",
-    resources_pb2.LICENSE_STATUS_REVOKED: "REVOKED",
-}
 
 
 class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
@@ -163,7 +153,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
 
         def issue(connection: Connection) -> tuple[resources_pb2.KeyRequest, str]:
             record = require_key_request(connection, request_id, for_update=True)
-            if record.state != "RELEASED":
+            if record.state != KeyRequestState.RELEASED:
                 release(connection, record, self._releaser(connection), self._clock.now())
                 record = require_key_request(connection, request_id)
             license_ = get_license(connection, record.license_serial or "")
@@ -242,10 +232,10 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: admin_service_pb2.ListKeyRequestsRequest, context: Context
     ) -> admin_service_pb2.ListKeyRequestsResponse:
         """Key requests in acceptance order, with filters and the number that match."""
-        state = _STATE_NAMES.get(request.state, "")
+        state = messages.key_request_state_filter(request.state)
         filters = {
             "contract_number": request.contract_number,
-            "state": state,
+            "state": state or "",
             "at_risk": request.at_risk,
             "late": request.late,
         }
@@ -315,8 +305,8 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: admin_service_pb2.ListLicensesRequest, context: Context
     ) -> admin_service_pb2.ListLicensesResponse:
         """Licenses by serial, optionally of one contract or status."""
-        status = _STATUS_NAMES.get(request.status, "")
-        filters = {"contract_number": request.contract_number, "status": status}
+        status = messages.license_status_filter(request.status)
+        filters = {"contract_number": request.contract_number, "status": status or ""}
         page = self._page_tokens.page_of(request.page_size, request.page_token, filters)
         after = page.after if isinstance(page.after, str) else None
         records = await self._runner.read(

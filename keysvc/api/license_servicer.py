@@ -107,9 +107,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         """Accepts a key request and schedules its release by the business calendar;
         a request due already (same day, before the cutoff) is released in the same
         transaction and answered with its key."""
-        kind = messages.KIND_NAMES.get(request.kind)
-        if kind is None:
-            raise InvalidArgument("kind", "kind must be INITIAL, REISSUE or SEATS_CHANGE")
+        kind = messages.key_request_kind(request.kind)
         submission = Submission(
             contract_number=validation.contract_number("contract_number", request.contract_number),
             kind=kind,

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Final
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from keysvc.persistence.audit_repository import AuditEvent
-from keysvc.persistence.closure_repository import ClosureRecord
-from keysvc.persistence.contract_repository import ContractRecord
-from keysvc.persistence.key_request_repository import KeyRequestRecord, LicenseRecord
-from keysvc.persistence.signing_key_repository import StoredSigningKey
-from keysvc.persistence.token_repository import TokenRecord
+from keysvc.domain.errors import InvalidArgument
+from keysvc.domain.lifecycle import KeyRequestKind, KeyRequestState, LicenseStatus
+from keysvc.domain.records import (
+    AuditEvent,
+    ClosureRecord,
+    ContractRecord,
+    KeyRequestRecord,
+    LicenseRecord,
+    StoredSigningKey,
+    TokenRecord,
+)
 from keysvc.v1 import resources_pb2
 
 
@@ -77,31 +83,54 @@ def contract(record: ContractRecord) -> resources_pb2.Contract:
     )
 
 
-_KINDS = {
-    "INITIAL": resources_pb2.KEY_REQUEST_KIND_INITIAL,
-    "REISSUE": resources_pb2.KEY_REQUEST_KIND_REISSUE,
-    "SEATS_CHANGE": resources_pb2.KEY_REQUEST_KIND_SEATS_CHANGE,
+# The domain's lifecycle and the API's enums: each mapping written once, read both ways.
+_KINDS: Final = {
+    KeyRequestKind.INITIAL: resources_pb2.KEY_REQUEST_KIND_INITIAL,
+    KeyRequestKind.REISSUE: resources_pb2.KEY_REQUEST_KIND_REISSUE,
+    KeyRequestKind.SEATS_CHANGE: resources_pb2.KEY_REQUEST_KIND_SEATS_CHANGE,
 }
-_STATES = {
-    "PENDING": resources_pb2.KEY_REQUEST_STATE_PENDING,
-    "HELD": resources_pb2.KEY_REQUEST_STATE_HELD,
-    "RELEASED": resources_pb2.KEY_REQUEST_STATE_RELEASED,
-    "REJECTED": resources_pb2.KEY_REQUEST_STATE_REJECTED,
+_STATES: Final = {
+    KeyRequestState.PENDING: resources_pb2.KEY_REQUEST_STATE_PENDING,
+    KeyRequestState.HELD: resources_pb2.KEY_REQUEST_STATE_HELD,
+    KeyRequestState.RELEASED: resources_pb2.KEY_REQUEST_STATE_RELEASED,
+    KeyRequestState.REJECTED: resources_pb2.KEY_REQUEST_STATE_REJECTED,
 }
-_LICENSE_STATUSES = {
-    "ACTIVE": resources_pb2.LICENSE_STATUS_ACTIVE,
-    "SUPERSEDED": resources_pb2.LICENSE_STATUS_SUPERSEDED,
-    "REVOKED": resources_pb2.LICENSE_STATUS_REVOKED,
+_LICENSE_STATUSES: Final = {
+    LicenseStatus.ACTIVE: resources_pb2.LICENSE_STATUS_ACTIVE,
+    LicenseStatus.SUPERSEDED: resources_pb2.LICENSE_STATUS_SUPERSEDED,
+    LicenseStatus.REVOKED: resources_pb2.LICENSE_STATUS_REVOKED,
 }
 _MAIL_STATES = {
     "QUEUED": resources_pb2.MAIL_DELIVERY_STATE_QUEUED,
     "SENT": resources_pb2.MAIL_DELIVERY_STATE_SENT,
     "FAILED": resources_pb2.MAIL_DELIVERY_STATE_FAILED,
 }
-KIND_NAMES = {value: name for name, value in _KINDS.items()}
+_KIND_OF_VALUE: Final = {value: kind for kind, value in _KINDS.items()}
+_STATE_OF_VALUE: Final = {value: state for state, value in _STATES.items()}
+_LICENSE_STATUS_OF_VALUE: Final = {value: status for status, value in _LICENSE_STATUSES.items()}
 
 
-def license_status(status: str) -> resources_pb2.LicenseStatus.ValueType:
+def key_request_kind(value: resources_pb2.KeyRequestKind.ValueType) -> KeyRequestKind:
+    """The kind a request asks for; an unset or unknown value is an `InvalidArgument`."""
+    kind = _KIND_OF_VALUE.get(value)
+    if kind is None:
+        raise InvalidArgument("kind", "kind must be INITIAL, REISSUE or SEATS_CHANGE")
+    return kind
+
+
+def key_request_state_filter(
+    value: resources_pb2.KeyRequestState.ValueType,
+) -> KeyRequestState | None:
+    """The state a list is filtered by; None (no filter) when unset."""
+    return _STATE_OF_VALUE.get(value)
+
+
+def license_status_filter(value: resources_pb2.LicenseStatus.ValueType) -> LicenseStatus | None:
+    """The status a list is filtered by; None (no filter) when unset."""
+    return _LICENSE_STATUS_OF_VALUE.get(value)
+
+
+def license_status(status: LicenseStatus) -> resources_pb2.LicenseStatus.ValueType:
     """The enum value of a stored license status."""
     return _LICENSE_STATUSES[status]
 

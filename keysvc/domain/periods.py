@@ -18,12 +18,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
 from keysvc.domain.errors import InvalidArgument
 from keysvc.domain.support_errors import InvalidPeriod, SupportExpired
+from scheduler.calendar import JST
 
 __all__ = [
     "JST",
@@ -38,8 +39,6 @@ __all__ = [
     "year_end",
 ]
 
-# Japan has kept +09:00 all year since 1951; a fixed offset needs no time-zone data.
-JST = timezone(timedelta(hours=9), "JST")
 _ONE_DAY = timedelta(days=1)
 _ONE_YEAR = relativedelta(years=1)
 
@@ -47,7 +46,7 @@ _ONE_YEAR = relativedelta(years=1)
 def jst_date(instant: datetime, *, field: str = "accepted_at") -> date:
     """The JST calendar date of an aware instant; a naive one is an `InvalidArgument`.
 
-    >>> jst_date(datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc))
+    >>> jst_date(datetime.fromisoformat("2026-11-30T15:00:00+00:00"))
     datetime.date(2026, 12, 1)
     """
     if instant.tzinfo is None or instant.utcoffset() is None:

@@ -14,7 +14,7 @@ or a re-send after a crash sends the very same message, with the same
         license_key="eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJrZXlzdmMifQ.c2ln",
         generation=1,
         support_end=date(2027, 3, 31),
-        kind="INITIAL",
+        kind=KeyRequestKind.INITIAL,
         issued_at=datetime(2026, 11, 20, 7, 59, tzinfo=UTC),
         sender="desknet's NEO サポート <noreply@example.jp>",
         message_id_domain="keysvc.example.jp",
@@ -51,6 +51,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Final
 
+from keysvc.domain.lifecycle import KeyRequestKind
 from keysvc.mail.address import deliverable_address
 from keysvc.mail.errors import InvalidMail
 from scheduler.calendar import JST, NaiveDatetime
@@ -66,23 +67,25 @@ __all__ = [
 # Subject line per key-request kind: the product in 【】 as the product's own
 # notices write it, then what happened, then the support service number.
 _SUBJECTS: Final = {
-    "INITIAL": "【{product}】ライセンスキーのお知らせ",
-    "REISSUE": "【{product}】ライセンスキー再発行のお知らせ",
-    "SEATS_CHANGE": "【{product}】ライセンス数変更に伴うライセンスキーのお知らせ",
+    KeyRequestKind.INITIAL: "【{product}】ライセンスキーのお知らせ",
+    KeyRequestKind.REISSUE: "【{product}】ライセンスキー再発行のお知らせ",
+    KeyRequestKind.SEATS_CHANGE: "【{product}】ライセンス数変更に伴うライセンスキーのお知らせ",
 }
 _SUBJECT_CONTRACT: Final = "（{contract}）"
-MAIL_KINDS: Final = tuple(_SUBJECTS)
+MAIL_KINDS: Final = tuple(kind.value for kind in _SUBJECTS)
 
 # The paragraph that says why this key was issued, and what happens to the old one.
 _INTRODUCTIONS: Final = {
-    "INITIAL": ("ご依頼いただきましたライセンスキーを発行いたしましたので、お知らせいたします。",),
-    "REISSUE": (
+    KeyRequestKind.INITIAL: (
+        "ご依頼いただきましたライセンスキーを発行いたしましたので、お知らせいたします。",
+    ),
+    KeyRequestKind.REISSUE: (
         "サーバー移行に伴うライセンスキーの再発行を承りましたので、",
         "新しいライセンスキーをお知らせいたします。",
         "これまでのライセンスキーは、本ライセンスキーの発行をもって無効となりました。",
         "新しいサーバーに本ライセンスキーを設定してください。",
     ),
-    "SEATS_CHANGE": (
+    KeyRequestKind.SEATS_CHANGE: (
         "ライセンス数の変更に伴い、新しいライセンスキーを発行いたしましたので、お知らせいたします。",
         "これまでのライセンスキーに代えて、本ライセンスキーを設定してください。",
     ),
@@ -153,7 +156,7 @@ def compose_license_mail(
     license_key: str,
     generation: int,
     support_end: date,
-    kind: str,
+    kind: KeyRequestKind,
     issued_at: datetime,
     sender: str,
     message_id_domain: str,
@@ -264,7 +267,7 @@ def _date_line(issued_jst: datetime) -> str:
 
 def _body(
     *,
-    kind: str,
+    kind: KeyRequestKind,
     customer_name: str,
     contract_number: str,
     product_name: str,

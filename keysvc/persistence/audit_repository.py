@@ -10,29 +10,14 @@ for the few statements before COMMIT.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Final
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from keysvc.domain.audit_chain import AuditFacts, ChainedEvent, ChainHead, chain_events
+from keysvc.domain.records import AuditEvent
 from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
 from keysvc.persistence.schema import audit_chain_head, audit_events
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """Who did what to which resource, when, and how it ended."""
-
-    id: int
-    occurred_at: datetime
-    actor_token_id: str
-    actor_role: str
-    method: str
-    resource: str
-    outcome: str
-
 
 NewAuditEvent = AuditFacts
 """An event to append: everything but the id the database gives it (and its link)."""

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from keysvc.domain.lifecycle import KeyRequestState
 from keysvc.persistence.schema import key_requests, mail_outbox
 
 
@@ -39,11 +40,11 @@ def read_backlog(connection: Connection, now: datetime) -> Backlog:
     """Counts the waiting work as of `now`."""
     overdue, oldest_release = connection.execute(
         select(func.count(), func.min(key_requests.c.release_at)).where(
-            key_requests.c.state == "PENDING", key_requests.c.release_at <= now
+            key_requests.c.state == KeyRequestState.PENDING, key_requests.c.release_at <= now
         )
     ).one()
     held = connection.execute(
-        select(func.count()).where(key_requests.c.state == "HELD")
+        select(func.count()).where(key_requests.c.state == KeyRequestState.HELD)
     ).scalar_one()
     queued, oldest_queued = connection.execute(
         select(func.count(), func.min(mail_outbox.c.created_at)).where(

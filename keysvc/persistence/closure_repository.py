@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from sqlalchemy import Connection, delete, insert, select
 
+from keysvc.domain.records import ClosureRecord
 from keysvc.persistence.driver_statement import DriverStatement
 from keysvc.persistence.schema import closures
 from scheduler.calendar import Closure
-
-
-@dataclass(frozen=True, slots=True)
-class ClosureRecord:
-    """A stored closure and its id."""
-
-    id: str
-    closure: Closure
-
 
 # Read by every submission batch: built once (see key_request_repository).
 _SELECT_CLOSURES: Final = DriverStatement(

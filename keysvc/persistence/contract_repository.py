@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -12,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from keysvc.domain import Period
+from keysvc.domain.records import ContractRecord
 from keysvc.persistence.driver_statement import DriverStatement
 from keysvc.persistence.schema import (
     contract_number_counters,
@@ -19,26 +19,6 @@ from keysvc.persistence.schema import (
     products,
     support_periods,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ContractRecord:
-    """A support contract with its periods, oldest first."""
-
-    contract_number: str
-    product_code: str
-    customer_name: str
-    contact_email: str
-    seats: int
-    purchase_date: date
-    accept_date: date
-    created_at: datetime
-    periods: tuple[Period, ...]
-
-    @property
-    def coverage_start(self) -> date:
-        """Support is given from the purchase date, or the first period if that is earlier."""
-        return min(self.purchase_date, self.periods[0].start)
 
 
 def product_policy_names(connection: Connection) -> dict[str, str]:

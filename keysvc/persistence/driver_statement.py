@@ -297,7 +297,7 @@ def _make_plan(
         raise TypeError("literal_execute parameters would make the SQL differ per value")
     list_sizes = dict(zip(lists, sizes, strict=True))
     # The caller's parameters are the bindparam()s without a value; the others are the
-    # statement's own constants (literals, .values(state="RELEASED")).
+    # statement's own constants (literals, .values(released_late=False)).
     slots: dict[str, _Slot | list[_Slot]] = {}
     for name, bind in compiled.binds.items():
         if not bind.required:

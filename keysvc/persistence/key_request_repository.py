@@ -9,53 +9,10 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from keysvc.domain.lifecycle import OPEN_STATES, KeyRequestKind, KeyRequestState, LicenseStatus
+from keysvc.domain.records import KeyRequestRecord, LicenseRecord
 from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
 from keysvc.persistence.schema import key_requests, licenses
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRequestRecord:
-    """A key request as stored."""
-
-    id: str
-    contract_number: str
-    kind: str
-    state: str
-    fingerprint: str | None
-    fingerprint_hash: str
-    contact_email: str
-    previous_license_serial: str | None
-    accepted_at: datetime
-    due_date: date
-    release_at: datetime
-    released_at: datetime | None
-    license_serial: str | None
-    hold_reason: str | None
-    reject_reason: str | None
-    at_risk: bool
-    released_late: bool
-
-
-@dataclass(frozen=True, slots=True)
-class LicenseRecord:
-    """A license as stored."""
-
-    serial: str
-    contract_number: str
-    key_request_id: str
-    status: str
-    seats: int
-    generation: int
-    fingerprint_hash: str
-    kid: str
-    issued_at: datetime
-    support_end: date
-    license_key: str
-    superseded_by: str | None
-    revoke_reason: str | None
-
-
-OPEN_STATES = ("PENDING", "HELD")
 
 # The statements of the submission and release paths run on the driver's cursor
 # (`DriverStatement`): they run for every key issued. Selects name the record's fields
@@ -75,8 +32,8 @@ _SELECT_OPEN_REQUESTS: Final = DriverStatement(
 _SELECT_REISSUE_TIMES: Final = DriverStatement(
     select(key_requests.c.contract_number, key_requests.c.accepted_at).where(
         key_requests.c.contract_number.in_(bindparam("numbers", expanding=True)),
-        key_requests.c.kind == "REISSUE",
-        key_requests.c.state != "REJECTED",
+        key_requests.c.kind == KeyRequestKind.REISSUE,
+        key_requests.c.state != KeyRequestState.REJECTED,
         key_requests.c.accepted_at >= bindparam("since"),
     ),
     lists=("numbers",),
@@ -100,7 +57,7 @@ _SELECT_ACTIVE_LICENSES_FOR_UPDATE: Final = DriverStatement(
     select(*_LICENSE_COLUMNS)
     .where(
         licenses.c.contract_number.in_(bindparam("numbers", expanding=True)),
-        licenses.c.status == "ACTIVE",
+        licenses.c.status == LicenseStatus.ACTIVE,
     )
     .order_by(licenses.c.serial)
     .with_for_update(),
@@ -134,7 +91,10 @@ _SET_STATE: Final = DriverStatement(
 )
 _CLAIM_DUE: Final = DriverStatement(
     select(*_KEY_REQUEST_COLUMNS)
-    .where(key_requests.c.state == "PENDING", key_requests.c.release_at <= bindparam("as_of"))
+    .where(
+        key_requests.c.state == KeyRequestState.PENDING,
+        key_requests.c.release_at <= bindparam("as_of"),
+    )
     .order_by(key_requests.c.release_at, key_requests.c.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -149,8 +109,8 @@ _SELECT_LAST_GENERATIONS: Final = DriverStatement(
 _INSERT_LICENSES: Final = DriverInsert(licenses, LicenseRecord.__slots__)
 _SUPERSEDE: Final = DriverStatement(
     update(licenses)
-    .where(licenses.c.serial == bindparam("old"), licenses.c.status == "ACTIVE")
-    .values(status="SUPERSEDED")
+    .where(licenses.c.serial == bindparam("old"), licenses.c.status == LicenseStatus.ACTIVE)
+    .values(status=LicenseStatus.SUPERSEDED)
 )
 _LINK_SUCCESSOR: Final = DriverStatement(
     update(licenses)
@@ -161,7 +121,7 @@ _MARK_RELEASED: Final = DriverStatement(
     update(key_requests)
     .where(key_requests.c.id.in_(bindparam("request_ids", expanding=True)))
     .values(
-        state="RELEASED",
+        state=KeyRequestState.RELEASED,
         released_at=bindparam("released_at", type_=key_requests.c.released_at.type),
         # The license the request has just made: one statement for the whole batch,
         # where an executemany of one UPDATE per request bound its values row by row
@@ -169,8 +129,8 @@ _MARK_RELEASED: Final = DriverStatement(
         license_serial=select(licenses.c.serial)
         .where(licenses.c.key_request_id == key_requests.c.id)
         .scalar_subquery(),
-        released_late=bindparam("release_day", type_=key_requests.c.due_date.type)
-        > key_requests.c.due_date,
+        # Decided by the caller (`keysvc.domain.lifecycle.is_late`), not here.
+        released_late=bindparam("late", type_=key_requests.c.released_late.type),
     ),
     lists=("request_ids",),
 )
@@ -248,19 +208,15 @@ def reissue_times_of(
 
 
 def mark_released(
-    connection: Connection, request_ids: Sequence[str], *, released_at: datetime, release_day: date
+    connection: Connection, request_ids: Sequence[str], *, released_at: datetime, late: bool
 ) -> None:
     """Records the release of requests whose licenses are stored already, in one
-    statement: each gets its license's serial, and is late when `release_day` (the
-    Tokyo day of `released_at`) is after its due date."""
+    statement: each gets its license's serial, and `late` as whether it missed its
+    due date."""
     if request_ids:
         _MARK_RELEASED.run(
             connection,
-            {
-                "request_ids": list(request_ids),
-                "released_at": released_at,
-                "release_day": release_day,
-            },
+            {"request_ids": list(request_ids), "released_at": released_at, "late": late},
         )
 
 
@@ -282,7 +238,7 @@ def active_license_of(connection: Connection, contract_number: str) -> LicenseRe
     """The contract's ACTIVE license, if any."""
     row = connection.execute(
         select(*_LICENSE_COLUMNS).where(
-            licenses.c.contract_number == contract_number, licenses.c.status == "ACTIVE"
+            licenses.c.contract_number == contract_number, licenses.c.status == LicenseStatus.ACTIVE
         )
     ).one_or_none()
     return None if row is None else _license(row)
@@ -336,18 +292,20 @@ def add_licenses(connection: Connection, records: list[LicenseRecord]) -> None:
 
 def _key_request(row: Sequence[Any]) -> KeyRequestRecord:
     """The record of a row of `_KEY_REQUEST_COLUMNS`."""
-    return KeyRequestRecord(*row)
+    return KeyRequestRecord(
+        row[0], row[1], KeyRequestKind(row[2]), KeyRequestState(row[3]), *row[4:]
+    )
 
 
 def _license(row: Sequence[Any]) -> LicenseRecord:
     """The record of a row of `_LICENSE_COLUMNS`."""
-    return LicenseRecord(*row)
+    return LicenseRecord(row[0], row[1], row[2], LicenseStatus(row[3]), *row[4:])
 
 
 def set_state(
     connection: Connection,
     request_id: str,
-    state: str,
+    state: KeyRequestState,
     *,
     reject_reason: str | None = None,
     hold_reason: str | None = None,
@@ -370,7 +328,7 @@ def list_key_requests(
     limit: int,
     after: tuple[datetime, str] | None,
     contract_number: str,
-    state: str,
+    state: KeyRequestState | None,
     at_risk: bool,
     late: bool,
 ) -> tuple[list[KeyRequestRecord], int]:
@@ -378,7 +336,7 @@ def list_key_requests(
     conditions = []
     if contract_number:
         conditions.append(key_requests.c.contract_number == contract_number)
-    if state:
+    if state is not None:
         conditions.append(key_requests.c.state == state)
     if at_risk:
         conditions.append(key_requests.c.at_risk.is_(True))
@@ -406,7 +364,7 @@ def list_licenses(
     limit: int,
     after: str | None,
     contract_number: str,
-    status: str,
+    status: LicenseStatus | None,
 ) -> list[LicenseRecord]:
     """Licenses by serial, optionally of one contract or status."""
     query = select(*_LICENSE_COLUMNS).order_by(licenses.c.serial).limit(limit)
@@ -414,7 +372,7 @@ def list_licenses(
         query = query.where(licenses.c.serial > after)
     if contract_number:
         query = query.where(licenses.c.contract_number == contract_number)
-    if status:
+    if status is not None:
         query = query.where(licenses.c.status == status)
     return [_license(row) for row in connection.execute(query)]
 
@@ -424,7 +382,7 @@ def revoke(connection: Connection, serial: str, reason: str, now: datetime) -> N
     connection.execute(
         update(licenses)
         .where(licenses.c.serial == serial)
-        .values(status="REVOKED", revoked_at=now, revoke_reason=reason)
+        .values(status=LicenseStatus.REVOKED, revoked_at=now, revoke_reason=reason)
     )
 
 
@@ -456,7 +414,7 @@ class WaitingAddress:
 
     id: str
     contract_number: str
-    state: str
+    state: KeyRequestState
     contact_email: str
 
 
@@ -474,7 +432,9 @@ def waiting_addresses(connection: Connection) -> Iterator[WaitingAddress]:
         .order_by(key_requests.c.id)
     )
     for row in connection.execution_options(yield_per=1000).execute(query):
-        yield WaitingAddress(*row)
+        yield WaitingAddress(
+            row.id, row.contract_number, KeyRequestState(row.state), row.contact_email
+        )
 
 
 def reschedule(connection: Connection, schedules: Sequence[tuple[str, datetime, bool]]) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 
+from keysvc.domain.lifecycle import KeyRequestKind, KeyRequestState, LicenseStatus, SigningKeyState
 from keysvc.persistence.types import UtcDateTime
 
 # Stable constraint names, so migrations can name what they alter on every backend.
@@ -40,10 +41,10 @@ metadata = MetaData(
     }
 )
 
-LICENSE_STATUSES = ("ACTIVE", "SUPERSEDED", "REVOKED")
-KEY_REQUEST_KINDS = ("INITIAL", "REISSUE", "SEATS_CHANGE")
-KEY_REQUEST_STATES = ("PENDING", "HELD", "RELEASED", "REJECTED")
-SIGNING_KEY_STATES = ("ACTIVE", "RETIRED")
+LICENSE_STATUSES = tuple(LicenseStatus)
+KEY_REQUEST_KINDS = tuple(KeyRequestKind)
+KEY_REQUEST_STATES = tuple(KeyRequestState)
+SIGNING_KEY_STATES = tuple(SigningKeyState)
 ROLES = ("site", "migration", "admin")
 MAIL_STATES = ("QUEUED", "SENT", "FAILED")
 PERIOD_KINDS = ("INITIAL", "RENEWAL", "RECONTINUATION")

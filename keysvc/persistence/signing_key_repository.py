@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from sqlalchemy import Connection, case, insert, select, update
 
+from keysvc.domain.lifecycle import SigningKeyState
+from keysvc.domain.records import StoredSigningKey
 from keysvc.persistence.driver_statement import DriverStatement
 from keysvc.persistence.schema import signing_keys
 from signing import VerifyingKey, b64url_decode, b64url_encode
 
-
-@dataclass(frozen=True, slots=True)
-class StoredSigningKey:
-    """One row of the signing key table (its private part stays encrypted)."""
-
-    kid: str
-    verifying_key: VerifyingKey
-    private_key_pem: bytes
-    active: bool
-    created_at: datetime
-    retired_at: datetime | None
-
-
 # Read on every signature and every verification: built once (see key_request_repository).
 _SELECT_KEYS: Final = select(signing_keys).order_by(
-    case((signing_keys.c.state == "ACTIVE", 0), else_=1), signing_keys.c.created_at.desc()
+    case((signing_keys.c.state == SigningKeyState.ACTIVE, 0), else_=1),
+    signing_keys.c.created_at.desc(),
 )
 _SELECT_ACTIVE_KID: Final = DriverStatement(
-    select(signing_keys.c.kid).where(signing_keys.c.state == "ACTIVE")
+    select(signing_keys.c.kid).where(signing_keys.c.state == SigningKeyState.ACTIVE)
 )
 
 
@@ -42,7 +31,7 @@ def list_signing_keys(connection: Connection) -> list[StoredSigningKey]:
             kid=row.kid,
             verifying_key=VerifyingKey.from_public_bytes(b64url_decode(row.public_key)),
             private_key_pem=row.private_key_pem.encode("ascii"),
-            active=row.state == "ACTIVE",
+            active=row.state == SigningKeyState.ACTIVE,
             created_at=row.created_at,
             retired_at=row.retired_at,
         )
@@ -62,15 +51,15 @@ def add_active_key(
     """Retires the active key, if any, and makes this one active."""
     connection.execute(
         update(signing_keys)
-        .where(signing_keys.c.state == "ACTIVE")
-        .values(state="RETIRED", retired_at=now)
+        .where(signing_keys.c.state == SigningKeyState.ACTIVE)
+        .values(state=SigningKeyState.RETIRED, retired_at=now)
     )
     connection.execute(
         insert(signing_keys).values(
             kid=verifying_key.kid,
             public_key=b64url_encode(verifying_key.public_bytes()),
             private_key_pem=private_key_pem.decode("ascii"),
-            state="ACTIVE",
+            state=SigningKeyState.ACTIVE,
             created_at=now,
         )
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from keysvc.domain.records import TokenRecord
 from keysvc.domain.tokens import NewToken, Role
 from keysvc.persistence.schema import tokens
 
@@ -46,17 +47,6 @@ def find_token(connection: Connection, token_id: str) -> StoredToken | None:
     if row is None:
         return None
     return StoredToken(token_id, Role(row.role), bytes(row.secret_hash), row.revoked_at is not None)
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRecord:
-    """What may be shown of a token: everything but its secret."""
-
-    token_id: str
-    role: str
-    description: str
-    created_at: datetime
-    revoked_at: datetime | None
 
 
 def list_token_records(

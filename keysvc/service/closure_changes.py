@@ -9,16 +9,12 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from keysvc.domain.errors import NotFound
+from keysvc.domain.records import ClosureRecord
 from keysvc.persistence.calendar_state_repository import (
     locked_schedule_fingerprint,
     store_schedule_fingerprint,
 )
-from keysvc.persistence.closure_repository import (
-    ClosureRecord,
-    add_closure,
-    list_closures,
-    remove_closure,
-)
+from keysvc.persistence.closure_repository import add_closure, list_closures, remove_closure
 from keysvc.persistence.key_request_repository import reschedule, waiting_schedules
 from keysvc.service.schedules import check_closure_run, reschedule_of
 from scheduler.calendar import BusinessCalendar, Closure

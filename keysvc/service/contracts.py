@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 
 from keysvc.domain import add_licenses, first_period, jst_date, renewal_period
 from keysvc.domain.errors import AlreadyExists, NotFound
+from keysvc.domain.records import ContractRecord
 from keysvc.persistence.contract_repository import (
-    ContractRecord,
     add_contract,
     add_period,
     get_contract,

@@ -22,11 +22,11 @@ from keysvc.domain.errors import (
     NotFound,
     PermissionDenied,
 )
+from keysvc.domain.lifecycle import KeyRequestKind, KeyRequestState, LicenseStatus, can_move
+from keysvc.domain.records import ContractRecord, KeyRequestRecord, LicenseRecord
 from keysvc.domain.tokens import Principal, Role
-from keysvc.persistence.contract_repository import ContractRecord, get_contracts
+from keysvc.persistence.contract_repository import get_contracts
 from keysvc.persistence.key_request_repository import (
-    KeyRequestRecord,
-    LicenseRecord,
     active_license_of,
     active_licenses_for_update,
     add_key_requests,
@@ -57,15 +57,13 @@ from signing.errors import InvalidFingerprint
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("INITIAL", "REISSUE", "SEATS_CHANGE")
-
 
 @dataclass(frozen=True, slots=True)
 class Submission:
     """A SubmitKeyRequest as the client sent it."""
 
     contract_number: str
-    kind: str
+    kind: KeyRequestKind
     fingerprint: str
     contact_email: str
     previous_license_serial: str
@@ -180,7 +178,9 @@ class _Facts:
         proven = _proven_serials(connection, submissions)
         serials = {s.previous_license_serial for s in submissions if s.previous_license_serial}
         serials.update(serial for serial in proven.values() if isinstance(serial, str))
-        reissued = sorted({s.contract_number for s in submissions if s.kind == "REISSUE"})
+        reissued = sorted(
+            {s.contract_number for s in submissions if s.kind == KeyRequestKind.REISSUE}
+        )
         return cls(
             contracts=get_contracts(connection, numbers, for_update=True),
             open_requests=open_requests_of(connection, numbers),
@@ -226,10 +226,8 @@ def _accept(
 ) -> KeyRequestRecord:
     """The request to store for one submission, or the error that refuses it."""
     submission, principal = item.submission, item.principal
-    if submission.kind not in KINDS:
-        raise InvalidArgument("kind", "kind must be INITIAL, REISSUE or SEATS_CHANGE")
     if principal.role is Role.MIGRATION and (
-        submission.kind != "REISSUE" or not submission.previous_key
+        submission.kind != KeyRequestKind.REISSUE or not submission.previous_key
     ):
         raise PermissionDenied(
             "the migration tool submits REISSUE requests proving possession with previous_key",
@@ -259,11 +257,11 @@ def _accept(
             metadata={"key_request_id": pending},
         )
     hold_reason = None
-    if submission.kind == "REISSUE":
+    if submission.kind == KeyRequestKind.REISSUE:
         require_reissue_entitlement(now, contract.purchase_date, contract.periods)
         if reissue_needs_hold(facts.batch.reissue_times.get(number, []), now):
             hold_reason = REISSUE_HOLD_REASON
-    elif submission.kind == "INITIAL" and number in facts.batch.active_licenses:
+    elif submission.kind == KeyRequestKind.INITIAL and number in facts.batch.active_licenses:
         raise FailedPrecondition(
             f"contract {number} has a key already: ask for a REISSUE",
             reason="LICENSE_ALREADY_ISSUED",
@@ -273,8 +271,9 @@ def _accept(
     return KeyRequestRecord(
         id=new_key_request_id(),
         contract_number=number,
-        kind=submission.kind,
-        state="HELD" if hold_reason else "PENDING",
+        # The API passes a member; a plain string from elsewhere is made one here.
+        kind=KeyRequestKind(submission.kind),
+        state=KeyRequestState.HELD if hold_reason else KeyRequestState.PENDING,
         fingerprint=fingerprint,
         fingerprint_hash=fph,
         contact_email=contact_email,
@@ -327,7 +326,7 @@ def _previous_license(
     submission: Submission, contract_number: str, facts: _CallFacts
 ) -> LicenseRecord | None:
     """The license a REISSUE or SEATS_CHANGE replaces: named, proven, or the active one."""
-    if submission.kind == "INITIAL":
+    if submission.kind == KeyRequestKind.INITIAL:
         if submission.previous_license_serial or submission.previous_key:
             field = (
                 "previous_license_serial" if submission.previous_license_serial else "previous_key"
@@ -346,7 +345,7 @@ def _previous_license(
                 "previous_license_serial and previous_key name different licenses",
             )
         serial = serial_from_key
-    if not serial and submission.kind == "REISSUE":
+    if not serial and submission.kind == KeyRequestKind.REISSUE:
         raise InvalidArgument(
             "previous_license_serial",
             "a REISSUE names the license it replaces: previous_license_serial or previous_key",
@@ -364,7 +363,7 @@ def _previous_license(
             reason="PREVIOUS_LICENSE_NOT_FOUND",
             metadata={"field": field},
         )
-    if license_.status != "ACTIVE":
+    if license_.status != LicenseStatus.ACTIVE:
         raise FailedPrecondition(
             f"license {license_.serial} is {license_.status}, not ACTIVE",
             reason="PREVIOUS_LICENSE_NOT_ACTIVE",
@@ -375,7 +374,7 @@ def _previous_license(
 
 def _fingerprint(submission: Submission, previous: LicenseRecord | None) -> tuple[str | None, str]:
     """The normalised fingerprint and its hash; a SEATS_CHANGE keeps the license's."""
-    if submission.kind == "SEATS_CHANGE":
+    if submission.kind == KeyRequestKind.SEATS_CHANGE:
         assert previous is not None, "a SEATS_CHANGE always has a license to replace"
         if submission.fingerprint:
             raise InvalidArgument(
@@ -393,14 +392,14 @@ def approve_key_request(connection: Connection, request_id: str) -> KeyRequestRe
     """Moves a HELD request to PENDING; it is released at its scheduled time (or at once
     by IssueKeyNow). Approving a request that is PENDING already changes nothing."""
     record = require_key_request(connection, request_id, for_update=True)
-    if record.state == "PENDING":
+    if record.state == KeyRequestState.PENDING:
         return record
-    if record.state != "HELD":
+    if not can_move(record.state, KeyRequestState.PENDING):
         raise FailedPrecondition(
             f"key request {request_id} is {record.state}; only HELD requests are approved",
             reason=f"KEY_REQUEST_{record.state}",
         )
-    set_state(connection, request_id, "PENDING", hold_reason=record.hold_reason)
+    set_state(connection, request_id, KeyRequestState.PENDING, hold_reason=record.hold_reason)
     return require_key_request(connection, request_id)
 
 
@@ -421,15 +420,19 @@ def reject_key_request(
     staff's decision about the seat change itself, and queues nothing.
     """
     record = require_key_request(connection, request_id, for_update=True)
-    if record.state not in ("HELD", "PENDING"):
+    if not can_move(record.state, KeyRequestState.REJECTED):
         raise FailedPrecondition(
             f"key request {request_id} is {record.state}; only waiting requests are rejected",
             reason=f"KEY_REQUEST_{record.state}",
         )
     set_state(
-        connection, request_id, "REJECTED", reject_reason=reason, hold_reason=record.hold_reason
+        connection,
+        request_id,
+        KeyRequestState.REJECTED,
+        reject_reason=reason,
+        hold_reason=record.hold_reason,
     )
-    if record.kind != "SEATS_CHANGE":
+    if record.kind != KeyRequestKind.SEATS_CHANGE:
         queued = queue_seats_change(connection, record.contract_number, principal, now, calendar)
         if queued is not None:
             logger.info(
@@ -461,7 +464,7 @@ def queue_seats_change(
         return None
     return submit_key_request(
         connection,
-        Submission(contract_number, "SEATS_CHANGE", "", "", "", ""),
+        Submission(contract_number, KeyRequestKind.SEATS_CHANGE, "", "", "", ""),
         principal,
         now,
         calendar,

@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from keysvc.domain.errors import NotFound
-from keysvc.persistence.key_request_repository import LicenseRecord, get_license, revoke
+from keysvc.domain.lifecycle import LicenseStatus
+from keysvc.domain.records import LicenseRecord
+from keysvc.persistence.key_request_repository import get_license, revoke
 
 
 def require_license(connection: Connection, serial: str) -> LicenseRecord:
@@ -23,6 +25,6 @@ def revoke_license(
 ) -> LicenseRecord:
     """Withdraws a license; its key then verifies as REVOKED. Revoking twice changes nothing."""
     license_ = require_license(connection, serial)
-    if license_.status != "REVOKED":
+    if license_.status != LicenseStatus.REVOKED:
         revoke(connection, serial, reason, now)
     return require_license(connection, serial)

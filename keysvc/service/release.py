@@ -17,15 +17,11 @@ from sqlalchemy import Connection
 
 from keysvc.domain import jst_date, support_end_for
 from keysvc.domain.errors import FailedPrecondition, KeysvcError
+from keysvc.domain.lifecycle import KeyRequestState, LicenseStatus, can_move, is_late
+from keysvc.domain.records import ContractRecord, KeyRequestRecord, LicenseRecord
 from keysvc.mail import ComposedMail, compose_license_mail
-from keysvc.persistence.contract_repository import (
-    ContractRecord,
-    get_contracts,
-    product_display_names,
-)
+from keysvc.persistence.contract_repository import get_contracts, product_display_names
 from keysvc.persistence.key_request_repository import (
-    KeyRequestRecord,
-    LicenseRecord,
     active_licenses_for_update,
     add_licenses,
     claim_due,
@@ -167,12 +163,10 @@ def release_batch(
     supersede(connection, list(successors))
     add_licenses(connection, [plan.license for plan in plans])
     link_successors(connection, successors)
-    mark_released(
-        connection,
-        [plan.request.id for plan in plans],
-        released_at=now,
-        release_day=today,
-    )
+    # One statement for the batch, two when it holds late and timely requests alike.
+    for late in (False, True):
+        released = [p.request.id for p in plans if is_late(p.request.due_date, today) is late]
+        mark_released(connection, released, released_at=now, late=late)
     queue_mails(connection, {plan.request.id: plan.mail for plan in plans}, now)
     return [plan.license for plan in plans], refusals
 
@@ -202,7 +196,7 @@ def _plan(
     today: date,
     serial: str,
 ) -> _Plan:
-    if request.state != "PENDING":
+    if not can_move(request.state, KeyRequestState.RELEASED):
         raise FailedPrecondition(
             f"key request {request.id} is {request.state}, only PENDING requests are released",
             reason=f"KEY_REQUEST_{request.state}",
@@ -243,7 +237,7 @@ def _plan(
         serial=claims.serial,
         contract_number=contract.contract_number,
         key_request_id=request.id,
-        status="ACTIVE",
+        status=LicenseStatus.ACTIVE,
         seats=claims.seats,
         generation=claims.generation,
         fingerprint_hash=claims.fingerprint_hash,
@@ -276,11 +270,10 @@ def as_released(request: KeyRequestRecord, license_: LicenseRecord) -> KeyReques
     """The request as `release_batch` has just recorded it, released into `license_`."""
     return replace(
         request,
-        state="RELEASED",
+        state=KeyRequestState.RELEASED,
         released_at=license_.issued_at,
         license_serial=license_.serial,
-        # Released on a Tokyo day after the one promised.
-        released_late=jst_date(license_.issued_at, field="now") > request.due_date,
+        released_late=is_late(request.due_date, jst_date(license_.issued_at, field="now")),
     )
 
 
@@ -309,7 +302,7 @@ def release_if_due(
 
 def is_due(request: KeyRequestRecord, now: datetime) -> bool:
     """Whether a request waits for nothing but its release: PENDING, its time come."""
-    return request.state == "PENDING" and request.release_at <= now
+    return request.state == KeyRequestState.PENDING and request.release_at <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +329,9 @@ def release_due(
     claimed = claim_due(connection, as_of, limit)
     released, refusals = release_batch(connection, claimed, releaser, now, contain_failures=True)
     for refusal in refusals:
-        set_state(connection, refusal.request.id, "HELD", hold_reason=refusal.error.reason)
+        set_state(
+            connection, refusal.request.id, KeyRequestState.HELD, hold_reason=refusal.error.reason
+        )
         logger.warning(
             "held a due key request that cannot be released",
             extra={"key_request_id": refusal.request.id, "reason": refusal.error.reason},

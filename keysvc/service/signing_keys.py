@@ -24,12 +24,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from keysvc.config import ConfigError, Settings
-from keysvc.persistence.signing_key_repository import (
-    StoredSigningKey,
-    active_kid,
-    add_active_key,
-    list_signing_keys,
-)
+from keysvc.domain.records import StoredSigningKey
+from keysvc.persistence.signing_key_repository import active_kid, add_active_key, list_signing_keys
 from scheduler.clock import Clock
 from signing import (
     KeyRing,
