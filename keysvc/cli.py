@@ -41,9 +41,9 @@ from keysvc.domain.tokens import Role
 from keysvc.observability.logs import configure_logging
 from keysvc.observability.metrics import MetricsEndpoint
 from keysvc.server import serve
+from keysvc.service.access_tokens import create_token
 from keysvc.service.addresses import undeliverable_addresses
 from keysvc.service.audit import verify_audit_log
-from keysvc.service.token_creation import create_token
 from scheduler.clock import Clock, SystemClock
 from signing import SigningError
 

@@ -14,18 +14,8 @@ from keysvc.api.interceptor import current_principal
 from keysvc.api.pagination import PageTokens
 from keysvc.api.runner import Runner
 from keysvc.domain import jst_date
-from keysvc.domain.errors import FailedPrecondition, InvalidArgument, NotFound
-from keysvc.domain.lifecycle import KeyRequestState
-from keysvc.persistence.audit_repository import list_events
-from keysvc.persistence.closure_repository import list_closure_records
-from keysvc.persistence.contract_repository import list_contracts
-from keysvc.persistence.key_request_repository import (
-    get_license,
-    list_key_requests,
-    list_licenses,
-)
-from keysvc.persistence.outbox_repository import delivery_state
-from keysvc.persistence.token_repository import list_token_records, revoke_token
+from keysvc.domain.errors import InvalidArgument
+from keysvc.service.access_tokens import revoke_access_token
 from keysvc.service.addresses import validate_email
 from keysvc.service.authentication import Authenticator
 from keysvc.service.closure_changes import create_closure, delete_closure
@@ -38,14 +28,22 @@ from keysvc.service.contracts import (
 )
 from keysvc.service.key_requests import (
     approve_key_request,
+    issue_key_now,
     queue_seats_change,
     reject_key_request,
-    require_key_request,
 )
-from keysvc.service.licenses import revoke_license
+from keysvc.service.licenses import require_license, revoke_license
+from keysvc.service.listings import (
+    list_closure_records,
+    list_contracts,
+    list_events,
+    list_key_requests,
+    list_licenses,
+    list_token_records,
+)
 from keysvc.service.mutations import ResponseT
 from keysvc.service.products import ProductCatalogue
-from keysvc.service.release import MailIdentity, Releaser, release
+from keysvc.service.release import MailIdentity, Releaser
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.service.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
@@ -152,18 +150,11 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         request_id = validation.required_text("id", request.id, max_length=64)
 
         def issue(connection: Connection) -> tuple[resources_pb2.KeyRequest, str]:
-            record = require_key_request(connection, request_id, for_update=True)
-            if record.state != KeyRequestState.RELEASED:
-                release(connection, record, self._releaser(connection), self._clock.now())
-                record = require_key_request(connection, request_id)
-            license_ = get_license(connection, record.license_serial or "")
-            assert license_ is not None, "a released request has its license"
-            answer = messages.key_request(
-                record,
-                license_key=license_.license_key,
-                mail_state=delivery_state(connection, record.id),
+            view = issue_key_now(
+                connection, request_id, self._releaser(connection), self._clock.now()
             )
-            return answer, f"keyRequests/{record.id}"
+            answer = messages.key_request(view.request, view.license_key, view.mail_state)
+            return answer, f"keyRequests/{request_id}"
 
         return await self._runner.change(
             _ISSUE_KEY_NOW, request, f"keyRequests/{request_id}", resources_pb2.KeyRequest, issue
@@ -446,10 +437,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         serial = validation.required_text("serial", request.serial, max_length=64)
 
         def read(connection: Connection) -> resources_pb2.License:
-            license_ = get_license(connection, serial)
-            if license_ is None:
-                raise NotFound(f"licenses/{serial}", reason="LICENSE_NOT_FOUND")
-            return messages.license_message(license_)
+            return messages.license_message(require_license(connection, serial))
 
         return await self._runner.read(read)
 
@@ -513,15 +501,11 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
 
         def revoke(connection: Connection) -> resources_pb2.Token:
             # Refused inside the mutation, so that the attempt is audited too.
-            if token_id == caller:
-                raise FailedPrecondition(
-                    "a token cannot revoke itself; use another admin token",
-                    reason="TOKEN_IS_CALLERS",
+            return messages.token(
+                revoke_access_token(
+                    connection, token_id, caller_token_id=caller, now=self._clock.now()
                 )
-            record = revoke_token(connection, token_id, self._clock.now())
-            if record is None:
-                raise NotFound(f"tokens/{token_id}", reason="TOKEN_NOT_FOUND")
-            return messages.token(record)
+            )
 
         revoked = await self._mutate(
             "RevokeToken", request, f"tokens/{token_id}", resources_pb2.Token, revoke

@@ -18,10 +18,9 @@ from typing import Final
 
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health import aio as health_aio
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from keysvc.persistence.database import SQLITE_BEGIN_OPTION
-from keysvc.persistence.failures import database_unavailable
+from keysvc.service.database_status import database_unavailable, probe_database
 
 __all__ = ["PROBE_INTERVAL_SECONDS", "PROBE_TIMEOUT_SECONDS", "DatabaseHealth"]
 
@@ -33,10 +32,6 @@ PROBE_INTERVAL_SECONDS: Final = 2.0
 # A probe that has not answered by then counts as a failure (a black-holed
 # connection answers never).
 PROBE_TIMEOUT_SECONDS: Final = 5.0
-
-# A table every migrated database has, on SQLite and PostgreSQL alike: reading
-# it proves the file or the server answers, and the schema is there.
-_PROBE: Final = text("SELECT version_num FROM alembic_version")
 
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -105,8 +100,4 @@ class DatabaseHealth:
             await self._health.set(name, _SERVING if reachable else _NOT_SERVING)
 
     def _probe(self) -> None:
-        with (
-            self._engine.connect().execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"}) as conn,
-            conn.begin(),
-        ):
-            conn.execute(_PROBE).first()
+        probe_database(self._engine)

@@ -34,8 +34,8 @@ from keysvc.domain.errors import (
     Unavailable,
 )
 from keysvc.domain.tokens import Principal
-from keysvc.persistence.failures import database_unavailable
 from keysvc.service.authentication import Authenticator
+from keysvc.service.database_status import database_unavailable
 from signing import SigningError
 
 logger = logging.getLogger(__name__)

@@ -14,30 +14,27 @@ from sqlalchemy import Connection
 from keysvc.api import messages, validation
 from keysvc.api.interceptor import current_principal
 from keysvc.api.runner import Runner
-from keysvc.domain import coverage_on, ice_entitled, jst_date, require_ice_entitlement
+from keysvc.domain import jst_date
 from keysvc.domain.errors import FailedPrecondition, InvalidArgument, KeysvcError
-from keysvc.domain.ice import turn_credential
-from keysvc.persistence.key_request_repository import get_license
-from keysvc.persistence.outbox_repository import delivery_state
-from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.closure_changes import current_calendar
-from keysvc.service.contracts import require_contract
 from keysvc.service.key_requests import (
     Accepted,
     Submission,
     Submitted,
-    require_key_request_for,
     submit_key_requests,
+    view_key_request,
 )
+from keysvc.service.licenses import KeyVerification, verify_license_key
 from keysvc.service.mutations import BatchOutcome
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser
 from keysvc.service.schedules import schedule_at
 from keysvc.service.signing_keys import SigningKeys
+from keysvc.service.support import issue_ice_credential, support_on
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import Clock
-from signing import LicenseKeyError, LicenseVerifier, normalise_fingerprint
+from signing import normalise_fingerprint
 from signing.errors import InvalidFingerprint
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -84,13 +81,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         now = self._clock.now()
 
         def issue(connection: Connection) -> resources_pb2.IceCredentials:
-            contract = require_contract(connection, number)
-            coverage = require_ice_entitlement(
-                self._products.policy_of(connection, contract.product_code),
-                coverage_on(jst_date(now, field="now"), contract.purchase_date, contract.periods),
-            )
-            assert coverage.covered_until is not None, "a covered contract is covered until a day"
-            credential = turn_credential(secret, number, now, coverage.covered_until)
+            credential = issue_ice_credential(connection, self._products, number, now, secret)
             return resources_pb2.IceCredentials(
                 username=credential.username,
                 password=credential.password,
@@ -152,15 +143,8 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         principal = current_principal()
 
         def read(connection: Connection) -> resources_pb2.KeyRequest:
-            record = require_key_request_for(connection, request_id, principal)
-            license_ = (
-                get_license(connection, record.license_serial) if record.license_serial else None
-            )
-            return messages.key_request(
-                record,
-                license_key=license_.license_key if license_ else "",
-                mail_state=delivery_state(connection, record.id),
-            )
+            view = view_key_request(connection, request_id, principal)
+            return messages.key_request(view.request, view.license_key, view.mail_state)
 
         return await self._runner.read(read)
 
@@ -183,37 +167,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
                 raise InvalidArgument("fingerprint", str(error), reason=error.reason) from error
 
         def verify(connection: Connection) -> license_service_pb2.VerifyLicenseKeyResponse:
-            keys = list_signing_keys(connection)
-            try:
-                verified = LicenseVerifier(k.verifying_key for k in keys).verify(
-                    request.license_key, fingerprint
-                )
-            except LicenseKeyError as error:
-                return license_service_pb2.VerifyLicenseKeyResponse(
-                    valid=False, reason=error.reason, message=str(error)
-                )
-            claims = verified.claims
-            license_ = get_license(connection, claims.serial)
-            if license_ is None:
-                return license_service_pb2.VerifyLicenseKeyResponse(
-                    valid=False,
-                    reason="LICENSE_NOT_FOUND",
-                    license_serial=claims.serial,
-                    message="signed by our key, but no such license is on record",
-                )
-            return license_service_pb2.VerifyLicenseKeyResponse(
-                valid=True,
-                license_serial=claims.serial,
-                license_status=messages.license_status(license_.status),
-                product_code=claims.product_code,
-                contract_number=claims.contract_number,
-                seats=claims.seats,
-                generation=claims.generation,
-                kid=verified.kid,
-                support_end=claims.support_end.isoformat(),
-                issue_time=messages.timestamp(license_.issued_at),
-                message=f"valid; the license is {license_.status}",
-            )
+            return _verification(verify_license_key(connection, request.license_key, fingerprint))
 
         return await self._runner.read(verify)
 
@@ -227,20 +181,17 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         )
 
         def read(connection: Connection) -> resources_pb2.SupportStatus:
-            contract = require_contract(connection, number)
-            coverage = coverage_on(day, contract.purchase_date, contract.periods)
-            period = coverage.period
+            support = support_on(connection, self._products, number, day)
+            period = support.coverage.period
             return resources_pb2.SupportStatus(
                 contract_number=number,
                 date=day.isoformat(),
-                covered=coverage.covered,
-                coverage_start=contract.coverage_start.isoformat(),
+                covered=support.coverage.covered,
+                coverage_start=support.contract.coverage_start.isoformat(),
                 period_start=period.start.isoformat() if period else "",
                 period_end=period.end.isoformat() if period else "",
-                ice_entitled=ice_entitled(
-                    self._products.policy_of(connection, contract.product_code), coverage
-                ),
-                product_code=contract.product_code,
+                ice_entitled=support.ice_entitled,
+                product_code=support.contract.product_code,
             )
 
         return await self._runner.read(read)
@@ -281,4 +232,37 @@ def _answer(accepted: Accepted) -> resources_pb2.KeyRequest:
         return messages.key_request(accepted.request)
     return messages.key_request(
         accepted.request, license_key=accepted.license.license_key, mail_state="QUEUED"
+    )
+
+
+def _verification(
+    verification: KeyVerification,
+) -> license_service_pb2.VerifyLicenseKeyResponse:
+    """The answer to VerifyLicenseKey: the key's refusal, or its claims and its license."""
+    if verification.error is not None:
+        return license_service_pb2.VerifyLicenseKeyResponse(
+            valid=False, reason=verification.error.reason, message=str(verification.error)
+        )
+    verified, license_ = verification.verified, verification.license
+    assert verified is not None, "a key not refused is verified"
+    claims = verified.claims
+    if license_ is None:
+        return license_service_pb2.VerifyLicenseKeyResponse(
+            valid=False,
+            reason="LICENSE_NOT_FOUND",
+            license_serial=claims.serial,
+            message="signed by our key, but no such license is on record",
+        )
+    return license_service_pb2.VerifyLicenseKeyResponse(
+        valid=True,
+        license_serial=claims.serial,
+        license_status=messages.license_status(license_.status),
+        product_code=claims.product_code,
+        contract_number=claims.contract_number,
+        seats=claims.seats,
+        generation=claims.generation,
+        kid=verified.kid,
+        support_end=claims.support_end.isoformat(),
+        issue_time=messages.timestamp(license_.issued_at),
+        message=f"valid; the license is {license_.status}",
     )

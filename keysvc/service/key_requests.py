@@ -32,12 +32,14 @@ from keysvc.persistence.key_request_repository import (
     add_key_requests,
     get_key_request,
     get_key_request_created_by,
+    get_license,
     get_licenses,
     open_request_of,
     open_requests_of,
     reissue_times_of,
     set_state,
 )
+from keysvc.persistence.outbox_repository import delivery_state
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.service.addresses import stored_address, validate_email
 from keysvc.service.closure_changes import current_calendar
@@ -48,6 +50,7 @@ from keysvc.service.release import (
     Releaser,
     as_released,
     is_due,
+    release,
     release_if_due,
 )
 from keysvc.service.schedules import schedule_at
@@ -316,6 +319,42 @@ def require_key_request_for(
     if record is None:
         raise _key_request_not_found(request_id)
     return record
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRequestView:
+    """A request as its reader sees it: with its key once released, and the delivery
+    state of its e-mail (None before one is queued)."""
+
+    request: KeyRequestRecord
+    license_key: str
+    mail_state: str | None
+
+
+def view_key_request(
+    connection: Connection, request_id: str, principal: Principal
+) -> KeyRequestView:
+    """The request as `principal` may read it (`require_key_request_for`), with its key."""
+    return _view(connection, require_key_request_for(connection, request_id, principal))
+
+
+def issue_key_now(
+    connection: Connection, request_id: str, releaser: Releaser, now: datetime
+) -> KeyRequestView:
+    """Releases a PENDING request at once, bypassing the calendar (IssueKeyNow); one
+    released already is answered as it is, so a retry is harmless."""
+    record = require_key_request(connection, request_id, for_update=True)
+    if record.state != KeyRequestState.RELEASED:
+        release(connection, record, releaser, now)
+        record = require_key_request(connection, request_id)
+    return _view(connection, record)
+
+
+def _view(connection: Connection, record: KeyRequestRecord) -> KeyRequestView:
+    license_ = get_license(connection, record.license_serial) if record.license_serial else None
+    return KeyRequestView(
+        record, license_.license_key if license_ else "", delivery_state(connection, record.id)
+    )
 
 
 def _key_request_not_found(request_id: str) -> NotFound:

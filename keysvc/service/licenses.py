@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -10,6 +11,8 @@ from keysvc.domain.errors import NotFound
 from keysvc.domain.lifecycle import LicenseStatus
 from keysvc.domain.records import LicenseRecord
 from keysvc.persistence.key_request_repository import get_license, revoke
+from keysvc.persistence.signing_key_repository import list_signing_keys
+from signing import LicenseKeyError, LicenseVerifier, VerifiedLicense
 
 
 def require_license(connection: Connection, serial: str) -> LicenseRecord:
@@ -28,3 +31,26 @@ def revoke_license(
     if license_.status != LicenseStatus.REVOKED:
         revoke(connection, serial, reason, now)
     return require_license(connection, serial)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyVerification:
+    """What a key proves: refused with `error`, or verified; then the license on
+    record under its serial (None when there is none)."""
+
+    error: LicenseKeyError | None
+    verified: VerifiedLicense | None
+    license: LicenseRecord | None
+
+
+def verify_license_key(
+    connection: Connection, license_key: str, fingerprint: str | None
+) -> KeyVerification:
+    """Verifies `license_key` with every published signing key (and, when given, for the
+    server with `fingerprint`), and finds its license."""
+    keys = list_signing_keys(connection)
+    try:
+        verified = LicenseVerifier(k.verifying_key for k in keys).verify(license_key, fingerprint)
+    except LicenseKeyError as error:
+        return KeyVerification(error, None, None)
+    return KeyVerification(None, verified, get_license(connection, verified.claims.serial))
