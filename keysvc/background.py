@@ -1,16 +1,15 @@
-"""The work `keysvc serve` and `keysvc scheduler` do besides answering RPCs."""
+"""The work `keysvc serve` and `keysvc scheduler` do besides answering RPCs: the jobs
+the scheduler runs (`scheduler.jobs`), filled with keysvc's units of work."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any
 
 from keysvc.bootstrap import Services
 from keysvc.mail import run_sender
 from keysvc.persistence.database import checkpoint_wal
-from keysvc.persistence.failures import database_unavailable
-from scheduler.loop import run_batches
+from keysvc.service.database_status import database_unavailable
+from scheduler.jobs import Job, run_jobs
 
 # Same-day requests go out within this many seconds of acceptance.
 RELEASE_INTERVAL_SECONDS = 2.0
@@ -24,32 +23,13 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
     """Releases due requests, delivers queued e-mail, forgets remembered calls past their
     retention and (SQLite) checkpoints the WAL until `stop`, then finishes the batches
     in hand. Several processes may run it on one PostgreSQL database."""
-    loops: list[Coroutine[Any, Any, None]] = [
-        run_batches(
-            services.scheduled_release.release_batch_and_report_more,
-            stop,
-            interval=RELEASE_INTERVAL_SECONDS,
-            executor=services.executor,
-            name="release",
-            outage=database_unavailable,
-        ),
-        run_sender(
-            services.outbox_sender,
-            stop,
-            executor=services.executor,
-            on_report=services.metrics.record_mail_batch,
-            outage=database_unavailable,
-        ),
-    ]
+    jobs = [Job("release", services.release_loop.next_batch, RELEASE_INTERVAL_SECONDS)]
     if services.idempotency_retention is not None:
-        loops.append(
-            run_batches(
+        jobs.append(
+            Job(
+                "idempotency-retention",
                 services.idempotency_retention.purge_batch,
-                stop,
-                interval=IDEMPOTENCY_PURGE_INTERVAL_SECONDS,
-                executor=services.executor,
-                name="idempotency-retention",
-                outage=database_unavailable,
+                IDEMPOTENCY_PURGE_INTERVAL_SECONDS,
             )
         )
     if services.engine.dialect.name == "sqlite":
@@ -58,14 +38,14 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
             checkpoint_wal(services.engine)
             return False
 
-        loops.append(
-            run_batches(
-                checkpoint,
-                stop,
-                interval=WAL_CHECKPOINT_INTERVAL_SECONDS,
-                executor=services.executor,
-                name="wal-checkpoint",
-                outage=database_unavailable,
-            )
-        )
-    await asyncio.gather(*loops)
+        jobs.append(Job("wal-checkpoint", checkpoint, WAL_CHECKPOINT_INTERVAL_SECONDS))
+    await asyncio.gather(
+        run_jobs(jobs, stop, executor=services.executor, outage=database_unavailable),
+        run_sender(
+            services.outbox_sender,
+            stop,
+            executor=services.executor,
+            on_report=services.metrics.record_mail_batch,
+            outage=database_unavailable,
+        ),
+    )

@@ -48,6 +48,7 @@ from keysvc.service.schedules import check_closure_run
 from keysvc.service.signing_keys import SigningKeys, signing_passphrase
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure, parse_closures_toml
 from scheduler.clock import Clock
+from scheduler.release_loop import ReleaseLoop
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class Services:
     calendar: BusinessCalendar
     mail: MailIdentity
     outbox_sender: OutboxSender
-    scheduled_release: ScheduledRelease
+    release_loop: ReleaseLoop
     products: ProductCatalogue
     page_tokens: PageTokens
     metrics: ServiceMetrics
@@ -176,16 +177,18 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         calendar=calendar,
         mail=mail,
         outbox_sender=OutboxSender(engine, transport, clock),
-        scheduled_release=ScheduledRelease(
-            engine,
-            signing_keys,
-            mail,
-            clock,
-            batch_size=settings.release_batch_size,
+        release_loop=ReleaseLoop(
+            ScheduledRelease(
+                engine,
+                signing_keys,
+                mail,
+                clock,
+                batch_size=settings.release_batch_size,
+                on_batch=metrics.record_release_batch,
+            ),
             parallel_batches=RELEASE_PARALLEL_BATCHES.get(
                 engine.dialect.name, DEFAULT_RELEASE_PARALLEL_BATCHES
             ),
-            on_batch=metrics.record_release_batch,
         ),
         products=products,
         page_tokens=page_tokens,

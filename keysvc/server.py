@@ -83,7 +83,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         clock=services.clock,
         calendar=services.calendar,
         mail=services.mail,
-        scheduled_release=services.scheduled_release,
+        release_loop=services.release_loop,
         authenticator=services.authenticator,
         products=services.products,
         page_tokens=services.page_tokens,

@@ -1,8 +1,14 @@
-"""Business calendar and clock of keysvc's release scheduler.
+"""keysvc's scheduler: the business calendar, the clock, and the work run on their time.
 
-`scheduler.calendar` is a pure core: business days in Japan, company closures,
-and when a key request is due and released. `scheduler.clock` is where "now"
-comes from. The release loop and the mail outbox build on both.
+- `scheduler.calendar` is a pure core: business days in Japan, company
+  closures, and when a key request is due and released.
+- `scheduler.clock` is where "now" comes from.
+- `scheduler.release_loop` releases due requests, batch after batch, through
+  the `ReleaseBatches` port that keysvc fills.
+- `scheduler.jobs` runs every job on its interval (`scheduler.loop.run_batches`).
+
+It never imports keysvc (import-linter): keysvc's composition root fills the
+ports with its units of work.
 """
 
 from __future__ import annotations

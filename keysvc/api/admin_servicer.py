@@ -44,11 +44,11 @@ from keysvc.service.listings import (
 from keysvc.service.mutations import ResponseT
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser
-from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.service.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure
 from scheduler.clock import Clock
+from scheduler.release_loop import ReleaseLoop
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -69,7 +69,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         clock: Clock,
         calendar: BusinessCalendar,
         mail: MailIdentity,
-        scheduled_release: ScheduledRelease,
+        release_loop: ReleaseLoop,
         authenticator: Authenticator,
         products: ProductCatalogue,
         page_tokens: PageTokens,
@@ -78,7 +78,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self._products = products
         self._page_tokens = page_tokens
         self._authenticator = authenticator
-        self._scheduled_release = scheduled_release
+        self._release_loop = release_loop
         self._signing_keys = signing_keys
         self._clock = clock
         self._calendar = calendar
@@ -419,7 +419,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         )
 
         def release_all() -> admin_service_pb2.ReleaseDueResponse:
-            released = self._scheduled_release.release_all_due(as_of)
+            released = self._release_loop.release_all_due(as_of)
             return admin_service_pb2.ReleaseDueResponse(released_count=released)
 
         return await self._runner.change_committing(

@@ -1,10 +1,9 @@
 """The release loop's unit of work: release one batch of due requests.
 
-`keysvc serve` runs it every few seconds (`scheduler.loop.run_batches`), so a
-request accepted before the cutoff on a business day goes out within seconds,
-and the morning's requests at the opening. Each batch is one transaction: a
-crash loses nothing (a claimed request whose transaction did not commit is
-still PENDING) and doubles nothing (one license per request, in the database).
+`scheduler.release_loop.ReleaseLoop` drives it (it fills the loop's
+`ReleaseBatches` port). Each batch is one transaction: a crash loses nothing (a
+claimed request whose transaction did not commit is still PENDING) and doubles
+nothing (one license per request, in the database).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -35,19 +33,15 @@ class ScheduledRelease:
         clock: Clock,
         batch_size: int,
         *,
-        parallel_batches: int = 1,
         on_batch: Callable[[DueRelease, float], None] | None = None,
     ) -> None:
         """`on_batch` hears of each committed batch that claimed requests: what it did,
         in how many seconds."""
-        if parallel_batches < 1:
-            raise ValueError(f"parallel_batches must be at least 1, got {parallel_batches}")
         self._engine = engine
         self._signing_keys = signing_keys
         self._mail = mail
         self._clock = clock
         self.batch_size = batch_size
-        self._parallel_batches = parallel_batches
         self._on_batch = on_batch
 
     def release_batch(self, as_of: datetime | None = None) -> DueRelease:
@@ -62,36 +56,3 @@ class ScheduledRelease:
         if outcome.released:
             logger.info("released due key requests", extra={"released": outcome.released})
         return outcome
-
-    def release_batch_and_report_more(self) -> bool:
-        """One batch; True when it was full, so more may be due (for `run_batches`)."""
-        return self.release_batch().claimed >= self.batch_size
-
-    def release_all_due(self, as_of: datetime) -> int:
-        """Releases every request due at `as_of`, a transaction per batch, so that a
-        morning queue of 100,000 neither holds its locks nor its memory until the end;
-        returns how many were released.
-
-        With `parallel_batches` above one (PostgreSQL), that many threads each release
-        batch after batch, claiming different requests (SKIP LOCKED), as replicas
-        would: one signs while another's transaction waits for the database. Should
-        one fail, the others finish their work, and the error is raised.
-        """
-        if self._parallel_batches == 1:
-            return self._release_until_done(as_of)
-        with ThreadPoolExecutor(
-            self._parallel_batches, thread_name_prefix="keysvc-release"
-        ) as threads:
-            running = [
-                threads.submit(self._release_until_done, as_of)
-                for _ in range(self._parallel_batches)
-            ]
-        return sum(future.result() for future in running)
-
-    def _release_until_done(self, as_of: datetime) -> int:
-        released = 0
-        while True:
-            outcome = self.release_batch(as_of)
-            released += outcome.released
-            if outcome.claimed < self.batch_size:
-                return released

@@ -31,6 +31,7 @@ from keysvc.service.signing_keys import SigningKeys
 from scheduler.calendar import BusinessCalendar
 from scheduler.clock import FixedClock
 from scheduler.loop import run_batches
+from scheduler.release_loop import ReleaseLoop
 from signing import fingerprint_hash
 from tests.integration.persistence.rows import contract as contract_row
 from tests.integration.persistence.rows import key_request as request_row
@@ -70,9 +71,7 @@ def _run_loop_until(scheduled, condition, timeout=10.0):
     async def main():
         stop = asyncio.Event()
         task = asyncio.create_task(
-            run_batches(
-                scheduled.release_batch_and_report_more, stop, interval=0.05, name="release"
-            )
+            run_batches(ReleaseLoop(scheduled).next_batch, stop, interval=0.05, name="release")
         )
         deadline = time.monotonic() + timeout
         while not condition() and time.monotonic() < deadline:
@@ -127,7 +126,7 @@ def test_full_batches_follow_each_other(engine) -> None:
         stop = asyncio.Event()
         # An interval longer than the test: only back-to-back batches release all five.
         task = asyncio.create_task(
-            run_batches(scheduled.release_batch_and_report_more, stop, interval=60, name="release")
+            run_batches(ReleaseLoop(scheduled).next_batch, stop, interval=60, name="release")
         )
         while any(_state(engine, i) != "RELEASED" for i in ids):
             await asyncio.sleep(0.02)
@@ -193,15 +192,17 @@ def test_a_request_failing_unexpectedly_is_held_and_the_others_released(engine, 
     assert scheduled.release_batch().claimed == 0
 
 
-def _scheduled(engine, clock, *, batch_size, parallel_batches=1) -> ScheduledRelease:
+def _scheduled(engine, clock, *, batch_size, parallel_batches=1) -> ReleaseLoop:
     signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
     signing_keys.ensure_active_key()
-    return ScheduledRelease(
-        engine,
-        signing_keys,
-        MailIdentity("k <k@example.jp>", "example.jp"),
-        clock,
-        batch_size=batch_size,
+    return ReleaseLoop(
+        ScheduledRelease(
+            engine,
+            signing_keys,
+            MailIdentity("k <k@example.jp>", "example.jp"),
+            clock,
+            batch_size=batch_size,
+        ),
         parallel_batches=parallel_batches,
     )
 
