@@ -8,7 +8,7 @@ import asyncio
 from keysvc.bootstrap import Services
 from keysvc.mail import run_sender
 from keysvc.persistence.database import checkpoint_wal
-from keysvc.service.database_status import database_unavailable
+from keysvc.service.database_access import database_unavailable
 from scheduler.jobs import Job, run_jobs
 
 # Same-day requests go out within this many seconds of acceptance.

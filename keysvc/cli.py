@@ -1,4 +1,4 @@
-"""The `keysvc` command: the composition root of the service.
+"""The `keysvc` command: reads the settings, then runs what `keysvc.bootstrap` builds.
 
     keysvc serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT]
                  [--metrics-listen HOST:PORT]

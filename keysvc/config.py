@@ -1,7 +1,7 @@
 """Service configuration: the values `keysvc serve` runs with.
 
 Settings are plain values. They are read from the environment (``KEYSVC_*``) and
-the command line by the composition root (`keysvc.cli`), never elsewhere.
+the command line by the `keysvc` command (`keysvc.cli`), never elsewhere.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from keysvc.api.failure_limiter import FailureLimiter, ReportThrottle
 from keysvc.domain.errors import PermissionDenied, TooManyFailures, Unauthenticated
 from keysvc.domain.tokens import Principal
 from keysvc.observability.metrics import ServiceMetrics
-from keysvc.service.database_status import database_unavailable
+from keysvc.service.database_access import database_unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from grpc_health.v1 import health_pb2
 from grpc_health.v1.health import aio as health_aio
 from sqlalchemy import Engine
 
-from keysvc.service.database_status import database_unavailable, probe_database
+from keysvc.service.database_access import database_unavailable, probe_database
 
 __all__ = ["PROBE_INTERVAL_SECONDS", "PROBE_TIMEOUT_SECONDS", "DatabaseHealth"]
 

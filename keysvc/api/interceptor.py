@@ -35,7 +35,7 @@ from keysvc.domain.errors import (
 )
 from keysvc.domain.tokens import Principal
 from keysvc.service.authentication import Authenticator
-from keysvc.service.database_status import database_unavailable
+from keysvc.service.database_access import database_unavailable
 from signing import SigningError
 
 logger = logging.getLogger(__name__)

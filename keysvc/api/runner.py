@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from keysvc.api.batching import CallBatcher
 from keysvc.api.interceptor import current_principal
+from keysvc.service.database_access import read_transaction
 from keysvc.service.mutations import (
     BatchAction,
     BatchCall,
@@ -87,10 +88,7 @@ class Runner:
         return BatchedChange(self._executor, self._mutations, response_type, action)
 
     def _read(self, query: Callable[[Connection], T]) -> T:
-        with (
-            self._engine.connect().execution_options(sqlite_begin="DEFERRED") as connection,
-            connection.begin(),
-        ):
+        with read_transaction(self._engine) as connection:
             return query(connection)
 
 

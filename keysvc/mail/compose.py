@@ -223,7 +223,7 @@ def compose_license_mail(
     else:
         cte, payload = "base64", base64.encodebytes(body).replace(b"\n", b"\r\n")
     # Written out rather than through EmailMessage.as_bytes, whose header folding
-    # cost milliseconds a message (issue 7's release benchmark); the folding that
+    # cost milliseconds a message (docs/benchmarks.md, B2); the folding that
     # needs the email package (From with a display name) is cached per sender.
     headers = (
         _from_header(sender),

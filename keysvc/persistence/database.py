@@ -10,7 +10,7 @@ a 30 s busy timeout, ``synchronous=NORMAL``) and transactions are started by us
 rather than by the ``sqlite3`` module, as ``BEGIN IMMEDIATE`` unless a reader
 opts out::
 
-    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+    with read_transaction(engine) as conn:
         ...  # a read-only transaction that takes no write lock
 
 Within one process, writers queue for a lock before ``BEGIN IMMEDIATE`` and
@@ -25,6 +25,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -41,6 +43,7 @@ __all__ = [
     "WalCheckpoint",
     "checkpoint_wal",
     "create_database_engine",
+    "read_transaction",
     "sqlite_url_for",
 ]
 
@@ -59,6 +62,19 @@ SQLITE_WAL_AUTOCHECKPOINT_PAGES: Final = 10_000
 
 # The execution option read when a transaction begins on SQLite.
 SQLITE_BEGIN_OPTION: Final = "sqlite_begin"
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for reading only: on SQLite it takes no write lock (BEGIN DEFERRED),
+    so readers never queue behind writers."""
+    with (
+        engine.connect().execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"}) as connection,
+        connection.begin(),
+    ):
+        yield connection
+
+
 _SQLITE_BEGIN_MODES: Final = frozenset({"IMMEDIATE", "DEFERRED", "EXCLUSIVE"})
 
 # PostgreSQL pool: the server runs a handful of worker threads plus the

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from keysvc.domain.errors import Unauthenticated
 from keysvc.domain.tokens import Principal, hash_secret, parse_bearer, secret_matches
+from keysvc.persistence.database import read_transaction
 from keysvc.persistence.token_repository import find_token
 
 # How long a verified token is trusted without asking the database again. A token
@@ -62,7 +63,7 @@ class Authenticator:
         caller learns nothing about which tokens exist.
         """
         token_id, secret = parse_bearer(authorization)
-        with self._engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
+        with read_transaction(self._engine) as connection:
             stored = find_token(connection, token_id)
         if stored is None or stored.revoked or not secret_matches(secret, stored.secret_hash):
             self.forget(token_id)

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from keysvc.domain.errors import InvalidArgument, KeysvcError
 from keysvc.domain.tokens import Principal
 from keysvc.persistence.audit_repository import NewAuditEvent, add_events
+from keysvc.persistence.database import read_transaction
 from keysvc.persistence.idempotency_repository import (
     CallKey,
     IdempotencyRecord,
@@ -182,7 +183,7 @@ class MutationRunner:
         the first's response.
         """
         if mutation.request_id:
-            with self._engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
+            with read_transaction(self._engine) as connection:
                 seen = find_records(connection, mutation.method, [mutation.key])
             if seen:
                 return self.run(mutation, response_type, _recorded_already)
