@@ -1,4 +1,4 @@
-"""The key-request lifecycle: kinds, states, license statuses, and the moves between them.
+"""Lifecycles: key-request kinds and states, license statuses, signing-key states, period kinds.
 
 Each enum's values are the strings stored in the database (the schema's CHECK
 constraints list the same), so a value read from a row is looked up by value
@@ -30,6 +30,7 @@ __all__ = [
     "KeyRequestKind",
     "KeyRequestState",
     "LicenseStatus",
+    "PeriodKind",
     "SigningKeyState",
     "can_move",
     "is_late",
@@ -66,6 +67,15 @@ class SigningKeyState(StrEnum):
 
     ACTIVE = "ACTIVE"
     RETIRED = "RETIRED"
+
+
+class PeriodKind(StrEnum):
+    """How a support period began: with the purchase, a renewal, or a re-continuation
+    after a lapse (SPEC section 4)."""
+
+    INITIAL = "INITIAL"
+    RENEWAL = "RENEWAL"
+    RECONTINUATION = "RECONTINUATION"
 
 
 OPEN_STATES: Final = (KeyRequestState.PENDING, KeyRequestState.HELD)

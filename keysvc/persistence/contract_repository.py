@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from keysvc.domain import Period
+from keysvc.domain.lifecycle import PeriodKind
 from keysvc.domain.records import ContractRecord
 from keysvc.persistence.driver_statement import DriverStatement
 from keysvc.persistence.schema import (
@@ -33,7 +34,7 @@ def product_display_name(connection: Connection, product_code: str) -> str:
     return str(connection.execute(query).scalar_one())
 
 
-def add_contract(connection: Connection, contract: ContractRecord, period_kind: str) -> None:
+def add_contract(connection: Connection, contract: ContractRecord, period_kind: PeriodKind) -> None:
     """Stores a new contract with its first period."""
     connection.execute(
         insert(contracts).values(
@@ -63,7 +64,7 @@ def add_period(
     contract_number: str,
     period: Period,
     *,
-    kind: str,
+    kind: PeriodKind,
     accept_date: date,
     now: datetime,
 ) -> None:

@@ -27,7 +27,13 @@ from sqlalchemy import (
     text,
 )
 
-from keysvc.domain.lifecycle import KeyRequestKind, KeyRequestState, LicenseStatus, SigningKeyState
+from keysvc.domain.lifecycle import (
+    KeyRequestKind,
+    KeyRequestState,
+    LicenseStatus,
+    PeriodKind,
+    SigningKeyState,
+)
 from keysvc.persistence.types import UtcDateTime
 
 # Stable constraint names, so migrations can name what they alter on every backend.
@@ -47,7 +53,7 @@ KEY_REQUEST_STATES = tuple(KeyRequestState)
 SIGNING_KEY_STATES = tuple(SigningKeyState)
 ROLES = ("site", "migration", "admin")
 MAIL_STATES = ("QUEUED", "SENT", "FAILED")
-PERIOD_KINDS = ("INITIAL", "RENEWAL", "RECONTINUATION")
+PERIOD_KINDS = tuple(PeriodKind)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from keysvc.domain import add_licenses, first_period, jst_date, renewal_period
 from keysvc.domain.errors import AlreadyExists, NotFound
+from keysvc.domain.lifecycle import PeriodKind
 from keysvc.domain.records import ContractRecord
 from keysvc.persistence.contract_repository import (
     add_contract,
@@ -60,7 +61,7 @@ def create_contract(
         created_at=now,
         periods=(first_period(policy, accept_date),),
     )
-    add_contract(connection, record, "INITIAL")
+    add_contract(connection, record, PeriodKind.INITIAL)
     return record
 
 
@@ -109,7 +110,7 @@ def renew_contract(
         connection,
         contract_number,
         period,
-        kind="RECONTINUATION" if recontinuation else "RENEWAL",
+        kind=PeriodKind.RECONTINUATION if recontinuation else PeriodKind.RENEWAL,
         accept_date=accepted_on,
         now=now,
     )

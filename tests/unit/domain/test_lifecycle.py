@@ -12,6 +12,7 @@ from keysvc.domain.lifecycle import (
     KeyRequestKind,
     KeyRequestState,
     LicenseStatus,
+    PeriodKind,
     SigningKeyState,
     can_move,
     is_late,
@@ -76,6 +77,7 @@ def test_late_means_released_after_the_due_date(released_on, late):
         (KeyRequestState, ["PENDING", "HELD", "RELEASED", "REJECTED"]),
         (LicenseStatus, ["ACTIVE", "SUPERSEDED", "REVOKED"]),
         (SigningKeyState, ["ACTIVE", "RETIRED"]),
+        (PeriodKind, ["INITIAL", "RENEWAL", "RECONTINUATION"]),
     ],
 )
 def test_values_are_the_stored_strings(enum, stored):
