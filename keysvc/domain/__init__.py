@@ -1,16 +1,22 @@
-"""keysvc's domain core: support periods, coverage and the re-issue policy.
+"""keysvc's domain core: the records, their lifecycles, and the support terms' rules.
 
-Pure rules from the products' support terms (SPEC sections 4 and 6): calendar
+Pure rules from the products' support terms (SPEC sections 2, 4 and 6): calendar
 dates and instants in, values out, domain errors raised. No database, no gRPC,
 no clock — callers pass ``today`` and ``now``. docs/support-periods.md ties
 each rule to the clause of the terms it comes from.
 
+- `keysvc.domain.records`: the records the repositories store and the API shows.
+- `keysvc.domain.lifecycle`: `KeyRequestState`, `KeyRequestKind`,
+  `LicenseStatus` …, the allowed moves, `is_late`.
+- `keysvc.domain.errors`: the error tree every layer raises (its reasons are the
+  API's `ErrorInfo` reasons); `keysvc.domain.support_errors`: the terms' refusals
+  (`SupportExpired`, `RecontinuationRequired` …).
+- `keysvc.domain.tokens`: bearer tokens' format and roles.
 - `keysvc.domain.periods`: `Period`, `Coverage`, `coverage_on`,
   `support_end_for`, `add_licenses`.
 - `keysvc.domain.policies`: `SupportPolicy` (rules as data), `POLICIES`,
   `first_period`, `renewal_period`, ICE entitlement.
 - `keysvc.domain.reissue`: `reissue_needs_hold`, `require_reissue_entitlement`.
-- `keysvc.domain.support_errors`: `SupportExpired`, `RecontinuationRequired` ….
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ MODULES = [
     "keysvc.domain.reissue",
     "keysvc.domain.ice",
     "keysvc.domain.audit_chain",
+    "keysvc.domain.lifecycle",
 ]
 
 
