@@ -391,6 +391,26 @@ class BusinessCalendar:
         release = datetime.combine(due, self._opening, tzinfo=JST).astimezone(UTC)
         return Schedule(accepted_at, due, release, same_day=False)
 
+    def opening_after_business_days(self, instant: datetime, count: int) -> datetime:
+        """The opening of the `count`-th business day after the JST date of `instant`;
+        `instant` itself (as UTC) when `count` is 0. The end of a re-issue's overlap
+        (SPEC section 5a): the old key stays valid until then.
+
+        >>> BusinessCalendar().opening_after_business_days(
+        ...     datetime(2026, 12, 7, 1, 0, tzinfo=UTC), 5
+        ... ).isoformat()
+        '2026-12-14T00:00:00+00:00'
+        """
+        at = as_utc(instant)
+        if count < 0:
+            raise ValueError(f"count must be 0 or more, got {count}")
+        if count == 0:
+            return at
+        day = at.astimezone(JST).date()
+        for _ in range(count):
+            day = self.next_business_day(day)
+        return datetime.combine(day, self._opening, tzinfo=JST).astimezone(UTC)
+
 
 def release_after_calendar_change(
     accepted_at: datetime, due_date: date, calendar: BusinessCalendar
