@@ -184,6 +184,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
                 mail,
                 clock,
                 batch_size=settings.release_batch_size,
+                calendar=calendar,
                 on_batch=metrics.record_release_batch,
             ),
             parallel_batches=RELEASE_PARALLEL_BATCHES.get(

@@ -39,6 +39,8 @@ def license_fields(license_: resources_pb2.License) -> list[tuple[str, str]]:
         ("signing key", license_.kid),
         ("fingerprint hash", license_.fingerprint_hash),
         ("superseded by", text(license_.superseded_by)),
+        # Until then the key still works: a re-issue's overlap (SPEC section 5a).
+        ("key valid until (JST)", jst_time(license_.supersede_time)),
         ("revoke reason", text(license_.revoke_reason)),
         ("license key", license_.license_key),
     ]

@@ -85,7 +85,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self._mail = mail
 
     def _releaser(self, connection: Connection) -> Releaser:
-        return Releaser(self._signing_keys.key_ring(connection), self._mail)
+        return Releaser(self._signing_keys.key_ring(connection), self._mail, self._calendar)
 
     async def CreateContract(
         self, request: admin_service_pb2.CreateContractRequest, context: Context
@@ -153,7 +153,9 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             view = issue_key_now(
                 connection, request_id, self._releaser(connection), self._clock.now()
             )
-            answer = messages.key_request(view.request, view.license_key, view.mail_state)
+            answer = messages.key_request(
+                view.request, view.license_key, view.mail_state, view.previous_supersede_at
+            )
             return answer, f"keyRequests/{request_id}"
 
         return await self._runner.change(
@@ -400,7 +402,7 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             f"closures/{closure_id}",
             resources_pb2.Closure,
             lambda connection: messages.closure(
-                delete_closure(connection, closure_id, self._calendar)
+                delete_closure(connection, closure_id, self._calendar, self._clock.now())
             ),
         )
 

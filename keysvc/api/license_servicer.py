@@ -126,7 +126,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
             submitted,
             self._clock.now(),
             self._calendar,
-            lambda: Releaser(self._signing_keys.key_ring(connection), self._mail),
+            lambda: Releaser(self._signing_keys.key_ring(connection), self._mail, self._calendar),
         )
         return [
             outcome
@@ -144,7 +144,9 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
 
         def read(connection: Connection) -> resources_pb2.KeyRequest:
             view = view_key_request(connection, request_id, principal)
-            return messages.key_request(view.request, view.license_key, view.mail_state)
+            return messages.key_request(
+                view.request, view.license_key, view.mail_state, view.previous_supersede_at
+            )
 
         return await self._runner.read(read)
 

@@ -136,9 +136,13 @@ def license_status(status: LicenseStatus) -> resources_pb2.LicenseStatus.ValueTy
 
 
 def key_request(
-    record: KeyRequestRecord, license_key: str = "", mail_state: str | None = None
+    record: KeyRequestRecord,
+    license_key: str = "",
+    mail_state: str | None = None,
+    previous_supersede_at: datetime | None = None,
 ) -> resources_pb2.KeyRequest:
-    """A key request; `license_key` once released."""
+    """A key request; `license_key` once released, and until when the key it replaced
+    keeps working (`previous_supersede_at`) when known."""
     return resources_pb2.KeyRequest(
         id=record.id,
         contract_number=record.contract_number,
@@ -159,6 +163,7 @@ def key_request(
         mail_delivery_state=_MAIL_STATES.get(
             mail_state or "", resources_pb2.MAIL_DELIVERY_STATE_UNSPECIFIED
         ),
+        previous_supersede_time=timestamp(previous_supersede_at),
     )
 
 
@@ -177,6 +182,7 @@ def license_message(record: LicenseRecord) -> resources_pb2.License:
         support_end=record.support_end.isoformat(),
         superseded_by=record.superseded_by or "",
         revoke_reason=record.revoke_reason or "",
+        supersede_time=timestamp(record.supersede_at),
     )
 
 

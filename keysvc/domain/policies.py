@@ -81,6 +81,9 @@ class SupportPolicy:
     - `recontinuation_after`: a renewal accepted this long or longer after the
       last period's end must be a re-continuation; ``None``: there is none.
     - `ice_service`: a covered contract may use the ICE (STUN/TURN) servers.
+    - `reissue_overlap_business_days`: how long the previous key of a REISSUE keeps
+      working after the new one's release, in business days (0: it stops at once);
+      SPEC section 5a.
     """
 
     name: str
@@ -88,6 +91,7 @@ class SupportPolicy:
     lapsed_renewal: LapsedRenewal
     recontinuation_after: relativedelta | None
     ice_service: bool
+    reissue_overlap_business_days: int = 5
 
 
 POLICIES: Mapping[str, SupportPolicy] = MappingProxyType(

@@ -86,6 +86,8 @@ class LicenseRecord:
     license_key: str
     superseded_by: str | None
     revoke_reason: str | None
+    # When the key stops being valid once superseded (the end of a re-issue's overlap).
+    supersede_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,11 @@ _SUBJECTS: Final = {
 _SUBJECT_CONTRACT: Final = "（{contract}）"
 MAIL_KINDS: Final = tuple(kind.value for kind in _SUBJECTS)
 
+# Where a re-issue has no overlap (or its overlap ends at once): the old key stopped.
+_PREVIOUS_KEY_STOPPED: Final = (
+    "これまでのライセンスキーは、本ライセンスキーの発行をもって無効となりました。"
+)
+
 # The paragraph that says why this key was issued, and what happens to the old one.
 _INTRODUCTIONS: Final = {
     KeyRequestKind.INITIAL: (
@@ -82,7 +87,7 @@ _INTRODUCTIONS: Final = {
     KeyRequestKind.REISSUE: (
         "サーバー移行に伴うライセンスキーの再発行を承りましたので、",
         "新しいライセンスキーをお知らせいたします。",
-        "これまでのライセンスキーは、本ライセンスキーの発行をもって無効となりました。",
+        _PREVIOUS_KEY_STOPPED,
         "新しいサーバーに本ライセンスキーを設定してください。",
     ),
     KeyRequestKind.SEATS_CHANGE: (
@@ -160,6 +165,7 @@ def compose_license_mail(
     issued_at: datetime,
     sender: str,
     message_id_domain: str,
+    previous_key_valid_until: datetime | None = None,
 ) -> ComposedMail:
     """Composes the e-mail that hands a customer their license key.
 
@@ -170,7 +176,10 @@ def compose_license_mail(
     (`message_id_for`), ``X-Keysvc-Request-Id`` and ``Auto-Submitted:
     auto-generated`` (RFC 3834, so auto-responders stay quiet), and a polite
     plain-text body with the contract number, product, serial, generation,
-    support end date, and the license key alone on its own line.
+    support end date, and the license key alone on its own line. A REISSUE's
+    ``previous_key_valid_until`` (the end of its overlap, SPEC section 5a) says
+    until when the old key keeps working; without one, or at the release itself,
+    the old key stopped with this one.
 
     Nothing secret goes in but the key itself, which is the customer's.
 
@@ -186,6 +195,11 @@ def compose_license_mail(
         raise InvalidMail(f"unknown key request kind {kind!r}; expected one of {MAIL_KINDS}")
     try:
         issued_jst = as_utc(issued_at).astimezone(JST)
+        previous_until_jst = (
+            None
+            if previous_key_valid_until is None
+            else as_utc(previous_key_valid_until).astimezone(JST)
+        )
     except NaiveDatetime as error:
         raise InvalidMail(str(error)) from error
     message_id = message_id_for(key_request_id, message_id_domain)
@@ -216,6 +230,7 @@ def compose_license_mail(
         generation=generation,
         support_end=support_end,
         issued_jst=issued_jst,
+        previous_until_jst=previous_until_jst,
     ).encode("utf-8")
     longest = max(map(len, body.splitlines()))
     if longest <= _MAX_LINE_BYTES:
@@ -276,13 +291,14 @@ def _body(
     generation: int,
     support_end: date,
     issued_jst: datetime,
+    previous_until_jst: datetime | None,
 ) -> str:
     lines = [
         f"{customer_name}",
         "ご担当者様",
         "",
         f"平素より{product_name}をご利用いただき、誠にありがとうございます。",
-        *_INTRODUCTIONS[kind],
+        *_introduction(kind, issued_jst, previous_until_jst),
         "",
         "■ ご契約内容",
         f"　サポートサービス番号：{contract_number}",
@@ -303,6 +319,25 @@ def _body(
         "　ご返信いただいてもお答えできませんので、ご了承ください。",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _introduction(
+    kind: KeyRequestKind, issued_jst: datetime, previous_until_jst: datetime | None
+) -> tuple[str, ...]:
+    """The paragraph for `kind`; a REISSUE with an overlap says until when the old key
+    keeps working instead of that it stopped."""
+    lines = _INTRODUCTIONS[kind]
+    if kind != KeyRequestKind.REISSUE or previous_until_jst is None:
+        return lines
+    if previous_until_jst <= issued_jst:
+        return lines
+    until = f"{_japanese_date(previous_until_jst.date())} {previous_until_jst:%H:%M}"
+    overlap = (
+        f"これまでのライセンスキーは、{until}（日本時間）まで引き続きご利用いただけます。",
+        "それまでに新しいサーバーへの移行を完了してください。",
+    )
+    at = lines.index(_PREVIOUS_KEY_STOPPED)
+    return (*lines[:at], *overlap, *lines[at + 1 :])
 
 
 def _japanese_date(day: date) -> str:

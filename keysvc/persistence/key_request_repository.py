@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from keysvc.domain.lifecycle import OPEN_STATES, KeyRequestKind, KeyRequestState, LicenseStatus
 from keysvc.domain.records import KeyRequestRecord, LicenseRecord
 from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
-from keysvc.persistence.schema import key_requests, licenses
+from keysvc.persistence.schema import contracts, key_requests, licenses
 
 # The statements of the submission and release paths run on the driver's cursor
 # (`DriverStatement`): they run for every key issued. Selects name the record's fields
@@ -110,7 +110,10 @@ _INSERT_LICENSES: Final = DriverInsert(licenses, LicenseRecord.__slots__)
 _SUPERSEDE: Final = DriverStatement(
     update(licenses)
     .where(licenses.c.serial == bindparam("old"), licenses.c.status == LicenseStatus.ACTIVE)
-    .values(status=LicenseStatus.SUPERSEDED)
+    .values(
+        status=LicenseStatus.SUPERSEDED,
+        supersede_at=bindparam("supersede_at", type_=licenses.c.supersede_at.type),
+    )
 )
 _LINK_SUCCESSOR: Final = DriverStatement(
     update(licenses)
@@ -264,12 +267,15 @@ def last_generations(connection: Connection, contract_numbers: list[str]) -> dic
     return {number: int(last) for number, last in rows}
 
 
-def supersede(connection: Connection, serials: list[str]) -> None:
-    """Marks ACTIVE licenses SUPERSEDED, before their successors are stored (a contract
-    has one ACTIVE license at a time). The caller holds them locked
-    (`active_licenses_for_update`), so they are still ACTIVE."""
-    if serials:
-        _SUPERSEDE.run_many(connection, [{"old": serial} for serial in serials])
+def supersede(connection: Connection, ends: Mapping[str, datetime]) -> None:
+    """Marks ACTIVE licenses SUPERSEDED, each with the instant its key stops being valid
+    (by serial), before their successors are stored (a contract has one ACTIVE license
+    at a time). The caller holds them locked (`active_licenses_for_update`), so they
+    are still ACTIVE."""
+    if ends:
+        _SUPERSEDE.run_many(
+            connection, [{"old": serial, "supersede_at": end} for serial, end in ends.items()]
+        )
 
 
 def link_successors(connection: Connection, successors: dict[str, str]) -> None:
@@ -459,3 +465,45 @@ def claim_due(connection: Connection, as_of: datetime, limit: int) -> list[KeyRe
     """
     rows = _CLAIM_DUE.rows(connection, {"as_of": as_of, "limit": limit})
     return [_key_request(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOverlap:
+    """A license a REISSUE superseded whose key still works: when its successor was
+    released, and the product whose policy sets the overlap."""
+
+    serial: str
+    successor_issued_at: datetime
+    product_code: str
+    supersede_at: datetime
+
+
+def open_overlaps(connection: Connection, now: datetime) -> list[OpenOverlap]:
+    """The superseded licenses whose key works past `now` because a REISSUE replaced
+    them (their overlap has not ended), locked for rescheduling, by serial."""
+    old, new = licenses.alias("old"), licenses.alias("new")
+    query = (
+        select(old.c.serial, new.c.issued_at, contracts.c.product_code, old.c.supersede_at)
+        .join(new, new.c.serial == old.c.superseded_by)
+        .join(key_requests, key_requests.c.id == new.c.key_request_id)
+        .join(contracts, contracts.c.contract_number == old.c.contract_number)
+        .where(
+            old.c.status == LicenseStatus.SUPERSEDED,
+            old.c.supersede_at > now,
+            key_requests.c.kind == KeyRequestKind.REISSUE,
+        )
+        .order_by(old.c.serial)
+        .with_for_update(of=old)
+    )
+    return [OpenOverlap(*row) for row in connection.execute(query)]
+
+
+def set_supersede_times(connection: Connection, ends: Mapping[str, datetime]) -> None:
+    """Moves the end of superseded licenses' validity (serial -> instant)."""
+    if ends:
+        connection.execute(
+            update(licenses)
+            .where(licenses.c.serial == bindparam("old"))
+            .values(supersede_at=bindparam("supersede_at", type_=licenses.c.supersede_at.type)),
+            [{"old": serial, "supersede_at": end} for serial, end in ends.items()],
+        )

@@ -176,6 +176,9 @@ licenses = Table(
     Column("superseded_by", ForeignKey("licenses.serial")),
     Column("revoked_at", UtcDateTime),
     Column("revoke_reason", Text),
+    # When a superseded license's key stops being valid: the successor's release, or
+    # the end of a re-issue's overlap (SPEC section 5a). None while ACTIVE.
+    Column("supersede_at", UtcDateTime),
     _one_of("status", LICENSE_STATUSES),
     CheckConstraint("seats >= 1", name="seats_positive"),
     CheckConstraint("generation >= 1", name="generation_positive"),

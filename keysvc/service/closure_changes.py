@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from keysvc.domain import policy_for
 from keysvc.domain.errors import NotFound
 from keysvc.domain.records import ClosureRecord
 from keysvc.persistence.calendar_state_repository import (
@@ -15,7 +16,13 @@ from keysvc.persistence.calendar_state_repository import (
     store_schedule_fingerprint,
 )
 from keysvc.persistence.closure_repository import add_closure, list_closures, remove_closure
-from keysvc.persistence.key_request_repository import reschedule, waiting_schedules
+from keysvc.persistence.contract_repository import product_policy_names
+from keysvc.persistence.key_request_repository import (
+    open_overlaps,
+    reschedule,
+    set_supersede_times,
+    waiting_schedules,
+)
 from keysvc.service.schedules import check_closure_run, reschedule_of
 from scheduler.calendar import BusinessCalendar, Closure
 
@@ -33,17 +40,18 @@ def create_closure(
     check_closure_run(current.with_closures((*current.closures, closure)), closure)
     record = ClosureRecord(uuid.uuid4().hex, closure)
     add_closure(connection, record, now)
-    return record, reschedule_waiting(connection, calendar).at_risk
+    return record, reschedule_waiting(connection, calendar, now).at_risk
 
 
 def delete_closure(
-    connection: Connection, closure_id: str, calendar: BusinessCalendar
+    connection: Connection, closure_id: str, calendar: BusinessCalendar, now: datetime
 ) -> ClosureRecord:
-    """Removes a closure and reschedules the waiting requests; `NotFound` if unknown."""
+    """Removes a closure and reschedules the waiting requests and open overlaps;
+    `NotFound` if unknown."""
     record = remove_closure(connection, closure_id)
     if record is None:
         raise NotFound(f"closures/{closure_id}", reason="CLOSURE_NOT_FOUND")
-    reschedule_waiting(connection, calendar)
+    reschedule_waiting(connection, calendar, now)
     return record
 
 
@@ -60,13 +68,17 @@ class Rescheduled:
     at_risk: int
 
 
-def reschedule_waiting(connection: Connection, calendar: BusinessCalendar) -> Rescheduled:
-    """Recomputes the release time of every waiting request under the current closures.
+def reschedule_waiting(
+    connection: Connection, calendar: BusinessCalendar, now: datetime
+) -> Rescheduled:
+    """Recomputes the release time of every waiting request under the current closures,
+    and the end of every re-issue overlap still open at `now`.
 
     Due dates stay (they are the promise); a request whose release now falls
     after its due date is flagged at risk, and one brought back before it is no
-    longer. The result depends only on the calendar and the stored acceptance
-    instants, so running it again (another replica) changes nothing.
+    longer. An overlap that has ended stays ended: its key is superseded already.
+    The result depends only on the calendar and the stored instants, so running
+    it again (another replica) changes nothing.
     """
     current = current_calendar(connection, calendar)
     moved = at_risk = 0
@@ -78,7 +90,23 @@ def reschedule_waiting(connection: Connection, calendar: BusinessCalendar) -> Re
         if (new.release_time, new.at_risk) != (request.release_at, request.at_risk):
             changed.append((request.id, new.release_time, new.at_risk))
     reschedule(connection, changed)
+    _reschedule_overlaps(connection, current, now)
     return Rescheduled(moved=moved, at_risk=at_risk)
+
+
+def _reschedule_overlaps(connection: Connection, current: BusinessCalendar, now: datetime) -> None:
+    overlaps = open_overlaps(connection, now)
+    if not overlaps:
+        return
+    policies = product_policy_names(connection)
+    ends = {}
+    for overlap in overlaps:
+        days = policy_for(policies[overlap.product_code]).reissue_overlap_business_days
+        # Never before now: the key would stop working in the past, unannounced.
+        end = max(current.opening_after_business_days(overlap.successor_issued_at, days), now)
+        if end != overlap.supersede_at:
+            ends[overlap.serial] = end
+    set_supersede_times(connection, ends)
 
 
 def reschedule_on_start(
@@ -98,6 +126,6 @@ def reschedule_on_start(
     with engine.begin() as connection:
         if locked_schedule_fingerprint(connection, now) == fingerprint:
             return None
-        outcome = reschedule_waiting(connection, calendar)
+        outcome = reschedule_waiting(connection, calendar, now)
         store_schedule_fingerprint(connection, fingerprint, now)
         return outcome

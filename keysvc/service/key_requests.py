@@ -329,6 +329,8 @@ class KeyRequestView:
     request: KeyRequestRecord
     license_key: str
     mail_state: str | None
+    # Once released: until when the key of the license it replaced keeps working.
+    previous_supersede_at: datetime | None
 
 
 def view_key_request(
@@ -352,8 +354,16 @@ def issue_key_now(
 
 def _view(connection: Connection, record: KeyRequestRecord) -> KeyRequestView:
     license_ = get_license(connection, record.license_serial) if record.license_serial else None
+    previous = (
+        get_license(connection, record.previous_license_serial)
+        if license_ is not None and record.previous_license_serial
+        else None
+    )
     return KeyRequestView(
-        record, license_.license_key if license_ else "", delivery_state(connection, record.id)
+        record,
+        license_.license_key if license_ else "",
+        delivery_state(connection, record.id),
+        previous.supersede_at if previous else None,
     )
 
 

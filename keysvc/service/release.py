@@ -15,12 +15,22 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection
 
-from keysvc.domain import jst_date, support_end_for
+from keysvc.domain import jst_date, policy_for, support_end_for
 from keysvc.domain.errors import FailedPrecondition, KeysvcError
-from keysvc.domain.lifecycle import KeyRequestState, LicenseStatus, can_move, is_late
+from keysvc.domain.lifecycle import (
+    KeyRequestKind,
+    KeyRequestState,
+    LicenseStatus,
+    can_move,
+    is_late,
+)
 from keysvc.domain.records import ContractRecord, KeyRequestRecord, LicenseRecord
 from keysvc.mail import ComposedMail, compose_license_mail
-from keysvc.persistence.contract_repository import get_contracts, product_display_names
+from keysvc.persistence.contract_repository import (
+    get_contracts,
+    product_display_names,
+    product_policy_names,
+)
 from keysvc.persistence.key_request_repository import (
     active_licenses_for_update,
     add_licenses,
@@ -33,8 +43,10 @@ from keysvc.persistence.key_request_repository import (
 )
 from keysvc.persistence.outbox_repository import queue_mails
 from keysvc.service.addresses import stored_address
+from keysvc.service.closure_changes import current_calendar
 from keysvc.service.contracts import contract_not_found
 from keysvc.service.identifiers import new_license_serials
+from scheduler.calendar import BusinessCalendar
 from signing import KeyRing, LicenseClaims
 
 logger = logging.getLogger(__name__)
@@ -50,10 +62,14 @@ class MailIdentity:
 
 @dataclass(frozen=True, slots=True)
 class Releaser:
-    """What a release needs besides the database: the signing keys and the mail identity."""
+    """What a release needs besides the database: the signing keys, the mail identity
+    and the business calendar."""
 
     key_ring: KeyRing
     mail: MailIdentity
+    # The configured calendar; the closures stored in the database are added to it
+    # when a re-issue's overlap is computed.
+    calendar: BusinessCalendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +137,7 @@ def release_batch(
     active = dict(locked.active_licenses)
     generations = last_generations(connection, numbers)
     product_names = product_display_names(connection)
+    overlap_ends = _OverlapEnds(connection, releaser.calendar, now)
     today = jst_date(now, field="now")
     serials = iter(new_license_serials(today.year, len(requests)))
     plans: list[_Plan] = []
@@ -133,6 +150,7 @@ def release_batch(
                 active=active.get(request.contract_number),
                 last_generation=generations.get(request.contract_number, 0),
                 product_names=product_names,
+                overlap_ends=overlap_ends,
                 releaser=releaser,
                 now=now,
                 today=today,
@@ -160,7 +178,14 @@ def release_batch(
         for plan in plans
         if plan.request.previous_license_serial is not None
     }
-    supersede(connection, list(successors))
+    supersede(
+        connection,
+        {
+            plan.request.previous_license_serial: plan.previous_valid_until or now
+            for plan in plans
+            if plan.request.previous_license_serial is not None
+        },
+    )
     add_licenses(connection, [plan.license for plan in plans])
     link_successors(connection, successors)
     # One statement for the batch, two when it holds late and timely requests alike.
@@ -182,6 +207,35 @@ class _Plan:
     request: KeyRequestRecord
     license: LicenseRecord
     mail: ComposedMail
+    # Until when the license it supersedes keeps working (None: no previous license).
+    previous_valid_until: datetime | None
+
+
+class _OverlapEnds:
+    """When a batch's superseded keys stop working, by product: at the release, or for
+    a REISSUE at the end of its product's overlap (SPEC section 5a). The policies and
+    the stored closures are read once per batch, and only for a batch that needs them."""
+
+    def __init__(self, connection: Connection, calendar: BusinessCalendar, now: datetime) -> None:
+        self._connection = connection
+        self._calendar = calendar
+        self._now = now
+        self._policies: dict[str, str] | None = None
+        self._ends: dict[str, datetime] = {}
+
+    def of(self, request: KeyRequestRecord, product_code: str) -> datetime | None:
+        """Until when the license `request` supersedes keeps working; None without one."""
+        if request.previous_license_serial is None:
+            return None
+        if request.kind != KeyRequestKind.REISSUE:
+            return self._now
+        if product_code not in self._ends:
+            if self._policies is None:
+                self._policies = product_policy_names(self._connection)
+                self._calendar = current_calendar(self._connection, self._calendar)
+            days = policy_for(self._policies[product_code]).reissue_overlap_business_days
+            self._ends[product_code] = self._calendar.opening_after_business_days(self._now, days)
+        return self._ends[product_code]
 
 
 def _plan(
@@ -191,6 +245,7 @@ def _plan(
     active: LicenseRecord | None,
     last_generation: int,
     product_names: dict[str, str],
+    overlap_ends: _OverlapEnds,
     releaser: Releaser,
     now: datetime,
     today: date,
@@ -216,6 +271,7 @@ def _plan(
             f"contract {contract.contract_number} has an active key already",
             reason="LICENSE_ALREADY_ISSUED",
         )
+    previous_valid_until = overlap_ends.of(request, contract.product_code)
     # Checked before signing: an address stored before addresses were checked as
     # now is a state staff must see (HELD, or IssueKeyNow refused), not a failure.
     recipient = stored_address(
@@ -262,8 +318,9 @@ def _plan(
         issued_at=now,
         sender=releaser.mail.sender,
         message_id_domain=releaser.mail.message_id_domain,
+        previous_key_valid_until=previous_valid_until,
     )
-    return _Plan(request, license_, mail)
+    return _Plan(request, license_, mail, previous_valid_until)
 
 
 def as_released(request: KeyRequestRecord, license_: LicenseRecord) -> KeyRequestRecord:

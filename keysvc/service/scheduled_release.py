@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from keysvc.service.release import DueRelease, MailIdentity, Releaser, release_due
 from keysvc.service.signing_keys import SigningKeys
+from scheduler.calendar import BusinessCalendar
 from scheduler.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class ScheduledRelease:
         clock: Clock,
         batch_size: int,
         *,
+        calendar: BusinessCalendar,
         on_batch: Callable[[DueRelease, float], None] | None = None,
     ) -> None:
         """`on_batch` hears of each committed batch that claimed requests: what it did,
@@ -41,6 +43,7 @@ class ScheduledRelease:
         self._signing_keys = signing_keys
         self._mail = mail
         self._clock = clock
+        self._calendar = calendar
         self.batch_size = batch_size
         self._on_batch = on_batch
 
@@ -49,7 +52,7 @@ class ScheduledRelease:
         now = self._clock.now()
         started = time.perf_counter()
         with self._engine.begin() as connection:
-            releaser = Releaser(self._signing_keys.key_ring(connection), self._mail)
+            releaser = Releaser(self._signing_keys.key_ring(connection), self._mail, self._calendar)
             outcome = release_due(connection, as_of or now, releaser, now, self.batch_size)
         if self._on_batch is not None and outcome.claimed:
             self._on_batch(outcome, time.perf_counter() - started)

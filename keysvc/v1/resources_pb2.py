@@ -25,41 +25,41 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19keysvc/v1/resources.proto\x12\tkeysvc.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"$\n\x06Period\x12\r\n\x05start\x18\x01 \x01(\t\x12\x0b\n\x03\x65nd\x18\x02 \x01(\t\"\x8f\x02\n\x08\x43ontract\x12\x17\n\x0f\x63ontract_number\x18\x01 \x01(\t\x12\x14\n\x0cproduct_code\x18\x02 \x01(\t\x12\x15\n\rcustomer_name\x18\x03 \x01(\t\x12\x15\n\rcontact_email\x18\x04 \x01(\t\x12\r\n\x05seats\x18\x05 \x01(\x05\x12\x15\n\rpurchase_date\x18\x06 \x01(\t\x12\x13\n\x0b\x61\x63\x63\x65pt_date\x18\x07 \x01(\t\x12\"\n\x07periods\x18\x08 \x03(\x0b\x32\x11.keysvc.v1.Period\x12\x16\n\x0e\x63overage_start\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x98\x04\n\nKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.keysvc.v1.KeyRequestKind\x12)\n\x05state\x18\x04 \x01(\x0e\x32\x1a.keysvc.v1.KeyRequestState\x12/\n\x0b\x61\x63\x63\x65pt_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64ue_date\x18\x06 \x01(\t\x12\x30\n\x0crelease_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rreleased_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0elicense_serial\x18\t \x01(\t\x12\x13\n\x0blicense_key\x18\n \x01(\t\x12\x13\n\x0bhold_reason\x18\x0b \x01(\t\x12\x15\n\rcontact_email\x18\x0c \x01(\t\x12\x1f\n\x17previous_license_serial\x18\r \x01(\t\x12\x15\n\rreject_reason\x18\x0e \x01(\t\x12\x0f\n\x07\x61t_risk\x18\x0f \x01(\x08\x12\x0c\n\x04late\x18\x10 \x01(\x08\x12\x39\n\x13mail_delivery_state\x18\x11 \x01(\x0e\x32\x1c.keysvc.v1.MailDeliveryState\"\xae\x02\n\x07License\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x02 \x01(\t\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.keysvc.v1.LicenseStatus\x12\r\n\x05seats\x18\x04 \x01(\x05\x12\x12\n\ngeneration\x18\x05 \x01(\x05\x12\x0b\n\x03kid\x18\x06 \x01(\t\x12.\n\nissue_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0blicense_key\x18\x08 \x01(\t\x12\x18\n\x10\x66ingerprint_hash\x18\t \x01(\t\x12\x13\n\x0bsupport_end\x18\n \x01(\t\x12\x15\n\rsuperseded_by\x18\x0b \x01(\t\x12\x15\n\rrevoke_reason\x18\x0c \x01(\t\"J\n\x07\x43losure\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12\r\n\x05label\x18\x04 \x01(\t\"\xbf\x01\n\nSigningKey\x12\x0b\n\x03kid\x18\x01 \x01(\t\x12)\n\x05state\x18\x02 \x01(\x0e\x32\x1a.keysvc.v1.SigningKeyState\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bretire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fpublic_jwk_json\x18\x05 \x01(\t\"\xa1\x01\n\nAuditEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x63tor_token_id\x18\x03 \x01(\t\x12\x12\n\nactor_role\x18\x04 \x01(\t\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x10\n\x08resource\x18\x06 \x01(\t\x12\x0f\n\x07outcome\x18\x07 \x01(\t\"\x98\x01\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb5\x01\n\rSupportStatus\x12\x17\n\x0f\x63ontract_number\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x0f\n\x07\x63overed\x18\x03 \x01(\x08\x12\x16\n\x0e\x63overage_start\x18\x04 \x01(\t\x12\x14\n\x0cperiod_start\x18\x05 \x01(\t\x12\x12\n\nperiod_end\x18\x06 \x01(\t\x12\x14\n\x0cice_entitled\x18\x07 \x01(\x08\x12\x14\n\x0cproduct_code\x18\x08 \x01(\t\"\x88\x01\n\x0eIceCredentials\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x03\x12\x0c\n\x04uris\x18\x04 \x03(\t\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x91\x01\n\x0eKeyRequestKind\x12 \n\x1cKEY_REQUEST_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18KEY_REQUEST_KIND_INITIAL\x10\x01\x12\x1c\n\x18KEY_REQUEST_KIND_REISSUE\x10\x02\x12!\n\x1dKEY_REQUEST_KIND_SEATS_CHANGE\x10\x03*\xaf\x01\n\x0fKeyRequestState\x12!\n\x1dKEY_REQUEST_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19KEY_REQUEST_STATE_PENDING\x10\x01\x12\x1a\n\x16KEY_REQUEST_STATE_HELD\x10\x02\x12\x1e\n\x1aKEY_REQUEST_STATE_RELEASED\x10\x03\x12\x1e\n\x1aKEY_REQUEST_STATE_REJECTED\x10\x04*\x85\x01\n\rLicenseStatus\x12\x1e\n\x1aLICENSE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15LICENSE_STATUS_ACTIVE\x10\x01\x12\x1d\n\x19LICENSE_STATUS_SUPERSEDED\x10\x02\x12\x1a\n\x16LICENSE_STATUS_REVOKED\x10\x03*\x96\x01\n\x11MailDeliveryState\x12#\n\x1fMAIL_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMAIL_DELIVERY_STATE_QUEUED\x10\x01\x12\x1c\n\x18MAIL_DELIVERY_STATE_SENT\x10\x02\x12\x1e\n\x1aMAIL_DELIVERY_STATE_FAILED\x10\x03*q\n\x0fSigningKeyState\x12!\n\x1dSIGNING_KEY_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18SIGNING_KEY_STATE_ACTIVE\x10\x01\x12\x1d\n\x19SIGNING_KEY_STATE_RETIRED\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19keysvc/v1/resources.proto\x12\tkeysvc.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"$\n\x06Period\x12\r\n\x05start\x18\x01 \x01(\t\x12\x0b\n\x03\x65nd\x18\x02 \x01(\t\"\x8f\x02\n\x08\x43ontract\x12\x17\n\x0f\x63ontract_number\x18\x01 \x01(\t\x12\x14\n\x0cproduct_code\x18\x02 \x01(\t\x12\x15\n\rcustomer_name\x18\x03 \x01(\t\x12\x15\n\rcontact_email\x18\x04 \x01(\t\x12\r\n\x05seats\x18\x05 \x01(\x05\x12\x15\n\rpurchase_date\x18\x06 \x01(\t\x12\x13\n\x0b\x61\x63\x63\x65pt_date\x18\x07 \x01(\t\x12\"\n\x07periods\x18\x08 \x03(\x0b\x32\x11.keysvc.v1.Period\x12\x16\n\x0e\x63overage_start\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd5\x04\n\nKeyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.keysvc.v1.KeyRequestKind\x12)\n\x05state\x18\x04 \x01(\x0e\x32\x1a.keysvc.v1.KeyRequestState\x12/\n\x0b\x61\x63\x63\x65pt_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64ue_date\x18\x06 \x01(\t\x12\x30\n\x0crelease_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rreleased_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0elicense_serial\x18\t \x01(\t\x12\x13\n\x0blicense_key\x18\n \x01(\t\x12\x13\n\x0bhold_reason\x18\x0b \x01(\t\x12\x15\n\rcontact_email\x18\x0c \x01(\t\x12\x1f\n\x17previous_license_serial\x18\r \x01(\t\x12\x15\n\rreject_reason\x18\x0e \x01(\t\x12\x0f\n\x07\x61t_risk\x18\x0f \x01(\x08\x12\x0c\n\x04late\x18\x10 \x01(\x08\x12\x39\n\x13mail_delivery_state\x18\x11 \x01(\x0e\x32\x1c.keysvc.v1.MailDeliveryState\x12;\n\x17previous_supersede_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe2\x02\n\x07License\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x02 \x01(\t\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.keysvc.v1.LicenseStatus\x12\r\n\x05seats\x18\x04 \x01(\x05\x12\x12\n\ngeneration\x18\x05 \x01(\x05\x12\x0b\n\x03kid\x18\x06 \x01(\t\x12.\n\nissue_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0blicense_key\x18\x08 \x01(\t\x12\x18\n\x10\x66ingerprint_hash\x18\t \x01(\t\x12\x13\n\x0bsupport_end\x18\n \x01(\t\x12\x15\n\rsuperseded_by\x18\x0b \x01(\t\x12\x15\n\rrevoke_reason\x18\x0c \x01(\t\x12\x32\n\x0esupersede_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x07\x43losure\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12\r\n\x05label\x18\x04 \x01(\t\"\xbf\x01\n\nSigningKey\x12\x0b\n\x03kid\x18\x01 \x01(\t\x12)\n\x05state\x18\x02 \x01(\x0e\x32\x1a.keysvc.v1.SigningKeyState\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bretire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fpublic_jwk_json\x18\x05 \x01(\t\"\xa1\x01\n\nAuditEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x63tor_token_id\x18\x03 \x01(\t\x12\x12\n\nactor_role\x18\x04 \x01(\t\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x10\n\x08resource\x18\x06 \x01(\t\x12\x0f\n\x07outcome\x18\x07 \x01(\t\"\x98\x01\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb5\x01\n\rSupportStatus\x12\x17\n\x0f\x63ontract_number\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x0f\n\x07\x63overed\x18\x03 \x01(\x08\x12\x16\n\x0e\x63overage_start\x18\x04 \x01(\t\x12\x14\n\x0cperiod_start\x18\x05 \x01(\t\x12\x12\n\nperiod_end\x18\x06 \x01(\t\x12\x14\n\x0cice_entitled\x18\x07 \x01(\x08\x12\x14\n\x0cproduct_code\x18\x08 \x01(\t\"\x88\x01\n\x0eIceCredentials\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x03\x12\x0c\n\x04uris\x18\x04 \x03(\t\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x91\x01\n\x0eKeyRequestKind\x12 \n\x1cKEY_REQUEST_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18KEY_REQUEST_KIND_INITIAL\x10\x01\x12\x1c\n\x18KEY_REQUEST_KIND_REISSUE\x10\x02\x12!\n\x1dKEY_REQUEST_KIND_SEATS_CHANGE\x10\x03*\xaf\x01\n\x0fKeyRequestState\x12!\n\x1dKEY_REQUEST_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19KEY_REQUEST_STATE_PENDING\x10\x01\x12\x1a\n\x16KEY_REQUEST_STATE_HELD\x10\x02\x12\x1e\n\x1aKEY_REQUEST_STATE_RELEASED\x10\x03\x12\x1e\n\x1aKEY_REQUEST_STATE_REJECTED\x10\x04*\x85\x01\n\rLicenseStatus\x12\x1e\n\x1aLICENSE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15LICENSE_STATUS_ACTIVE\x10\x01\x12\x1d\n\x19LICENSE_STATUS_SUPERSEDED\x10\x02\x12\x1a\n\x16LICENSE_STATUS_REVOKED\x10\x03*\x96\x01\n\x11MailDeliveryState\x12#\n\x1fMAIL_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aMAIL_DELIVERY_STATE_QUEUED\x10\x01\x12\x1c\n\x18MAIL_DELIVERY_STATE_SENT\x10\x02\x12\x1e\n\x1aMAIL_DELIVERY_STATE_FAILED\x10\x03*q\n\x0fSigningKeyState\x12!\n\x1dSIGNING_KEY_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18SIGNING_KEY_STATE_ACTIVE\x10\x01\x12\x1d\n\x19SIGNING_KEY_STATE_RETIRED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'keysvc.v1.resources_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KEYREQUESTKIND']._serialized_start=2142
-  _globals['_KEYREQUESTKIND']._serialized_end=2287
-  _globals['_KEYREQUESTSTATE']._serialized_start=2290
-  _globals['_KEYREQUESTSTATE']._serialized_end=2465
-  _globals['_LICENSESTATUS']._serialized_start=2468
-  _globals['_LICENSESTATUS']._serialized_end=2601
-  _globals['_MAILDELIVERYSTATE']._serialized_start=2604
-  _globals['_MAILDELIVERYSTATE']._serialized_end=2754
-  _globals['_SIGNINGKEYSTATE']._serialized_start=2756
-  _globals['_SIGNINGKEYSTATE']._serialized_end=2869
+  _globals['_KEYREQUESTKIND']._serialized_start=2255
+  _globals['_KEYREQUESTKIND']._serialized_end=2400
+  _globals['_KEYREQUESTSTATE']._serialized_start=2403
+  _globals['_KEYREQUESTSTATE']._serialized_end=2578
+  _globals['_LICENSESTATUS']._serialized_start=2581
+  _globals['_LICENSESTATUS']._serialized_end=2714
+  _globals['_MAILDELIVERYSTATE']._serialized_start=2717
+  _globals['_MAILDELIVERYSTATE']._serialized_end=2867
+  _globals['_SIGNINGKEYSTATE']._serialized_start=2869
+  _globals['_SIGNINGKEYSTATE']._serialized_end=2982
   _globals['_PERIOD']._serialized_start=73
   _globals['_PERIOD']._serialized_end=109
   _globals['_CONTRACT']._serialized_start=112
   _globals['_CONTRACT']._serialized_end=383
   _globals['_KEYREQUEST']._serialized_start=386
-  _globals['_KEYREQUEST']._serialized_end=922
-  _globals['_LICENSE']._serialized_start=925
-  _globals['_LICENSE']._serialized_end=1227
-  _globals['_CLOSURE']._serialized_start=1229
-  _globals['_CLOSURE']._serialized_end=1303
-  _globals['_SIGNINGKEY']._serialized_start=1306
-  _globals['_SIGNINGKEY']._serialized_end=1497
-  _globals['_AUDITEVENT']._serialized_start=1500
-  _globals['_AUDITEVENT']._serialized_end=1661
-  _globals['_TOKEN']._serialized_start=1664
-  _globals['_TOKEN']._serialized_end=1816
-  _globals['_SUPPORTSTATUS']._serialized_start=1819
-  _globals['_SUPPORTSTATUS']._serialized_end=2000
-  _globals['_ICECREDENTIALS']._serialized_start=2003
-  _globals['_ICECREDENTIALS']._serialized_end=2139
+  _globals['_KEYREQUEST']._serialized_end=983
+  _globals['_LICENSE']._serialized_start=986
+  _globals['_LICENSE']._serialized_end=1340
+  _globals['_CLOSURE']._serialized_start=1342
+  _globals['_CLOSURE']._serialized_end=1416
+  _globals['_SIGNINGKEY']._serialized_start=1419
+  _globals['_SIGNINGKEY']._serialized_end=1610
+  _globals['_AUDITEVENT']._serialized_start=1613
+  _globals['_AUDITEVENT']._serialized_end=1774
+  _globals['_TOKEN']._serialized_start=1777
+  _globals['_TOKEN']._serialized_end=1929
+  _globals['_SUPPORTSTATUS']._serialized_start=1932
+  _globals['_SUPPORTSTATUS']._serialized_end=2113
+  _globals['_ICECREDENTIALS']._serialized_start=2116
+  _globals['_ICECREDENTIALS']._serialized_end=2252
 # @@protoc_insertion_point(module_scope)

@@ -255,6 +255,7 @@ class KeyRequest(_message.Message):
     AT_RISK_FIELD_NUMBER: _builtins.int
     LATE_FIELD_NUMBER: _builtins.int
     MAIL_DELIVERY_STATE_FIELD_NUMBER: _builtins.int
+    PREVIOUS_SUPERSEDE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     contract_number: _builtins.str
     kind: Global___KeyRequestKind.ValueType
@@ -290,6 +291,13 @@ class KeyRequest(_message.Message):
     def released_time(self) -> _timestamp_pb2.Timestamp:
         """When it was released; unset until then."""
 
+    @_builtins.property
+    def previous_supersede_time(self) -> _timestamp_pb2.Timestamp:
+        """Once released, when the key of the license it replaced stops being valid: for a
+        REISSUE the end of its overlap (SPEC section 5a), else the release itself. Unset
+        for a request that replaced no license, or before its release.
+        """
+
     def __init__(
         self,
         *,
@@ -310,10 +318,11 @@ class KeyRequest(_message.Message):
         at_risk: _builtins.bool = ...,
         late: _builtins.bool = ...,
         mail_delivery_state: Global___MailDeliveryState.ValueType = ...,
+        previous_supersede_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["accept_time", b"accept_time", "release_time", b"release_time", "released_time", b"released_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["accept_time", b"accept_time", "previous_supersede_time", b"previous_supersede_time", "release_time", b"release_time", "released_time", b"released_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_time", b"accept_time", "at_risk", b"at_risk", "contact_email", b"contact_email", "contract_number", b"contract_number", "due_date", b"due_date", "hold_reason", b"hold_reason", "id", b"id", "kind", b"kind", "late", b"late", "license_key", b"license_key", "license_serial", b"license_serial", "mail_delivery_state", b"mail_delivery_state", "previous_license_serial", b"previous_license_serial", "reject_reason", b"reject_reason", "release_time", b"release_time", "released_time", b"released_time", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_time", b"accept_time", "at_risk", b"at_risk", "contact_email", b"contact_email", "contract_number", b"contract_number", "due_date", b"due_date", "hold_reason", b"hold_reason", "id", b"id", "kind", b"kind", "late", b"late", "license_key", b"license_key", "license_serial", b"license_serial", "mail_delivery_state", b"mail_delivery_state", "previous_license_serial", b"previous_license_serial", "previous_supersede_time", b"previous_supersede_time", "reject_reason", b"reject_reason", "release_time", b"release_time", "released_time", b"released_time", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -337,6 +346,7 @@ class License(_message.Message):
     SUPPORT_END_FIELD_NUMBER: _builtins.int
     SUPERSEDED_BY_FIELD_NUMBER: _builtins.int
     REVOKE_REASON_FIELD_NUMBER: _builtins.int
+    SUPERSEDE_TIME_FIELD_NUMBER: _builtins.int
     serial: _builtins.str
     contract_number: _builtins.str
     status: Global___LicenseStatus.ValueType
@@ -357,6 +367,13 @@ class License(_message.Message):
     """Why an admin revoked it, when REVOKED."""
     @_builtins.property
     def issue_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def supersede_time(self) -> _timestamp_pb2.Timestamp:
+        """When SUPERSEDED, the end of its key's validity: the successor's release, or for
+        the license a REISSUE replaced, the end of the overlap (SPEC section 5a). Unset
+        while ACTIVE.
+        """
+
     def __init__(
         self,
         *,
@@ -372,10 +389,11 @@ class License(_message.Message):
         support_end: _builtins.str = ...,
         superseded_by: _builtins.str = ...,
         revoke_reason: _builtins.str = ...,
+        supersede_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["issue_time", b"issue_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["issue_time", b"issue_time", "supersede_time", b"supersede_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_number", b"contract_number", "fingerprint_hash", b"fingerprint_hash", "generation", b"generation", "issue_time", b"issue_time", "kid", b"kid", "license_key", b"license_key", "revoke_reason", b"revoke_reason", "seats", b"seats", "serial", b"serial", "status", b"status", "superseded_by", b"superseded_by", "support_end", b"support_end"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_number", b"contract_number", "fingerprint_hash", b"fingerprint_hash", "generation", b"generation", "issue_time", b"issue_time", "kid", b"kid", "license_key", b"license_key", "revoke_reason", b"revoke_reason", "seats", b"seats", "serial", b"serial", "status", b"status", "supersede_time", b"supersede_time", "superseded_by", b"superseded_by", "support_end", b"support_end"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -17,7 +17,14 @@ from sqlalchemy import Index, MetaData, inspect, select, update
 from keysvc.persistence.audit_repository import NewAuditEvent, add_events
 from keysvc.persistence.contract_repository import next_contract_sequence
 from keysvc.persistence.database import create_database_engine
-from keysvc.persistence.schema import audit_events, contracts, key_requests, metadata, products
+from keysvc.persistence.schema import (
+    audit_events,
+    contracts,
+    key_requests,
+    licenses,
+    metadata,
+    products,
+)
 from keysvc.persistence.schema_migrations import (
     _alembic_config,
     current_revision,
@@ -29,7 +36,7 @@ from keysvc.service.audit import verify_audit_log
 from . import rows
 
 # The newest migration file; a new one updates this line.
-LATEST = "0007"
+LATEST = "0008"
 
 SEEDED_PRODUCTS = [
     ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
@@ -268,3 +275,29 @@ def test_0007_downgrades_to_0006_keeping_the_events(empty_engine):
     upgrade_database(empty_engine)
     assert _differences(empty_engine, metadata) == []
     assert verify_audit_log(empty_engine).events == 1
+
+
+def test_0008_back_fills_the_end_of_a_superseded_key_with_its_successors_release(empty_engine):
+    released = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)
+    with empty_engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0007")
+        rows.insert_contract_with_key(connection)
+        rows.insert_license(connection, "L-1", "R-1", status="SUPERSEDED", generation=1)
+        rows.insert_license(connection, "L-2", "R-2", generation=2, issued_at=released)
+        connection.execute(
+            update(licenses).where(licenses.c.serial == "L-1").values(superseded_by="L-2")
+        )
+    upgrade_database(empty_engine)
+    with empty_engine.connect() as connection:
+        query = select(licenses.c.serial, licenses.c.supersede_at).order_by(licenses.c.serial)
+        assert connection.execute(query).all() == [("L-1", released), ("L-2", None)]
+
+
+def test_0008_downgrades_to_0007(empty_engine):
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0007")
+    columns = {column["name"] for column in inspect(empty_engine).get_columns("licenses")}
+    assert "supersede_at" not in columns
+    upgrade_database(empty_engine)
+    assert _differences(empty_engine, metadata) == []

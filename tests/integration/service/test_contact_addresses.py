@@ -31,7 +31,9 @@ SITE = Principal("site0000site0000", Role.SITE)
 # Friday 2026-11-20, 10:00 JST: a business day before the cutoff.
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 KEY_RING = KeyRing(SigningKey.generate())
-RELEASER = Releaser(KEY_RING, MailIdentity("keysvc <keysvc@example.jp>", "example.jp"))
+RELEASER = Releaser(
+    KEY_RING, MailIdentity("keysvc <keysvc@example.jp>", "example.jp"), BusinessCalendar()
+)
 # Accepted before addresses were checked as now: the API's old pattern let these in.
 LEGACY = '"it dept"@example.jp'
 

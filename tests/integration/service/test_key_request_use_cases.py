@@ -42,7 +42,9 @@ MIGRATION = Principal("migr0000migr0000", Role.MIGRATION)
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 CALENDAR = BusinessCalendar()
 KEY_RING = KeyRing(SigningKey.generate())
-RELEASER = Releaser(KEY_RING, MailIdentity("keysvc <keysvc@example.jp>", "example.jp"))
+RELEASER = Releaser(
+    KEY_RING, MailIdentity("keysvc <keysvc@example.jp>", "example.jp"), BusinessCalendar()
+)
 
 
 @pytest.fixture

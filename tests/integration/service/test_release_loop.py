@@ -92,6 +92,7 @@ def test_same_day_requests_go_out_at_once_and_the_rest_at_the_opening(engine) ->
         MailIdentity("keysvc <k@example.jp>", "example.jp"),
         clock,
         batch_size=50,
+        calendar=BusinessCalendar(),
     )
     same_day = _submit(engine, FRIDAY_MORNING)
     clock.set(FRIDAY_EVENING)
@@ -117,7 +118,12 @@ def test_full_batches_follow_each_other(engine) -> None:
     signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
     signing_keys.ensure_active_key()
     scheduled = ScheduledRelease(
-        engine, signing_keys, MailIdentity("k <k@example.jp>", "example.jp"), clock, batch_size=2
+        engine,
+        signing_keys,
+        MailIdentity("k <k@example.jp>", "example.jp"),
+        clock,
+        batch_size=2,
+        calendar=BusinessCalendar(),
     )
     ids = [_submit(engine, FRIDAY_MORNING).id for _ in range(5)]
     started = time.monotonic()
@@ -143,7 +149,12 @@ def test_a_request_failing_unexpectedly_is_held_and_the_others_released(engine, 
     signing_keys = SigningKeys(engine, b"loop test passphrase", clock)
     signing_keys.ensure_active_key()
     scheduled = ScheduledRelease(
-        engine, signing_keys, MailIdentity("k <k@example.jp>", "example.jp"), clock, batch_size=10
+        engine,
+        signing_keys,
+        MailIdentity("k <k@example.jp>", "example.jp"),
+        clock,
+        batch_size=10,
+        calendar=BusinessCalendar(),
     )
     # The oldest request is of a product whose name was broken by hand in the
     # database: composing its e-mail raises, which no release rule foresees.
@@ -202,6 +213,7 @@ def _scheduled(engine, clock, *, batch_size, parallel_batches=1) -> ReleaseLoop:
             MailIdentity("k <k@example.jp>", "example.jp"),
             clock,
             batch_size=batch_size,
+            calendar=BusinessCalendar(),
         ),
         parallel_batches=parallel_batches,
     )
@@ -279,6 +291,7 @@ def test_the_largest_batch_the_configuration_allows_is_one_transaction(engine) -
         MailIdentity("keysvc <k@example.jp>", "example.jp"),
         clock,
         batch_size=count,
+        calendar=BusinessCalendar(),
     )
     outcome = scheduled.release_batch()
     assert (outcome.claimed, outcome.released) == (count, count)

@@ -29,7 +29,9 @@ SITE = Principal("site0000site0000", Role.SITE)
 # Friday 2026-11-20, 10:00 JST: requests are released at once.
 NOW = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 KEY_RING = KeyRing(SigningKey.generate())
-RELEASER = Releaser(KEY_RING, MailIdentity("keysvc <keysvc@example.jp>", "example.jp"))
+RELEASER = Releaser(
+    KEY_RING, MailIdentity("keysvc <keysvc@example.jp>", "example.jp"), BusinessCalendar()
+)
 KINDS = {
     "INITIAL": resources_pb2.KEY_REQUEST_KIND_INITIAL,
     "SEATS_CHANGE": resources_pb2.KEY_REQUEST_KIND_SEATS_CHANGE,

@@ -267,3 +267,44 @@ def test_any_product_name_survives_the_subject_encoding(product_name):
     assert all(len(line) <= 78 for line in head.split(b"\r\n"))
     subject = BytesParser(policy=policy.default).parsebytes(raw)["Subject"]
     assert f"【{product_name}】" in str(subject)
+
+
+def test_a_reissue_with_an_overlap_says_until_when_the_old_key_works():
+    issued = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    body = body_of(
+        compose(
+            kind="REISSUE",
+            issued_at=issued,
+            previous_key_valid_until=datetime(2026, 12, 14, 0, 0, tzinfo=UTC),
+        )
+    )
+    assert (
+        "これまでのライセンスキーは、2026年12月14日 09:00（日本時間）まで"
+        "引き続きご利用いただけます。\r\n"
+        "それまでに新しいサーバーへの移行を完了してください。\r\n"
+        "新しいサーバーに本ライセンスキーを設定してください。"
+    ) in body
+    assert "発行をもって無効" not in body
+
+
+@pytest.mark.parametrize("offset", [timedelta(0), timedelta(seconds=-1)])
+def test_a_reissue_whose_overlap_ends_at_its_release_says_the_old_key_stopped(offset):
+    issued = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    body = body_of(
+        compose(kind="REISSUE", issued_at=issued, previous_key_valid_until=issued + offset)
+    )
+    assert "これまでのライセンスキーは、本ライセンスキーの発行をもって無効となりました。" in body
+    assert "引き続きご利用" not in body
+
+
+@pytest.mark.parametrize("kind", ["INITIAL", "SEATS_CHANGE"])
+def test_only_a_reissue_speaks_of_an_overlap(kind):
+    until = datetime(2026, 12, 14, 0, 0, tzinfo=UTC)
+    assert body_of(compose(kind=kind, previous_key_valid_until=until)) == body_of(
+        compose(kind=kind)
+    )
+
+
+def test_a_naive_overlap_end_is_refused():
+    with pytest.raises(InvalidMail):
+        compose(kind="REISSUE", previous_key_valid_until=datetime(2026, 12, 14))
