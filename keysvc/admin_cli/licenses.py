@@ -41,6 +41,7 @@ def license_fields(license_: resources_pb2.License) -> list[tuple[str, str]]:
         ("superseded by", text(license_.superseded_by)),
         # Until then the key still works: a re-issue's overlap (SPEC section 5a).
         ("key valid until (JST)", jst_time(license_.supersede_time)),
+        ("overlap ended because", text(license_.supersede_reason)),
         ("revoke reason", text(license_.revoke_reason)),
         ("license key", license_.license_key),
     ]
@@ -64,6 +65,17 @@ def register(group: CommandGroup) -> None:
     )
     revoke.add_argument("serial", help="license serial")
     revoke.add_argument("--reason", required=True, help="why (kept with the license)")
+
+    end_overlap = group.add(
+        "end-overlap",
+        _end_overlap,
+        summary="stop a superseded key now, before its re-issue overlap ends",
+        description="End the overlap of a license a re-issue superseded: its key, which works "
+        "until the overlap ends (the 5th business day after the re-issue by default), stops "
+        "working now, e.g. on suspected misuse. This cannot be undone.",
+    )
+    end_overlap.add_argument("serial", help="serial of the superseded license")
+    end_overlap.add_argument("--reason", required=True, help="why (kept with the license)")
 
     verify = group.add(
         "verify",
@@ -92,6 +104,12 @@ def _list(args: argparse.Namespace, session: Session) -> None:
     )
     listing = fetch(admin, admin.list_licenses, request, lambda page: page.licenses, args)
     session.out.listing(listing, COLUMNS, noun="licenses")
+
+
+def _end_overlap(args: argparse.Namespace, session: Session) -> None:
+    ended = session.admin.end_reissue_overlap(args.serial, args.reason)
+    headline = f"The key of license {ended.serial} no longer works (overlap ended)."
+    session.out.record(ended, license_fields(ended), headline=headline)
 
 
 def _revoke(args: argparse.Namespace, session: Session) -> None:

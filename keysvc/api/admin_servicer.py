@@ -32,7 +32,7 @@ from keysvc.service.key_requests import (
     queue_seats_change,
     reject_key_request,
 )
-from keysvc.service.licenses import require_license, revoke_license
+from keysvc.service.licenses import end_reissue_overlap, require_license, revoke_license
 from keysvc.service.listings import (
     list_closure_records,
     list_contracts,
@@ -330,6 +330,22 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             resources_pb2.License,
             lambda connection: messages.license_message(
                 revoke_license(connection, serial, reason, self._clock.now())
+            ),
+        )
+
+    async def EndReissueOverlap(
+        self, request: admin_service_pb2.EndReissueOverlapRequest, context: Context
+    ) -> resources_pb2.License:
+        """Ends a superseded license's overlap now; its key stops working at once."""
+        serial = validation.required_text("serial", request.serial, max_length=64)
+        reason = validation.required_text("reason", request.reason, max_length=1000)
+        return await self._mutate(
+            "EndReissueOverlap",
+            request,
+            f"licenses/{serial}",
+            resources_pb2.License,
+            lambda connection: messages.license_message(
+                end_reissue_overlap(connection, serial, reason, self._clock.now())
             ),
         )
 

@@ -183,6 +183,7 @@ def license_message(record: LicenseRecord) -> resources_pb2.License:
         superseded_by=record.superseded_by or "",
         revoke_reason=record.revoke_reason or "",
         supersede_time=timestamp(record.supersede_at),
+        supersede_reason=record.supersede_reason or "",
     )
 
 

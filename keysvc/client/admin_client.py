@@ -131,6 +131,11 @@ class AdminClient:
         request = admin.RevokeLicenseRequest(serial=serial, reason=reason)
         return self._call(self._stub.RevokeLicense, request)
 
+    def end_reissue_overlap(self, serial: str, reason: str) -> resources_pb2.License:
+        """Ends a superseded license's overlap now: its key stops working at once."""
+        request = admin.EndReissueOverlapRequest(serial=serial, reason=reason)
+        return self._call(self._stub.EndReissueOverlap, request)
+
     # Calendar
     def add_closure(self, request: admin.AddClosureRequest) -> resources_pb2.Closure:
         """Adds a company closure; waiting requests are rescheduled."""

@@ -88,6 +88,8 @@ class LicenseRecord:
     revoke_reason: str | None
     # When the key stops being valid once superseded (the end of a re-issue's overlap).
     supersede_at: datetime | None = None
+    # Why staff ended the overlap early, when they did.
+    supersede_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -383,6 +383,15 @@ def list_licenses(
     return [_license(row) for row in connection.execute(query)]
 
 
+def end_overlap(connection: Connection, serial: str, reason: str, now: datetime) -> None:
+    """Ends a superseded license's overlap at `now`, with staff's reason."""
+    connection.execute(
+        update(licenses)
+        .where(licenses.c.serial == serial)
+        .values(supersede_at=now, supersede_reason=reason)
+    )
+
+
 def revoke(connection: Connection, serial: str, reason: str, now: datetime) -> None:
     """Marks a license REVOKED."""
     connection.execute(

@@ -179,6 +179,8 @@ licenses = Table(
     # When a superseded license's key stops being valid: the successor's release, or
     # the end of a re-issue's overlap (SPEC section 5a). None while ACTIVE.
     Column("supersede_at", UtcDateTime),
+    # Why staff ended a re-issue's overlap early (EndReissueOverlap).
+    Column("supersede_reason", Text),
     _one_of("status", LICENSE_STATUSES),
     CheckConstraint("seats >= 1", name="seats_positive"),
     CheckConstraint("generation >= 1", name="generation_positive"),

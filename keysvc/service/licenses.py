@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from keysvc.domain.errors import NotFound
+from keysvc.domain.errors import FailedPrecondition, NotFound
 from keysvc.domain.lifecycle import LicenseStatus
 from keysvc.domain.records import LicenseRecord
-from keysvc.persistence.key_request_repository import get_license, revoke
+from keysvc.persistence.key_request_repository import end_overlap, get_license, revoke
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from signing import LicenseKeyError, LicenseVerifier, VerifiedLicense
 
@@ -30,6 +30,24 @@ def revoke_license(
     license_ = require_license(connection, serial)
     if license_.status != LicenseStatus.REVOKED:
         revoke(connection, serial, reason, now)
+    return require_license(connection, serial)
+
+
+def end_reissue_overlap(
+    connection: Connection, serial: str, reason: str, now: datetime
+) -> LicenseRecord:
+    """Ends a superseded license's overlap now: its key stops working at once (staff,
+    e.g. on suspected misuse). One that has ended already is left as it is, with the
+    first reason; an ACTIVE or REVOKED license has no overlap (`FailedPrecondition`)."""
+    license_ = require_license(connection, serial)
+    if license_.status != LicenseStatus.SUPERSEDED:
+        raise FailedPrecondition(
+            f"license {serial} is {license_.status}: only a superseded license has an overlap",
+            reason=f"LICENSE_{license_.status}",
+            metadata={"license_serial": serial},
+        )
+    if license_.supersede_at is None or license_.supersede_at > now:
+        end_overlap(connection, serial, reason, now)
     return require_license(connection, serial)
 
 

@@ -444,6 +444,33 @@ class RevokeLicenseRequest(_message.Message):
 Global___RevokeLicenseRequest: _TypeAlias = RevokeLicenseRequest  # noqa: Y015
 
 @_typing.final
+class EndReissueOverlapRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SERIAL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    serial: _builtins.str
+    """The superseded license whose key still works."""
+    reason: _builtins.str
+    """Why staff end it early; kept with the license."""
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        serial: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "request_id", b"request_id", "serial", b"serial"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EndReissueOverlapRequest: _TypeAlias = EndReissueOverlapRequest  # noqa: Y015
+
+@_typing.final
 class AddClosureRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

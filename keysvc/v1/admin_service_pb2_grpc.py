@@ -97,6 +97,11 @@ class AdminServiceStub:
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.RevokeLicenseRequest.SerializeToString,
                 response_deserializer=keysvc_dot_v1_dot_resources__pb2.License.FromString,
                 _registered_method=True)
+        self.EndReissueOverlap = channel.unary_unary(
+                '/keysvc.v1.AdminService/EndReissueOverlap',
+                request_serializer=keysvc_dot_v1_dot_admin__service__pb2.EndReissueOverlapRequest.SerializeToString,
+                response_deserializer=keysvc_dot_v1_dot_resources__pb2.License.FromString,
+                _registered_method=True)
         self.AddClosure = channel.unary_unary(
                 '/keysvc.v1.AdminService/AddClosure',
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.AddClosureRequest.SerializeToString,
@@ -221,6 +226,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EndReissueOverlap(self, request, context):
+        """Ends a re-issue's overlap now: the superseded key stops working at once (e.g. on
+        suspected misuse). Ending one that has ended already changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddClosure(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -336,6 +349,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'RevokeLicense': grpc.unary_unary_rpc_method_handler(
                     servicer.RevokeLicense,
                     request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.RevokeLicenseRequest.FromString,
+                    response_serializer=keysvc_dot_v1_dot_resources__pb2.License.SerializeToString,
+            ),
+            'EndReissueOverlap': grpc.unary_unary_rpc_method_handler(
+                    servicer.EndReissueOverlap,
+                    request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.EndReissueOverlapRequest.FromString,
                     response_serializer=keysvc_dot_v1_dot_resources__pb2.License.SerializeToString,
             ),
             'AddClosure': grpc.unary_unary_rpc_method_handler(
@@ -704,6 +722,33 @@ class AdminService:
             target,
             '/keysvc.v1.AdminService/RevokeLicense',
             keysvc_dot_v1_dot_admin__service__pb2.RevokeLicenseRequest.SerializeToString,
+            keysvc_dot_v1_dot_resources__pb2.License.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EndReissueOverlap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/keysvc.v1.AdminService/EndReissueOverlap',
+            keysvc_dot_v1_dot_admin__service__pb2.EndReissueOverlapRequest.SerializeToString,
             keysvc_dot_v1_dot_resources__pb2.License.FromString,
             options,
             channel_credentials,

@@ -53,6 +53,10 @@ class AdminServiceStub:
     GetLicense: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.GetLicenseRequest, _resources_pb2.License]
     ListLicenses: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListLicensesRequest, _admin_service_pb2.ListLicensesResponse]
     RevokeLicense: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeLicenseRequest, _resources_pb2.License]
+    EndReissueOverlap: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.EndReissueOverlapRequest, _resources_pb2.License]
+    """Ends a re-issue's overlap now: the superseded key stops working at once (e.g. on
+    suspected misuse). Ending one that has ended already changes nothing.
+    """
     AddClosure: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AddClosureRequest, _resources_pb2.Closure]
     ListClosures: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListClosuresRequest, _admin_service_pb2.ListClosuresResponse]
     RemoveClosure: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RemoveClosureRequest, _resources_pb2.Closure]
@@ -93,6 +97,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     GetLicense: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.GetLicenseRequest, _resources_pb2.License]  # type: ignore[assignment]
     ListLicenses: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListLicensesRequest, _admin_service_pb2.ListLicensesResponse]  # type: ignore[assignment]
     RevokeLicense: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeLicenseRequest, _resources_pb2.License]  # type: ignore[assignment]
+    EndReissueOverlap: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.EndReissueOverlapRequest, _resources_pb2.License]  # type: ignore[assignment]
+    """Ends a re-issue's overlap now: the superseded key stops working at once (e.g. on
+    suspected misuse). Ending one that has ended already changes nothing.
+    """
     AddClosure: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.AddClosureRequest, _resources_pb2.Closure]  # type: ignore[assignment]
     ListClosures: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListClosuresRequest, _admin_service_pb2.ListClosuresResponse]  # type: ignore[assignment]
     RemoveClosure: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RemoveClosureRequest, _resources_pb2.Closure]  # type: ignore[assignment]
@@ -202,6 +210,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_service_pb2.RevokeLicenseRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.License, _abc.Awaitable[_resources_pb2.License]]: ...
+
+    @_abc_1.abstractmethod
+    def EndReissueOverlap(
+        self,
+        request: _admin_service_pb2.EndReissueOverlapRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.License, _abc.Awaitable[_resources_pb2.License]]:
+        """Ends a re-issue's overlap now: the superseded key stops working at once (e.g. on
+        suspected misuse). Ending one that has ended already changes nothing.
+        """
 
     @_abc_1.abstractmethod
     def AddClosure(

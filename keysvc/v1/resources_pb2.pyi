@@ -347,6 +347,7 @@ class License(_message.Message):
     SUPERSEDED_BY_FIELD_NUMBER: _builtins.int
     REVOKE_REASON_FIELD_NUMBER: _builtins.int
     SUPERSEDE_TIME_FIELD_NUMBER: _builtins.int
+    SUPERSEDE_REASON_FIELD_NUMBER: _builtins.int
     serial: _builtins.str
     contract_number: _builtins.str
     status: Global___LicenseStatus.ValueType
@@ -365,6 +366,8 @@ class License(_message.Message):
     """The license that replaced this one, when SUPERSEDED."""
     revoke_reason: _builtins.str
     """Why an admin revoked it, when REVOKED."""
+    supersede_reason: _builtins.str
+    """Why staff ended the overlap early (EndReissueOverlap), when they did."""
     @_builtins.property
     def issue_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -390,10 +393,11 @@ class License(_message.Message):
         superseded_by: _builtins.str = ...,
         revoke_reason: _builtins.str = ...,
         supersede_time: _timestamp_pb2.Timestamp | None = ...,
+        supersede_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["issue_time", b"issue_time", "supersede_time", b"supersede_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_number", b"contract_number", "fingerprint_hash", b"fingerprint_hash", "generation", b"generation", "issue_time", b"issue_time", "kid", b"kid", "license_key", b"license_key", "revoke_reason", b"revoke_reason", "seats", b"seats", "serial", b"serial", "status", b"status", "supersede_time", b"supersede_time", "superseded_by", b"superseded_by", "support_end", b"support_end"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_number", b"contract_number", "fingerprint_hash", b"fingerprint_hash", "generation", b"generation", "issue_time", b"issue_time", "kid", b"kid", "license_key", b"license_key", "revoke_reason", b"revoke_reason", "seats", b"seats", "serial", b"serial", "status", b"status", "supersede_reason", b"supersede_reason", "supersede_time", b"supersede_time", "superseded_by", b"superseded_by", "support_end", b"support_end"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -669,3 +669,47 @@ def test_a_revoked_license_verifies_as_revoked(clients) -> None:
     assert [(lic.serial, lic.status) for lic in listed.licenses] == [
         (issued.license_serial, resources_pb2.LICENSE_STATUS_REVOKED)
     ]
+
+
+def test_the_old_key_of_a_reissue_works_until_its_overlap_ends_or_staff_end_it(clients) -> None:
+    contract, issued = _issued_contract(clients)
+    moved = _issue_now(
+        clients, _reissue(clients, contract.contract_number, issued.license_serial, 9).id
+    )
+    # The server's clock says Sunday 2026-11-22; Monday 23 is a public holiday, so the
+    # fifth business day after is Monday 2026-11-30 (09:00 JST = 00:00 UTC).
+    end = "2026-11-30T00:00:00Z"
+    assert moved.previous_supersede_time.ToJsonString() == end
+    followed = clients.site("GetKeyRequest", license_service_pb2.GetKeyRequestRequest(id=moved.id))
+    assert followed.previous_supersede_time.ToJsonString() == end
+    old = clients.admin(
+        "GetLicense", admin_service_pb2.GetLicenseRequest(serial=issued.license_serial)
+    )
+    assert old.status == resources_pb2.LICENSE_STATUS_SUPERSEDED
+    assert old.supersede_time.ToJsonString() == end
+
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin(
+            "EndReissueOverlap",
+            admin_service_pb2.EndReissueOverlapRequest(serial=issued.license_serial),
+        )
+    assert error_info(caught.value)[2]["field"] == "reason"
+    ended = clients.admin(
+        "EndReissueOverlap",
+        admin_service_pb2.EndReissueOverlapRequest(
+            serial=issued.license_serial, reason="old server still in use"
+        ),
+    )
+    assert ended.supersede_time.ToDatetime() < old.supersede_time.ToDatetime()
+    assert ended.supersede_reason == "old server still in use"
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin(
+            "EndReissueOverlap",
+            admin_service_pb2.EndReissueOverlapRequest(serial=moved.license_serial, reason="x"),
+        )
+    assert error_info(caught.value)[:2] == (grpc.StatusCode.FAILED_PRECONDITION, "LICENSE_ACTIVE")
+    events = clients.admin("ListAuditEvents", admin_service_pb2.ListAuditEventsRequest())
+    assert any(
+        e.method.endswith("EndReissueOverlap") and e.resource == f"licenses/{issued.license_serial}"
+        for e in events.audit_events
+    )

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from keysvc.domain.errors import FailedPrecondition, NotFound
 from keysvc.domain.lifecycle import LicenseStatus
 from keysvc.domain.tokens import Principal, Role
 from keysvc.mail.testing import parse_message
@@ -20,6 +21,7 @@ from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.closure_changes import create_closure, delete_closure, reschedule_waiting
 from keysvc.service.contracts import NewContract, add_seats, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request, view_key_request
+from keysvc.service.licenses import end_reissue_overlap, revoke_license
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release
 from scheduler.calendar import JST, BusinessCalendar, Closure
@@ -167,3 +169,35 @@ def test_the_reissue_e_mail_says_until_when_the_old_key_works(connection):
     until = "これまでのライセンスキーは、2026年12月14日 09:00（日本時間）まで"
     assert until + "引き続きご利用いただけます。" in body
     assert "発行をもって無効となりました" not in body
+
+
+def test_staff_end_an_open_overlap_at_once_and_a_repeat_keeps_the_first_reason(connection):
+    _, first, _, _ = _reissued(connection)
+    tuesday = MONDAY + timedelta(days=1)
+    ended = end_reissue_overlap(connection, first.serial, "old server still in use", tuesday)
+    assert (ended.supersede_at, ended.supersede_reason) == (tuesday, "old server still in use")
+    again = end_reissue_overlap(connection, first.serial, "again", tuesday + timedelta(hours=1))
+    assert (again.supersede_at, again.supersede_reason) == (tuesday, "old server still in use")
+
+
+def test_an_overlap_ended_by_itself_is_left_as_it_is(connection):
+    _, first, _, _ = _reissued(connection)
+    # At the end itself the overlap is over: nothing to end.
+    ended = end_reissue_overlap(connection, first.serial, "late", OVERLAP_END)
+    assert (ended.supersede_at, ended.supersede_reason) == (OVERLAP_END, None)
+
+
+def test_only_a_superseded_license_has_an_overlap_to_end(connection):
+    _, first, _, second = _reissued(connection)
+    with pytest.raises(FailedPrecondition) as refused:
+        end_reissue_overlap(connection, second.serial, "why", MONDAY)
+    assert refused.value.reason == "LICENSE_ACTIVE"
+    revoke_license(connection, first.serial, "cancelled", MONDAY)
+    with pytest.raises(FailedPrecondition) as refused:
+        end_reissue_overlap(connection, first.serial, "why", MONDAY)
+    assert refused.value.reason == "LICENSE_REVOKED"
+
+
+def test_an_unknown_license_is_not_found(connection):
+    with pytest.raises(NotFound):
+        end_reissue_overlap(connection, "L-NONE", "why", MONDAY)

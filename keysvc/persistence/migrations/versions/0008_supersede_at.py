@@ -1,4 +1,5 @@
-"""Licenses remember when their key stops being valid: the end of a re-issue's overlap.
+"""Licenses remember when their key stops being valid: the end of a re-issue's overlap,
+and why staff ended it early when they did.
 
 Revision ID: 0008
 Revises: 0007
@@ -30,6 +31,7 @@ def upgrade() -> None:
     """Adds `supersede_at` and back-fills it for licenses superseded already."""
     # UtcDateTime's storage type, as in 0001.
     op.add_column("licenses", sa.Column("supersede_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("licenses", sa.Column("supersede_reason", sa.Text(), nullable=True))
     licenses = sa.table(
         "licenses",
         sa.column("serial", sa.String()),
@@ -50,6 +52,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drops the column; a superseded license's successor still says when it was issued."""
+    """Drops the columns; a superseded license's successor still says when it was issued."""
     with op.batch_alter_table("licenses") as batch:
+        batch.drop_column("supersede_reason")
         batch.drop_column("supersede_at")
