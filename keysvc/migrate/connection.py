@@ -36,7 +36,7 @@ from keysvc.client.reasons import hint_for
 from keysvc.migrate.failures import ExitCode, Failure
 from keysvc.migrate.output import labelled
 from keysvc.migrate.runtime import Runtime
-from keysvc.migrate.wording import Language, describe_schedule
+from keysvc.migrate.wording import Language, describe_previous_key, describe_schedule
 from keysvc.v1 import resources_pb2
 
 __all__ = [
@@ -212,7 +212,7 @@ def state_name(state: resources_pb2.KeyRequestState.ValueType) -> str:
     return resources_pb2.KeyRequestState.Name(state).removeprefix("KEY_REQUEST_STATE_")
 
 
-_Instant = Literal["accept_time", "release_time", "released_time"]
+_Instant = Literal["accept_time", "release_time", "released_time", "previous_supersede_time"]
 
 
 def _instant(request: resources_pb2.KeyRequest, name: _Instant) -> datetime | None:
@@ -238,6 +238,13 @@ def schedule_words(request: resources_pb2.KeyRequest, now: datetime, lang: Langu
     )
 
 
+def previous_key_words(request: resources_pb2.KeyRequest, now: datetime, lang: Language) -> str:
+    """Return until when the key the request replaced works, in the customer's words
+    (`describe_previous_key`); empty before the release or when it replaced none."""
+    until = _instant(request, "previous_supersede_time")
+    return "" if until is None else describe_previous_key(until, now, lang=lang)
+
+
 def key_request_fields(
     request: resources_pb2.KeyRequest, now: datetime, lang: Language
 ) -> dict[str, object]:
@@ -260,6 +267,8 @@ def key_request_fields(
         "hold_reason": request.hold_reason,
         "reject_reason": request.reject_reason,
         "license_serial": request.license_serial,
+        "previous_key_valid_until": iso("previous_supersede_time"),
+        "previous_key": previous_key_words(request, now, lang),
     }
 
 
@@ -275,5 +284,6 @@ def key_request_lines(fields: dict[str, object]) -> list[str]:
             ("due date", fields["due_date"]),
             ("release", fields["schedule"]),
             ("license", fields["license_serial"]),
+            ("old key", fields["previous_key"]),
         ]
     )

@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Final, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-__all__ = ["JST", "Language", "describe_schedule"]
+__all__ = ["JST", "Language", "describe_previous_key", "describe_schedule"]
 
 JST: Final = ZoneInfo("Asia/Tokyo")
 
@@ -121,6 +121,30 @@ def describe_schedule(
             return phrases.today_at.format(time=f"{release:%H:%M} JST")
         return phrases.today
     return phrases.next_business_day.format(when=_when(release))
+
+
+def describe_previous_key(until: datetime, now: datetime, *, lang: Language = "ja") -> str:
+    """Say until when the key a re-issue replaced keeps working (the end of its overlap,
+    SPEC section 5a), or since when it no longer does, as of ``now``.
+
+    >>> end = datetime(2026, 12, 14, 9, 0, tzinfo=JST)
+    >>> describe_previous_key(end, datetime(2026, 12, 7, 10, 0, tzinfo=JST))
+    '旧キーは 2026年12月14日 09:00 まで有効です'
+    >>> describe_previous_key(end, datetime(2026, 12, 7, 10, 0, tzinfo=JST), lang="en")
+    'the old key works until 2026-12-14 09:00 JST'
+    >>> describe_previous_key(end, end)
+    '旧キーは 2026年12月14日 09:00 に無効になりました'
+    """
+    local = _in_jst("until", until)
+    _in_jst("now", now)
+    stopped = until <= now
+    if lang == "ja":
+        when = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+        return f"旧キーは {when} に無効になりました" if stopped else f"旧キーは {when} まで有効です"
+    when = _when(local)
+    return (
+        f"the old key stopped working on {when}" if stopped else f"the old key works until {when}"
+    )
 
 
 def _when(instant: datetime) -> str:

@@ -420,6 +420,12 @@ def test_wait_install_and_verify_with_the_server_then_stopped(
         waited = customer.at(friday_cutoff, "wait", "--install", "license.key", "--json")
         assert waited.code == 0, waited.stderr
         assert waited.json()["schedule"] == "発行済み (2026-11-20 17:00 JST)"
+        # The old key keeps working for five business days: Tuesday 24 to Monday 30.
+        assert waited.json()["previous_key"] == "旧キーは 2026年11月30日 09:00 まで有効です"
+        assert waited.json()["previous_key_valid_until"] == "2026-11-30T00:00:00+00:00"
+        assert "old key:       旧キーは 2026年11月30日 09:00 まで有効です" in (
+            customer.at(friday_cutoff, "wait").stdout
+        )
         assert waited.json()["installed"]["valid"] is True
         assert customer("jwks", "--output", "jwks.json").code == 0
     server.stop()

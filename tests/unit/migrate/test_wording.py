@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from keysvc.migrate import describe_schedule
-from keysvc.migrate.wording import JST
+from keysvc.migrate.wording import JST, describe_previous_key
 
 # SPEC section 3: accepted Friday 2026-11-20 at 17:00 JST; Monday the 23rd is a
 # holiday, so it is due Tuesday the 24th, released at 09:00 JST (00:00 UTC).
@@ -139,3 +139,34 @@ def test_naive_instants_are_refused() -> None:
 def test_an_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported language"):
         describe_schedule(DUE, RELEASE, ACCEPTED, lang="fr")  # type: ignore[arg-type]
+
+
+# The previous key of a re-issue released Monday 2026-12-07 works until Monday the
+# 14th at 09:00 JST (00:00 UTC).
+OVERLAP_END = datetime(2026, 12, 14, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "ja", "en"),
+    [
+        (
+            OVERLAP_END - timedelta(seconds=1),
+            "旧キーは 2026年12月14日 09:00 まで有効です",
+            "the old key works until 2026-12-14 09:00 JST",
+        ),
+        # At the end itself the old key has stopped.
+        (
+            OVERLAP_END,
+            "旧キーは 2026年12月14日 09:00 に無効になりました",
+            "the old key stopped working on 2026-12-14 09:00 JST",
+        ),
+    ],
+)
+def test_the_previous_key_is_described_until_and_after_its_overlap_ends(now, ja, en) -> None:
+    assert describe_previous_key(OVERLAP_END, now) == ja
+    assert describe_previous_key(OVERLAP_END, now, lang="en") == en
+
+
+def test_a_naive_overlap_end_is_refused() -> None:
+    with pytest.raises(ValueError, match="until"):
+        describe_previous_key(datetime(2026, 12, 14, 9, 0), ACCEPTED)
