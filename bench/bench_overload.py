@@ -28,6 +28,10 @@ Three clocks tell where an admitted call's time goes, in the same run:
   over, and counts how late it wakes. Every answer reaches its client that
   much later.
 
+Beside them, the CPU each process used over the level, in CPUs (CPU seconds
+over wall seconds, from /proc): the server's Python runs one thread at a time,
+so a server near 1 CPU is saturated even on a larger machine.
+
 - Floor: the same with 1 client — the unloaded p99.
 - Figures, at 16, 200 and 2,000 clients: the p99 of the calls admitted
   (SubmitKeyRequest and GetKeyRequest apart), against the floor's, by the
@@ -98,6 +102,9 @@ class Level:
     lag_ms: list[float] = field(default_factory=list)
     # The server's admitted-call histogram over the level: method -> [(le, count)].
     server: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    # CPUs used over the level: the server's, the load generator's.
+    server_cpus: float = 0.0
+    generator_cpus: float = 0.0
     attempts: int = 0
     refused: int = 0
     gave_up: int = 0
@@ -107,6 +114,12 @@ class Level:
     def refused_share(self) -> float:
         """Refused attempts over all attempts."""
         return self.refused / self.attempts if self.attempts else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process `pid` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def admitted_buckets(metrics_url: str) -> dict[str, list[tuple[float, float]]]:
@@ -171,6 +184,7 @@ class Target:
     address: str
     token: str
     metrics_url: str
+    pid: int
 
 
 async def prober(health: health_pb2_grpc.HealthStub, level: Level, deadline: float) -> None:
@@ -199,6 +213,7 @@ async def run_level(
     what they saw, and the server's histogram of the calls it admitted meanwhile."""
     level = Level(clients)
     before = await asyncio.to_thread(admitted_buckets, target.metrics_url)
+    cpu_before = (cpu_seconds(target.pid), time.process_time(), time.perf_counter())
     metadata = (("authorization", f"Bearer {target.token}"),)
     begun = time.perf_counter()
     deadline = begun + seconds
@@ -253,6 +268,9 @@ async def run_level(
             lag_probe(level, deadline),
             *(client() for _ in range(clients)),
         )
+    wall = time.perf_counter() - cpu_before[2]
+    level.server_cpus = (cpu_seconds(target.pid) - cpu_before[0]) / wall
+    level.generator_cpus = (time.process_time() - cpu_before[1]) / wall
     # Every call has been answered: the server has observed them all.
     after = await asyncio.to_thread(admitted_buckets, target.metrics_url)
     level.server = difference(after, before)
@@ -296,6 +314,7 @@ def describe(level: Level) -> str:
         f"{server_p99(level, 'SubmitKeyRequest'):.1f} ms, "
         f"Get p99 {p99(level.read_ms):.1f} ms (server's {server_p99(level, 'GetKeyRequest'):.1f}), "
         f"load generator's lag p99 {p99(level.lag_ms):.1f} ms, "
+        f"CPUs used: server {level.server_cpus:.2f}, load generator {level.generator_cpus:.2f}, "
         f"refused {level.refused_share:.1%} of {level.attempts} attempts, "
         f"gave up {level.gave_up}, health p99 {p99(level.health_ms):.1f} ms"
         + (f", other failures: {failures}" if failures else "")
@@ -367,6 +386,19 @@ def figures(runs: list[list[Level]], rss: list[float]) -> list[Figure]:
                 higher_is_better=False,
             )
         )
+        for process, key in (
+            ("the server", "server_cpus"),
+            ("the load generator", "generator_cpus"),
+        ):
+            result.append(
+                Figure(
+                    f"overload: {clients:,} clients, CPUs used by {process}",
+                    median(getattr(level, key) for level in levels),
+                    "CPUs",
+                    floor="the same with 1 client",
+                    floor_value=median(getattr(floor, key) for floor in floors),
+                )
+            )
         result.append(
             Figure(
                 f"overload: {clients:,} clients, share of attempts refused",
@@ -426,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         log = data.parent / "server.log"
         with keysvc_serve(data, env, log, launcher) as (pid, address):
             token = create_token(data, env, "site")
-            target = Target(address, token, f"http://127.0.0.1:{metrics_port}/metrics")
+            target = Target(address, token, f"http://127.0.0.1:{metrics_port}/metrics", pid)
             runs, rss = asyncio.run(run_all(target, contracts, pid, args))
     results = figures(runs, rss)
     for figure in results:
