@@ -1,10 +1,11 @@
 """Benchmark overload: the calls admitted stay fast, the others are refused at once (#17).
 
     .venv/bin/python bench/bench_overload.py [--seconds S] [--runs R] [--levels 16,200,2000]
-                                             [--json PATH]
+                                             [--limit N] [--json PATH]
 
 A real ``keysvc serve`` on SQLite, with its default settings (the limit of calls
-in flight among them), runs on a clock set to a business morning through the
+in flight among them, unless ``--limit`` sets KEYSVC_MAX_CALLS_IN_FLIGHT) and its
+metrics endpoint on, runs on a clock set to a business morning through the
 end-to-end tests' launcher, as in B1: every ``SubmitKeyRequest`` signs its key
 and answers RELEASED at once.
 
@@ -30,20 +31,21 @@ Three clocks tell where an admitted call's time goes, in the same run:
 
 Beside them, the CPU each process used over the level, in CPUs (CPU seconds
 over wall seconds, from /proc): the server's Python runs one thread at a time,
-so a server near 1 CPU is saturated even on a larger machine.
+so a server near 1 CPU is about saturated, whatever the machine's CPUs.
 
 - Floor: the same with 1 client — the unloaded p99.
 - Figures, at 16, 200 and 2,000 clients: the p99 of the calls admitted
   (SubmitKeyRequest and GetKeyRequest apart), against the floor's, by the
-  client's clock and by the server's; the load generator's lag; the share
-  of attempts refused; calls given up; any other failure by status code; the
-  health check's p99.
+  client's clock and by the server's; the load generator's lag; the CPUs
+  used by the server and by the load generator; the share of attempts
+  refused; calls given up; any other failure by status code; the health
+  check's p99.
 - Memory: the server's RSS after each of R runs (5) of all levels, to show it
   reaches a plateau.
 
-The load generator shares the machine's CPUs with the server: at 2,000
-clients it is itself a bottleneck, and its event loop's delays are in every
-latency measured. Compare the figures of one run with each other.
+The load generator shares the machine's CPUs with the server, and its event
+loop's delays are in every latency the clients measure: its lag figure says
+how much. Compare the figures of one run with each other.
 """
 
 from __future__ import annotations
