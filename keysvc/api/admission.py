@@ -11,6 +11,12 @@ threads' and the batcher's never hold more than `limit` calls.
 
 Only the methods of our services are counted and refused: the health check
 and reflection pass, so a load balancer still sees SERVING under overload.
+
+The time from a call's admission to its answer is a histogram of its own,
+``keysvc_grpc_admitted_seconds``: the promise is about the calls admitted, and
+``grpc_server_handling_seconds`` mixes them with the refusals, which take well
+under a millisecond. Its buckets are finer at the low end, where an unloaded
+call's 99th percentile lies (about 10 ms).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any, Final
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
+from prometheus_client import Histogram
 
 from keysvc.api.status import status_for
 from keysvc.domain.errors import ResourceExhausted
@@ -34,6 +41,12 @@ calls in flight take to finish at the default limit, so that a retry finds room.
 
 MAX_RETRY_AFTER: Final = 5.0
 """The longest wait asked, however many clients are refused."""
+
+ADMITTED_SECONDS_BUCKETS: Final = (
+    0.001, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075,
+    0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)  # fmt: skip
+"""From an unloaded call (milliseconds; its p99 about 10 ms) to one held by a slow database."""
 
 Behavior = Callable[[Any, Any], Any]
 
@@ -102,11 +115,22 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
         metrics: ServiceMetrics,
     ) -> None:
         self._admission = admission
-        self._methods = frozenset(
-            f"/{service.full_name}/{method.name}"
+        admitted_seconds = Histogram(
+            "keysvc_grpc_admitted_seconds",
+            "Time from a call's admission to its answer, on the server (calls refused "
+            "for overload are not in it).",
+            ("grpc_service", "grpc_method"),
+            buckets=ADMITTED_SECONDS_BUCKETS,
+            registry=metrics.registry,
+        )
+        # Bound once per method: this is the hot path.
+        self._methods = {
+            f"/{service.full_name}/{method.name}": admitted_seconds.labels(
+                grpc_service=service.full_name, grpc_method=method.name
+            )
             for service in services
             for method in service.methods
-        )
+        }
         self._metrics = metrics
         metrics.watch_calls_in_flight(lambda: admission.in_flight)
 
@@ -119,19 +143,16 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Wraps the handler of a method of ours; passes the others through."""
         handler = await continuation(handler_call_details)
-        if (
-            handler is None
-            or handler.unary_unary is None
-            or handler_call_details.method not in self._methods
-        ):
+        timed = self._methods.get(handler_call_details.method)
+        if handler is None or handler.unary_unary is None or timed is None:
             return handler
         return grpc.unary_unary_rpc_method_handler(
-            self._admitted(handler.unary_unary),
+            self._admitted(handler.unary_unary, timed),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
-    def _admitted(self, inner: Behavior) -> Behavior:
+    def _admitted(self, inner: Behavior, timed: Histogram) -> Behavior:
         async def behavior(
             request: Message, context: grpc.aio.ServicerContext[Message, Message]
         ) -> Message:
@@ -139,12 +160,14 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
                 self._metrics.record_overload_refusal()
                 status = status_for(self._refusal())
                 await context.abort(status.code, status.details, status.trailing_metadata)
+            admitted = time.perf_counter()
             try:
                 result = inner(request, context)
                 response: Message = await result if inspect.isawaitable(result) else result
                 return response
             finally:
                 self._admission.leave()
+                timed.observe(time.perf_counter() - admitted)
 
         return behavior
 

@@ -78,8 +78,8 @@ def refusal(error: grpc.Call | grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, s
     return error.code(), info.reason, delay.retry_delay.ToNanoseconds() / 1e9
 
 
-def metric(server: ServerProcess, name: str) -> float:
-    """A sample of the server's Prometheus endpoint."""
+def metric(server: ServerProcess, name: str, **labels: str) -> float:
+    """A sample of the server's Prometheus endpoint (the first with these labels)."""
     (record,) = [r for r in server.logs() if r.get("message") == "serving metrics"]
     url = str(record["metrics"])
     assert url.startswith("http://127.0.0.1:")
@@ -89,7 +89,7 @@ def metric(server: ServerProcess, name: str) -> float:
         sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name == name
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
     )
 
 
@@ -138,6 +138,11 @@ def test_n_calls_in_flight_are_admitted_and_the_next_refused_while_health_answer
             )
         assert metric(server, "keysvc_grpc_overload_refused_total") == 1
         assert metric(server, "keysvc_grpc_calls_in_flight") == 0
+        # Timed from admission to answer: the calls admitted, not the one refused.
+        admitted = "keysvc_grpc_admitted_seconds_count"
+        assert metric(server, admitted, grpc_method="CreateContract") == 2
+        assert metric(server, admitted, grpc_method="ListSigningKeys") == 1
+        assert metric(server, admitted, grpc_method="SubmitKeyRequest") == 0
 
 
 def test_keysvc_client_waits_the_servers_delay_and_reports_the_refusal(tmp_path: Path) -> None:
