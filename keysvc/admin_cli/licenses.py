@@ -130,11 +130,14 @@ def _read_key(path: str) -> str:
 
 def _verify(args: argparse.Namespace, session: Session) -> None:
     result = session.license.verify_license_key(_read_key(args.key_file), args.fingerprint)
+    # The verdict first: what support tells the customer, then the details.
+    verdict = result.message if result.valid else f"not valid ({result.reason}): {result.message}"
     fields = [
-        ("valid", "yes" if result.valid else f"no: {result.reason}"),
-        ("message", text(result.message)),
+        ("verdict", verdict),
+        ("works now", "yes" if result.in_force else "no"),
         ("license", text(result.license_serial)),
         ("license status", enum_label(_STATUS, result.license_status)),
+        ("key valid until (JST)", jst_time(result.supersede_time)),
         ("contract", text(result.contract_number)),
         ("product", text(result.product_code)),
         ("seats", str(result.seats)),

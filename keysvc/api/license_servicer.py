@@ -6,6 +6,7 @@ by the interceptor.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import grpc
@@ -16,6 +17,8 @@ from keysvc.api.interceptor import current_principal
 from keysvc.api.runner import Runner
 from keysvc.domain import jst_date
 from keysvc.domain.errors import FailedPrecondition, InvalidArgument, KeysvcError
+from keysvc.domain.lifecycle import LicenseStatus
+from keysvc.domain.records import LicenseRecord
 from keysvc.service.closure_changes import current_calendar
 from keysvc.service.key_requests import (
     Accepted,
@@ -32,7 +35,7 @@ from keysvc.service.schedules import schedule_at
 from keysvc.service.signing_keys import SigningKeys
 from keysvc.service.support import issue_ice_credential, support_on
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
-from scheduler.calendar import BusinessCalendar
+from scheduler.calendar import JST, BusinessCalendar
 from scheduler.clock import Clock
 from signing import normalise_fingerprint
 from signing.errors import InvalidFingerprint
@@ -169,7 +172,8 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
                 raise InvalidArgument("fingerprint", str(error), reason=error.reason) from error
 
         def verify(connection: Connection) -> license_service_pb2.VerifyLicenseKeyResponse:
-            return _verification(verify_license_key(connection, request.license_key, fingerprint))
+            verification = verify_license_key(connection, request.license_key, fingerprint)
+            return _verification(verification, self._clock.now())
 
         return await self._runner.read(verify)
 
@@ -238,9 +242,10 @@ def _answer(accepted: Accepted) -> resources_pb2.KeyRequest:
 
 
 def _verification(
-    verification: KeyVerification,
+    verification: KeyVerification, now: datetime
 ) -> license_service_pb2.VerifyLicenseKeyResponse:
-    """The answer to VerifyLicenseKey: the key's refusal, or its claims and its license."""
+    """The answer to VerifyLicenseKey: the key's refusal, or its claims and its license,
+    led by the verdict a person needs."""
     if verification.error is not None:
         return license_service_pb2.VerifyLicenseKeyResponse(
             valid=False, reason=verification.error.reason, message=str(verification.error)
@@ -266,5 +271,32 @@ def _verification(
         kid=verified.kid,
         support_end=claims.support_end.isoformat(),
         issue_time=messages.timestamp(license_.issued_at),
-        message=f"valid; the license is {license_.status}",
+        message=_verdict(license_, now),
+        supersede_time=messages.timestamp(license_.supersede_at),
+        in_force=_in_force(license_, now),
     )
+
+
+def _in_force(license_: LicenseRecord, now: datetime) -> bool:
+    """Whether a genuine key of `license_` works at `now`."""
+    if license_.status == LicenseStatus.ACTIVE:
+        return True
+    return (
+        license_.status == LicenseStatus.SUPERSEDED
+        and license_.supersede_at is not None
+        and now < license_.supersede_at
+    )
+
+
+def _verdict(license_: LicenseRecord, now: datetime) -> str:
+    """What a person needs to hear of a genuine key first."""
+    if license_.status == LicenseStatus.REVOKED:
+        return "revoked: the key no longer works"
+    if license_.status == LicenseStatus.ACTIVE:
+        return "valid: the key of the license in force"
+    if license_.supersede_at is None:
+        return "superseded: the key no longer works"
+    when = f"{license_.supersede_at.astimezone(JST):%Y-%m-%d %H:%M} JST"
+    if _in_force(license_, now):
+        return f"superseded: the key still works until {when} (the re-issue's overlap)"
+    return f"superseded: the key no longer works since {when}"

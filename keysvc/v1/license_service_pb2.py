@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from keysvc.v1 import resources_pb2 as keysvc_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fkeysvc/v1/license_service.proto\x12\tkeysvc.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19keysvc/v1/resources.proto\"\xd2\x01\n\x17SubmitKeyRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.keysvc.v1.KeyRequestKind\x12\x13\n\x0b\x66ingerprint\x18\x04 \x01(\t\x12\x15\n\rcontact_email\x18\x05 \x01(\t\x12\x1f\n\x17previous_license_serial\x18\x06 \x01(\t\x12\x14\n\x0cprevious_key\x18\x07 \x01(\t\"\"\n\x14GetKeyRequestRequest\x12\n\n\x02id\x18\x01 \x01(\t\"C\n\x17VerifyLicenseKeyRequest\x12\x13\n\x0blicense_key\x18\x01 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\t\"\xb8\x02\n\x18VerifyLicenseKeyResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0elicense_serial\x18\x03 \x01(\t\x12\x30\n\x0elicense_status\x18\x04 \x01(\x0e\x32\x18.keysvc.v1.LicenseStatus\x12\x14\n\x0cproduct_code\x18\x05 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x06 \x01(\t\x12\r\n\x05seats\x18\x07 \x01(\x05\x12\x12\n\ngeneration\x18\x08 \x01(\x05\x12\x0b\n\x03kid\x18\t \x01(\t\x12\x13\n\x0bsupport_end\x18\n \x01(\t\x12.\n\nissue_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x0c \x01(\t\"@\n\x17GetSupportStatusRequest\x12\x17\n\x0f\x63ontract_number\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\"H\n\x15PreviewReleaseRequest\x12/\n\x0b\x61\x63\x63\x65pt_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"n\n\x16PreviewReleaseResponse\x12\x10\n\x08\x64ue_date\x18\x01 \x01(\t\x12\x30\n\x0crelease_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08same_day\x18\x03 \x01(\x08\"\x18\n\x16ListSigningKeysRequest\"Y\n\x17ListSigningKeysResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\x12+\n\x0csigning_keys\x18\x02 \x03(\x0b\x32\x15.keysvc.v1.SigningKey\"5\n\x1aIssueIceCredentialsRequest\x12\x17\n\x0f\x63ontract_number\x18\x01 \x01(\t2\xe1\x04\n\x0eLicenseService\x12M\n\x10SubmitKeyRequest\x12\".keysvc.v1.SubmitKeyRequestRequest\x1a\x15.keysvc.v1.KeyRequest\x12G\n\rGetKeyRequest\x12\x1f.keysvc.v1.GetKeyRequestRequest\x1a\x15.keysvc.v1.KeyRequest\x12[\n\x10VerifyLicenseKey\x12\".keysvc.v1.VerifyLicenseKeyRequest\x1a#.keysvc.v1.VerifyLicenseKeyResponse\x12P\n\x10GetSupportStatus\x12\".keysvc.v1.GetSupportStatusRequest\x1a\x18.keysvc.v1.SupportStatus\x12U\n\x0ePreviewRelease\x12 .keysvc.v1.PreviewReleaseRequest\x1a!.keysvc.v1.PreviewReleaseResponse\x12X\n\x0fListSigningKeys\x12!.keysvc.v1.ListSigningKeysRequest\x1a\".keysvc.v1.ListSigningKeysResponse\x12W\n\x13IssueIceCredentials\x12%.keysvc.v1.IssueIceCredentialsRequest\x1a\x19.keysvc.v1.IceCredentialsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fkeysvc/v1/license_service.proto\x12\tkeysvc.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19keysvc/v1/resources.proto\"\xd2\x01\n\x17SubmitKeyRequestRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.keysvc.v1.KeyRequestKind\x12\x13\n\x0b\x66ingerprint\x18\x04 \x01(\t\x12\x15\n\rcontact_email\x18\x05 \x01(\t\x12\x1f\n\x17previous_license_serial\x18\x06 \x01(\t\x12\x14\n\x0cprevious_key\x18\x07 \x01(\t\"\"\n\x14GetKeyRequestRequest\x12\n\n\x02id\x18\x01 \x01(\t\"C\n\x17VerifyLicenseKeyRequest\x12\x13\n\x0blicense_key\x18\x01 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\t\"\xfe\x02\n\x18VerifyLicenseKeyResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0elicense_serial\x18\x03 \x01(\t\x12\x30\n\x0elicense_status\x18\x04 \x01(\x0e\x32\x18.keysvc.v1.LicenseStatus\x12\x14\n\x0cproduct_code\x18\x05 \x01(\t\x12\x17\n\x0f\x63ontract_number\x18\x06 \x01(\t\x12\r\n\x05seats\x18\x07 \x01(\x05\x12\x12\n\ngeneration\x18\x08 \x01(\x05\x12\x0b\n\x03kid\x18\t \x01(\t\x12\x13\n\x0bsupport_end\x18\n \x01(\t\x12.\n\nissue_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x0c \x01(\t\x12\x32\n\x0esupersede_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08in_force\x18\x0e \x01(\x08\"@\n\x17GetSupportStatusRequest\x12\x17\n\x0f\x63ontract_number\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\"H\n\x15PreviewReleaseRequest\x12/\n\x0b\x61\x63\x63\x65pt_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"n\n\x16PreviewReleaseResponse\x12\x10\n\x08\x64ue_date\x18\x01 \x01(\t\x12\x30\n\x0crelease_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08same_day\x18\x03 \x01(\x08\"\x18\n\x16ListSigningKeysRequest\"Y\n\x17ListSigningKeysResponse\x12\x11\n\tjwks_json\x18\x01 \x01(\t\x12+\n\x0csigning_keys\x18\x02 \x03(\x0b\x32\x15.keysvc.v1.SigningKey\"5\n\x1aIssueIceCredentialsRequest\x12\x17\n\x0f\x63ontract_number\x18\x01 \x01(\t2\xe1\x04\n\x0eLicenseService\x12M\n\x10SubmitKeyRequest\x12\".keysvc.v1.SubmitKeyRequestRequest\x1a\x15.keysvc.v1.KeyRequest\x12G\n\rGetKeyRequest\x12\x1f.keysvc.v1.GetKeyRequestRequest\x1a\x15.keysvc.v1.KeyRequest\x12[\n\x10VerifyLicenseKey\x12\".keysvc.v1.VerifyLicenseKeyRequest\x1a#.keysvc.v1.VerifyLicenseKeyResponse\x12P\n\x10GetSupportStatus\x12\".keysvc.v1.GetSupportStatusRequest\x1a\x18.keysvc.v1.SupportStatus\x12U\n\x0ePreviewRelease\x12 .keysvc.v1.PreviewReleaseRequest\x1a!.keysvc.v1.PreviewReleaseResponse\x12X\n\x0fListSigningKeys\x12!.keysvc.v1.ListSigningKeysRequest\x1a\".keysvc.v1.ListSigningKeysResponse\x12W\n\x13IssueIceCredentials\x12%.keysvc.v1.IssueIceCredentialsRequest\x1a\x19.keysvc.v1.IceCredentialsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,19 +40,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VERIFYLICENSEKEYREQUEST']._serialized_start=355
   _globals['_VERIFYLICENSEKEYREQUEST']._serialized_end=422
   _globals['_VERIFYLICENSEKEYRESPONSE']._serialized_start=425
-  _globals['_VERIFYLICENSEKEYRESPONSE']._serialized_end=737
-  _globals['_GETSUPPORTSTATUSREQUEST']._serialized_start=739
-  _globals['_GETSUPPORTSTATUSREQUEST']._serialized_end=803
-  _globals['_PREVIEWRELEASEREQUEST']._serialized_start=805
-  _globals['_PREVIEWRELEASEREQUEST']._serialized_end=877
-  _globals['_PREVIEWRELEASERESPONSE']._serialized_start=879
-  _globals['_PREVIEWRELEASERESPONSE']._serialized_end=989
-  _globals['_LISTSIGNINGKEYSREQUEST']._serialized_start=991
-  _globals['_LISTSIGNINGKEYSREQUEST']._serialized_end=1015
-  _globals['_LISTSIGNINGKEYSRESPONSE']._serialized_start=1017
-  _globals['_LISTSIGNINGKEYSRESPONSE']._serialized_end=1106
-  _globals['_ISSUEICECREDENTIALSREQUEST']._serialized_start=1108
-  _globals['_ISSUEICECREDENTIALSREQUEST']._serialized_end=1161
-  _globals['_LICENSESERVICE']._serialized_start=1164
-  _globals['_LICENSESERVICE']._serialized_end=1773
+  _globals['_VERIFYLICENSEKEYRESPONSE']._serialized_end=807
+  _globals['_GETSUPPORTSTATUSREQUEST']._serialized_start=809
+  _globals['_GETSUPPORTSTATUSREQUEST']._serialized_end=873
+  _globals['_PREVIEWRELEASEREQUEST']._serialized_start=875
+  _globals['_PREVIEWRELEASEREQUEST']._serialized_end=947
+  _globals['_PREVIEWRELEASERESPONSE']._serialized_start=949
+  _globals['_PREVIEWRELEASERESPONSE']._serialized_end=1059
+  _globals['_LISTSIGNINGKEYSREQUEST']._serialized_start=1061
+  _globals['_LISTSIGNINGKEYSREQUEST']._serialized_end=1085
+  _globals['_LISTSIGNINGKEYSRESPONSE']._serialized_start=1087
+  _globals['_LISTSIGNINGKEYSRESPONSE']._serialized_end=1176
+  _globals['_ISSUEICECREDENTIALSREQUEST']._serialized_start=1178
+  _globals['_ISSUEICECREDENTIALSREQUEST']._serialized_end=1231
+  _globals['_LICENSESERVICE']._serialized_start=1234
+  _globals['_LICENSESERVICE']._serialized_end=1843
 # @@protoc_insertion_point(module_scope)

@@ -119,6 +119,8 @@ class VerifyLicenseKeyResponse(_message.Message):
     SUPPORT_END_FIELD_NUMBER: _builtins.int
     ISSUE_TIME_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    SUPERSEDE_TIME_FIELD_NUMBER: _builtins.int
+    IN_FORCE_FIELD_NUMBER: _builtins.int
     valid: _builtins.bool
     reason: _builtins.str
     """Empty when valid, else the stable reason (e.g. "LICENSE_KEY_BAD_SIGNATURE")."""
@@ -132,9 +134,21 @@ class VerifyLicenseKeyResponse(_message.Message):
     support_end: _builtins.str
     """The key's "sup" claim (ISO date)."""
     message: _builtins.str
-    """A sentence for people explaining the reason."""
+    """A sentence for people: the verdict first ("superseded — still valid until …"),
+    or what is wrong with the key.
+    """
+    in_force: _builtins.bool
+    """Whether the key works now: valid, and its license ACTIVE, or SUPERSEDED with its
+    overlap still open.
+    """
     @_builtins.property
     def issue_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def supersede_time(self) -> _timestamp_pb2.Timestamp:
+        """When the license is SUPERSEDED: until when its key works (the end of a re-issue's
+        overlap, SPEC section 5a), or since when it no longer does.
+        """
+
     def __init__(
         self,
         *,
@@ -150,10 +164,12 @@ class VerifyLicenseKeyResponse(_message.Message):
         support_end: _builtins.str = ...,
         issue_time: _timestamp_pb2.Timestamp | None = ...,
         message: _builtins.str = ...,
+        supersede_time: _timestamp_pb2.Timestamp | None = ...,
+        in_force: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["issue_time", b"issue_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["issue_time", b"issue_time", "supersede_time", b"supersede_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_number", b"contract_number", "generation", b"generation", "issue_time", b"issue_time", "kid", b"kid", "license_serial", b"license_serial", "license_status", b"license_status", "message", b"message", "product_code", b"product_code", "reason", b"reason", "seats", b"seats", "support_end", b"support_end", "valid", b"valid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_number", b"contract_number", "generation", b"generation", "in_force", b"in_force", "issue_time", b"issue_time", "kid", b"kid", "license_serial", b"license_serial", "license_status", b"license_status", "message", b"message", "product_code", b"product_code", "reason", b"reason", "seats", b"seats", "supersede_time", b"supersede_time", "support_end", b"support_end", "valid", b"valid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

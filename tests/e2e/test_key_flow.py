@@ -662,6 +662,7 @@ def test_a_revoked_license_verifies_as_revoked(clients) -> None:
         license_service_pb2.VerifyLicenseKeyRequest(license_key=issued.license_key),
     )
     assert verified.license_status == resources_pb2.LICENSE_STATUS_REVOKED
+    assert (verified.in_force, verified.message) == (False, "revoked: the key no longer works")
     listed = clients.admin(
         "ListLicenses",
         admin_service_pb2.ListLicensesRequest(contract_number=contract.contract_number),
@@ -688,6 +689,22 @@ def test_the_old_key_of_a_reissue_works_until_its_overlap_ends_or_staff_end_it(c
     assert old.status == resources_pb2.LICENSE_STATUS_SUPERSEDED
     assert old.supersede_time.ToJsonString() == end
 
+    during = clients.site(
+        "VerifyLicenseKey",
+        license_service_pb2.VerifyLicenseKeyRequest(license_key=issued.license_key),
+    )
+    assert (during.valid, during.in_force) == (True, True)
+    assert during.license_status == resources_pb2.LICENSE_STATUS_SUPERSEDED
+    assert during.message == (
+        "superseded: the key still works until 2026-11-30 09:00 JST (the re-issue's overlap)"
+    )
+    assert during.supersede_time.ToJsonString() == end
+    new = clients.site(
+        "VerifyLicenseKey",
+        license_service_pb2.VerifyLicenseKeyRequest(license_key=moved.license_key),
+    )
+    assert (new.in_force, new.message) == (True, "valid: the key of the license in force")
+
     with pytest.raises(grpc.RpcError) as caught:
         clients.admin(
             "EndReissueOverlap",
@@ -702,6 +719,12 @@ def test_the_old_key_of_a_reissue_works_until_its_overlap_ends_or_staff_end_it(c
     )
     assert ended.supersede_time.ToDatetime() < old.supersede_time.ToDatetime()
     assert ended.supersede_reason == "old server still in use"
+    after = clients.site(
+        "VerifyLicenseKey",
+        license_service_pb2.VerifyLicenseKeyRequest(license_key=issued.license_key),
+    )
+    assert (after.valid, after.in_force) == (True, False)
+    assert after.message.startswith("superseded: the key no longer works since 2026-11-2")
     with pytest.raises(grpc.RpcError) as caught:
         clients.admin(
             "EndReissueOverlap",
