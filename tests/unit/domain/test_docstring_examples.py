@@ -14,6 +14,7 @@ MODULES = [
     "keysvc.domain.ice",
     "keysvc.domain.audit_chain",
     "keysvc.domain.lifecycle",
+    "keysvc.domain.status_positions",
 ]
 
 
