@@ -114,10 +114,10 @@ def payloads(draw) -> dict:
         "ttl": 60,
         "status_list": {"bits": 2, "lst": draw(lst_values)},
     }
-    for name in draw(st.sets(st.sampled_from([*payload, "bits"]))):
-        if name == "bits":
-            payload["status_list"]["bits"] = draw(json_values)
-        elif draw(st.booleans()):
+    if draw(st.booleans()):
+        payload["status_list"]["bits"] = draw(json_values)
+    for name in draw(st.sets(st.sampled_from(list(payload)))):
+        if draw(st.booleans()):
             del payload[name]
         else:
             payload[name] = draw(json_values)
