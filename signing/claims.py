@@ -98,6 +98,25 @@ class StatusReference:
         Members other than ``status_list`` (other status mechanisms), and members of
         ``status_list`` other than ``idx`` and ``uri``, are ignored, as unknown claims are.
         """
+        # Verifying reads one claim per key. This expression admits the usual claim with
+        # one call for the URI and no dataclass __init__; it admits nothing the checks
+        # below would refuse, and leaves everything else to them.
+        if type(value) is dict:
+            reference = value.get("status_list")
+            if type(reference) is dict:
+                index, uri = reference.get("idx"), reference.get("uri")
+                if (
+                    type(index) is int
+                    and 0 <= index < MAX_STATUS_LIST_ENTRIES
+                    and type(uri) is str
+                    and len(uri) <= MAX_STATUS_URI_LENGTH
+                    and uri.isascii()
+                    and _STATUS_URI.fullmatch(uri) is not None
+                ):
+                    status = object.__new__(cls)
+                    object.__setattr__(status, "index", index)
+                    object.__setattr__(status, "uri", uri)
+                    return status
         if not isinstance(value, dict):
             raise StatusClaimValueError("status must be a JSON object")
         reference = value.get("status_list", _ABSENT)

@@ -6,6 +6,8 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from signing import (
     MAX_STATUS_LIST_ENTRIES,
@@ -243,3 +245,34 @@ def test_a_jwk_naming_another_algorithm_is_refused(test_key):
     jwk = {**test_key.verifying_key.to_jwk(), "alg": "ES256"}
     with pytest.raises(InvalidJwks, match="'EdDSA' or 'Ed25519'"):
         VerifyingKey.from_jwk(jwk)
+
+
+@given(
+    index=st.one_of(
+        st.integers(-2, 2),
+        st.integers(MAX_STATUS_LIST_ENTRIES - 2, MAX_STATUS_LIST_ENTRIES + 1),
+        st.booleans(),
+        st.floats(allow_nan=False),
+        st.text(max_size=3),
+        st.none(),
+    ),
+    uri=st.one_of(
+        st.text(max_size=30),
+        st.text(max_size=30).map(lambda rest: "https://" + rest),
+        st.text("abc/:.?#", max_size=12).map(lambda rest: "http://" + rest),
+        st.integers(),
+        st.none(),
+    ),
+)
+def test_reading_the_claim_agrees_with_making_the_reference(index, uri):
+    # from_claim has a shortcut for the usual claim: it must accept exactly what the
+    # StatusReference constructor accepts.
+    try:
+        expected = StatusReference(index=index, uri=uri)
+    except ValueError:
+        expected = None
+    try:
+        read = StatusReference.from_claim({"status_list": {"idx": index, "uri": uri}})
+    except ValueError:
+        read = None
+    assert read == expected
