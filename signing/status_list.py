@@ -478,6 +478,6 @@ def check_status(
         raise StatusListNotTheKeys(
             f"the key's status is in {reference.uri!r}; the list given is {listed!r}"
         )
-    if now >= status_list.expires_at:
+    if status_list.is_stale(now):
         return StatusOutcome.STALE
     return _OUTCOMES[status_list.value(reference.index)]
