@@ -7,13 +7,24 @@ verify keys with this package alone::
     license = verifier.verify(key_text, fingerprint=server_fingerprint)
     license.claims.support_end
 
+and check its status offline against the Status List Token its ``status``
+claim names (fetched from ``license.claims.status.uri``)::
+
+    status_list = parse_status_list_token(token, verifier, expected_uri=uri)
+    check_status(license, status_list, now=time.time())  # StatusOutcome.VALID, ...
+
 The format is described in ``docs/key-format.md``.
 """
 
 from __future__ import annotations
 
 from signing.b64 import b64url_decode, b64url_encode
-from signing.claims import LicenseClaims
+from signing.claims import (
+    MAX_STATUS_LIST_ENTRIES,
+    MAX_STATUS_URI_LENGTH,
+    LicenseClaims,
+    StatusReference,
+)
 from signing.errors import (
     BadPassphrase,
     BadSignature,
@@ -22,13 +33,26 @@ from signing.errors import (
     InvalidClaims,
     InvalidFingerprint,
     InvalidJwks,
+    InvalidStatusClaim,
+    InvalidStatusListClaims,
     KeyStoreError,
     KeyTooLarge,
     LicenseKeyError,
     MalformedKey,
+    MalformedStatusList,
     SigningError,
+    StatusIndexOutOfRange,
+    StatusListBadEncoding,
+    StatusListBadSignature,
+    StatusListError,
+    StatusListInflatesTooLarge,
+    StatusListNotTheKeys,
+    StatusListSubjectMismatch,
+    StatusListTooLarge,
     UnknownKeyId,
+    UnknownStatusListKeyId,
     UnsupportedHeader,
+    UnsupportedStatusListHeader,
 )
 from signing.fingerprint import fingerprint_hash, normalise_fingerprint
 from signing.jwk import jwk_thumbprint
@@ -43,14 +67,33 @@ from signing.keystore import (
     save_private_key,
 )
 from signing.license_key import (
+    ALGORITHMS,
     MAX_LICENSE_KEY_BYTES,
+    Algorithm,
     LicenseVerifier,
     VerifiedLicense,
     sign_license,
 )
+from signing.status_list import (
+    MAX_STATUS_LIST_BYTES,
+    MAX_STATUS_LIST_TOKEN_BYTES,
+    StatusList,
+    StatusOutcome,
+    StatusValue,
+    build_status_list_token,
+    check_status,
+    pack_statuses,
+    parse_status_list_token,
+)
 
 __all__ = [
+    "ALGORITHMS",
     "MAX_LICENSE_KEY_BYTES",
+    "MAX_STATUS_LIST_BYTES",
+    "MAX_STATUS_LIST_ENTRIES",
+    "MAX_STATUS_LIST_TOKEN_BYTES",
+    "MAX_STATUS_URI_LENGTH",
+    "Algorithm",
     "BadPassphrase",
     "BadSignature",
     "FingerprintMismatch",
@@ -58,6 +101,8 @@ __all__ = [
     "InvalidClaims",
     "InvalidFingerprint",
     "InvalidJwks",
+    "InvalidStatusClaim",
+    "InvalidStatusListClaims",
     "KeyRing",
     "KeyStoreError",
     "KeyTooLarge",
@@ -65,20 +110,39 @@ __all__ = [
     "LicenseKeyError",
     "LicenseVerifier",
     "MalformedKey",
+    "MalformedStatusList",
     "SigningError",
     "SigningKey",
+    "StatusIndexOutOfRange",
+    "StatusList",
+    "StatusListBadEncoding",
+    "StatusListBadSignature",
+    "StatusListError",
+    "StatusListInflatesTooLarge",
+    "StatusListNotTheKeys",
+    "StatusListSubjectMismatch",
+    "StatusListTooLarge",
+    "StatusOutcome",
+    "StatusReference",
+    "StatusValue",
     "UnknownKeyId",
+    "UnknownStatusListKeyId",
     "UnsupportedHeader",
+    "UnsupportedStatusListHeader",
     "VerifiedLicense",
     "VerifyingKey",
     "b64url_decode",
     "b64url_encode",
+    "build_status_list_token",
+    "check_status",
     "decrypt_private_key",
     "encrypt_private_key",
     "fingerprint_hash",
     "jwk_thumbprint",
     "load_private_key",
     "normalise_fingerprint",
+    "pack_statuses",
+    "parse_status_list_token",
     "passphrase_from_text",
     "read_passphrase_file",
     "save_private_key",

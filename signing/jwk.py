@@ -24,21 +24,29 @@ def jwk_thumbprint(public_bytes: bytes) -> str:
     return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
-def public_jwk(public_bytes: bytes) -> dict[str, str]:
-    """Return the public JWK of an Ed25519 key, its thumbprint as ``kid``."""
-    return {
+def public_jwk(public_bytes: bytes, alg: str | None = "EdDSA") -> dict[str, str]:
+    """Return the public JWK of an Ed25519 key, its thumbprint as ``kid``.
+
+    ``alg`` is written when given; None leaves it out (RFC 7517 makes it optional),
+    which lets strict libraries verify both ``EdDSA`` and ``Ed25519`` signatures
+    with the key: joserfc refuses a JWS whose ``alg`` differs from the key's.
+    """
+    jwk = {
         "kty": "OKP",
         "crv": "Ed25519",
         "x": b64url_encode(public_bytes),
         "kid": jwk_thumbprint(public_bytes),
-        "alg": "EdDSA",
-        "use": "sig",
     }
+    if alg is not None:
+        jwk["alg"] = alg
+    jwk["use"] = "sig"
+    return jwk
 
 
-def _require(jwk: Mapping[str, object], name: str, expected: str) -> None:
-    if name in jwk and jwk[name] != expected:
-        raise InvalidJwks(f"JWK {name!r} must be {expected!r}, got {jwk[name]!r}")
+def _require(jwk: Mapping[str, object], name: str, *expected: str) -> None:
+    if name in jwk and jwk[name] not in expected:
+        allowed = " or ".join(repr(value) for value in expected)
+        raise InvalidJwks(f"JWK {name!r} must be {allowed}, got {jwk[name]!r}")
 
 
 def parse_public_jwk(jwk: Mapping[str, object]) -> bytes:
@@ -46,7 +54,7 @@ def parse_public_jwk(jwk: Mapping[str, object]) -> bytes:
 
     Requires ``kty`` ``OKP``, ``crv`` ``Ed25519`` and a strict base64url ``x``
     of 32 bytes; refuses a private key (``d``); when present, ``kid`` must be the
-    RFC 7638 thumbprint, ``alg`` ``EdDSA`` and ``use`` ``sig``. Other members are
+    RFC 7638 thumbprint, ``alg`` ``EdDSA`` or ``Ed25519`` and ``use`` ``sig``. Other members are
     ignored, as RFC 7517 asks.
     """
     if not isinstance(jwk, Mapping):
@@ -59,7 +67,8 @@ def parse_public_jwk(jwk: Mapping[str, object]) -> bytes:
             raise InvalidJwks(f"JWK lacks the {name!r} member")
     _require(jwk, "kty", "OKP")
     _require(jwk, "crv", "Ed25519")
-    _require(jwk, "alg", "EdDSA")
+    # Both names of Ed25519 signatures: RFC 8037's EdDSA and RFC 9864's Ed25519.
+    _require(jwk, "alg", "EdDSA", "Ed25519")
     _require(jwk, "use", "sig")
     x = jwk["x"]
     if not isinstance(x, str):

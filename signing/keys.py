@@ -65,9 +65,12 @@ class VerifyingKey:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def to_jwk(self) -> dict[str, str]:
-        """Return the public JWK: kty, crv, x, kid, alg ``EdDSA``, use ``sig``; never ``d``."""
-        return public_jwk(self._public_bytes)
+    def to_jwk(self, alg: str | None = "EdDSA") -> dict[str, str]:
+        """Return the public JWK: kty, crv, x, kid, alg (``EdDSA``), use ``sig``; never ``d``.
+
+        ``alg=None`` leaves ``alg`` out; see `signing.jwk.public_jwk` for why.
+        """
+        return public_jwk(self._public_bytes, alg)
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Return whether ``signature`` is a valid Ed25519 signature of ``data``.

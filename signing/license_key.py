@@ -1,5 +1,9 @@
 """License keys: JWS compact serialization (RFC 7515) signed with EdDSA/Ed25519 (RFC 8037).
 
+RFC 9864 registers ``Ed25519`` as the fully-specified name of the same algorithm and
+deprecates the polymorphic ``EdDSA``: verifying accepts both, signing writes the name
+it is given (``EdDSA`` by default, which every deployed JOSE library knows).
+
 A key is ``b64(header) "." b64(payload) "." b64(signature)``. `sign_license`
 writes one; `LicenseVerifier.verify` reads one strictly, in this order, each
 step with its own error:
@@ -7,10 +11,12 @@ step with its own error:
 1. more than 4096 bytes (UTF-8)                          `KeyTooLarge`
 2. ASCII whitespace removed (e-mail wrapping); then not
    ASCII, or not three non-empty strict base64url parts  `MalformedKey`
-3. header not exactly alg EdDSA, a kid, typ license+jwt  `UnsupportedHeader`
+3. header not exactly alg EdDSA or Ed25519, a kid,
+   typ license+jwt                                       `UnsupportedHeader`
 4. kid not among the verifier's keys                     `UnknownKeyId`
 5. signature not 64 bytes or not valid                   `BadSignature`
 6. payload not a JSON object with the required claims    `InvalidClaims`
+   a ``status`` claim present but malformed              `InvalidStatusClaim`
 7. fingerprint given and its hash differs from ``fph``   `FingerprintMismatch`
 """
 
@@ -19,16 +25,17 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from signing._json import dumps_compact, loads_object
 from signing.b64 import b64url_decode, b64url_encode
-from signing.claims import LicenseClaims
+from signing.claims import LicenseClaims, StatusClaimValueError
 from signing.errors import (
     BadSignature,
     FingerprintMismatch,
     InvalidClaims,
     InvalidJwks,
+    InvalidStatusClaim,
     KeyTooLarge,
     MalformedKey,
     UnknownKeyId,
@@ -39,14 +46,20 @@ from signing.keys import SigningKey, VerifyingKey
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHMS",
     "MAX_LICENSE_KEY_BYTES",
     "TYPE",
+    "Algorithm",
     "LicenseVerifier",
     "VerifiedLicense",
     "sign_license",
 ]
 
-ALGORITHM = "EdDSA"
+Algorithm = Literal["EdDSA", "Ed25519"]
+# The name new keys are signed with unless another is chosen.
+ALGORITHM: Algorithm = "EdDSA"
+# Both names of Ed25519 signatures (RFC 8037, RFC 9864), accepted in every header.
+ALGORITHMS: tuple[Algorithm, ...] = ("EdDSA", "Ed25519")
 TYPE = "license+jwt"
 MAX_LICENSE_KEY_BYTES = 4096
 
@@ -55,21 +68,36 @@ _HEADER_MEMBERS = frozenset({"alg", "kid", "typ"})
 _ASCII_WHITESPACE = b" \t\r\n\x0c\x0b"
 
 
-def _header_segment(kid: str) -> bytes:
-    """Return base64url of the exact header bytes this package writes for ``kid``."""
-    header = '{"alg":"' + ALGORITHM + '","kid":"' + kid + '","typ":"' + TYPE + '"}'
+def check_algorithm(alg: object) -> Algorithm:
+    """Return ``alg`` if it is ``EdDSA`` or ``Ed25519``; raise `ValueError` otherwise."""
+    if alg == "EdDSA":
+        return "EdDSA"
+    if alg == "Ed25519":
+        return "Ed25519"
+    raise ValueError(f"alg must be 'EdDSA' or 'Ed25519', got {alg!r}")
+
+
+def _header_segment(kid: str, typ: str, alg: Algorithm = ALGORITHM) -> bytes:
+    """Return base64url of the exact header bytes this package writes.
+
+    ``{"alg":"<alg>","kid":"<kid>","typ":"<typ>"}``: members in this order, no spaces.
+    """
+    header = '{"alg":"' + alg + '","kid":"' + kid + '","typ":"' + typ + '"}'
     return b64url_encode(header.encode("ascii")).encode("ascii")
 
 
-def sign_license(key: SigningKey, claims: LicenseClaims) -> str:
+def sign_license(key: SigningKey, claims: LicenseClaims, *, alg: Algorithm = ALGORITHM) -> str:
     """Return the compact license key for ``claims`` signed by ``key``.
 
-    The header is exactly ``{"alg":"EdDSA","kid":"<kid>","typ":"license+jwt"}``,
-    the payload compact JSON (UTF-8). Ed25519 is deterministic: the same key and
-    claims always give the same text.
+    The header is exactly ``{"alg":"<alg>","kid":"<kid>","typ":"license+jwt"}``
+    with ``alg`` ``EdDSA`` (the default) or ``Ed25519`` (RFC 9864); the payload
+    compact JSON (UTF-8), with the ``status`` claim when ``claims.status`` is
+    set. Ed25519 is deterministic: the same key, claims and ``alg`` always give
+    the same text. `ValueError` for another ``alg``.
     """
+    header = _header_segment(key.kid, TYPE, check_algorithm(alg))
     payload = dumps_compact(claims.to_payload()).encode("utf-8")
-    signing_input = _header_segment(key.kid) + b"." + b64url_encode(payload).encode("ascii")
+    signing_input = header + b"." + b64url_encode(payload).encode("ascii")
     return f"{signing_input.decode('ascii')}.{b64url_encode(key.sign(signing_input))}"
 
 
@@ -133,8 +161,10 @@ def _header_kid(header: bytes) -> str:
     if members.keys() != _HEADER_MEMBERS:
         names = ", ".join(sorted(members))
         raise UnsupportedHeader(f"license key header must have exactly alg, kid, typ; has {names}")
-    if members["alg"] != ALGORITHM:
-        raise UnsupportedHeader(f"license key header alg must be EdDSA, got {members['alg']!r}")
+    if members["alg"] not in ALGORITHMS:
+        raise UnsupportedHeader(
+            f"license key header alg must be EdDSA or Ed25519, got {members['alg']!r}"
+        )
     if members["typ"] != TYPE:
         raise UnsupportedHeader(f"license key header typ must be {TYPE}, got {members['typ']!r}")
     kid = members["kid"]
@@ -155,10 +185,12 @@ class LicenseVerifier:
     def __init__(self, keys: Iterable[VerifyingKey]) -> None:
         """Trust ``keys``; a key listed twice is kept once."""
         self._keys: dict[str, VerifyingKey] = {key.kid: key for key in keys}
-        # Keys from this package carry one exact header per kid; recognising it
-        # spares a JSON parse. Other spellings still take the full path.
+        # Keys from this package carry one exact header per kid and alg name;
+        # recognising it spares a JSON parse. Other spellings take the full path.
         self._by_header: dict[bytes, VerifyingKey] = {
-            _header_segment(kid): key for kid, key in self._keys.items()
+            _header_segment(kid, TYPE, alg): key
+            for kid, key in self._keys.items()
+            for alg in ALGORITHMS
         }
 
     @classmethod
@@ -222,6 +254,8 @@ class LicenseVerifier:
             raise BadSignature(f"license key signature does not verify with kid {key.kid!r}")
         try:
             claims = LicenseClaims.from_payload(loads_object(payload))
+        except StatusClaimValueError as exc:
+            raise InvalidStatusClaim(f"license key status claim is invalid: {exc}") from None
         except ValueError as exc:
             raise InvalidClaims(f"license key claims are invalid: {exc}") from None
         if fingerprint is not None and not hmac.compare_digest(

@@ -101,6 +101,28 @@ HINTS: dict[str, str] = {
     "FINGERPRINT_MISMATCH": "The key was issued for another server: request a re-issue for "
     "this one.",
     "INVALID_JWKS": "The JWKS is not a valid set of Ed25519 keys.",
+    "LICENSE_KEY_BAD_STATUS_CLAIM": "The key's status reference (where its status list is "
+    "published) is malformed.",
+    # Status lists (docs/key-format.md, "Key status"), refused by the offline check.
+    "STATUS_LIST_INVALID": "The status list could not be used.",
+    "STATUS_LIST_TOO_LARGE": "The file is far too large to be a status list.",
+    "STATUS_LIST_MALFORMED": "The file is not a status list token (three base64url parts); "
+    "check it was saved whole.",
+    "STATUS_LIST_BAD_HEADER": "The status list's header is not keysvc's.",
+    "STATUS_LIST_UNKNOWN_KID": "The status list was signed by a key this verifier does not "
+    "know: get a fresh JWKS.",
+    "STATUS_LIST_BAD_SIGNATURE": "The status list's signature does not verify: it was altered "
+    "or damaged.",
+    "STATUS_LIST_BAD_CLAIMS": "The status list's contents are incomplete or malformed.",
+    "STATUS_LIST_WRONG_SUBJECT": "The status list is not the one at the address asked for.",
+    "STATUS_LIST_BAD_ENCODING": "The status list's entries are not readable (not base64url "
+    "ZLIB data).",
+    "STATUS_LIST_DECOMPRESSED_TOO_LARGE": "The status list would decompress to more than "
+    "1 MiB: refused unread.",
+    "STATUS_LIST_NOT_THE_KEYS": "The status list is not the one this key names: fetch the "
+    "list at the key's status uri.",
+    "STATUS_INDEX_OUT_OF_RANGE": "The key's entry is past the end of the status list: it "
+    "is not this key's list.",
     # Signing keys and configuration (seen by operators).
     "SIGNING_ERROR": "The signing keys could not be used.",
     "KEY_STORE_ERROR": "The signing key store could not be read.",

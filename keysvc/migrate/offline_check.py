@@ -16,6 +16,7 @@ from signing import (
     BadSignature,
     FingerprintMismatch,
     InvalidClaims,
+    InvalidStatusClaim,
     KeyTooLarge,
     LicenseClaims,
     LicenseKeyError,
@@ -52,6 +53,10 @@ EXPLANATIONS: Final[Mapping[str, str]] = MappingProxyType(
         InvalidClaims.reason: (
             "the key is genuine but its contents are not what this tool understands: "
             "update keysvc-migrate, or contact support"
+        ),
+        InvalidStatusClaim.reason: (
+            "the key is genuine but names its status list in a form this tool does not "
+            "understand: update keysvc-migrate, or contact support"
         ),
         FingerprintMismatch.reason: (
             "this key was issued for another server: request a re-issue with "

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from joserfc import jws
-from joserfc.errors import BadSignatureError
+from joserfc.errors import BadSignatureError, UnsupportedKeyAlgorithmError
 from joserfc.jwk import OKPKey
 
-from signing import BadSignature, SigningKey, b64url_decode, b64url_encode
+from signing import (
+    BadSignature,
+    KeyRing,
+    LicenseClaims,
+    SigningKey,
+    b64url_decode,
+    b64url_encode,
+    fingerprint_hash,
+)
 
-# RFC 9864 deprecates the polymorphic "EdDSA" in favour of "Ed25519"; the key format
-# (docs/key-format.md) fixes "EdDSA", which every JOSE library still verifies.
+# RFC 9864 deprecates the polymorphic "EdDSA" in favour of "Ed25519"; keys are signed
+# under "EdDSA" by default, which every JOSE library still verifies (docs/key-format.md).
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
 
 
@@ -74,3 +83,36 @@ def test_joserfc_signature_is_byte_identical_to_ours(vector_key, typical_vector)
     )
     # Ed25519 is deterministic: equal signing input, equal signature.
     assert text.rsplit(".", 1)[1] == signature
+
+
+def test_joserfc_verifies_both_names_with_the_jwks_published_under_ed25519(vector_key):
+    # Under Ed25519 the JWKS leaves alg out: joserfc binds a key's alg to the JWS's, and
+    # keys signed before the switch (EdDSA) must keep verifying with the new JWKS.
+    before, after = KeyRing(vector_key), KeyRing(vector_key, alg="Ed25519")
+    (jwk,) = after.jwks()["keys"]
+    public = OKPKey.import_key(jwk)
+    for ring in (before, after):
+        token = ring.sign_license(_typical_claims())
+        verified = jws.deserialize_compact(token, public, algorithms=["EdDSA", "Ed25519"])
+        assert verified.protected["alg"] == ring.alg
+
+
+def test_joserfc_refuses_an_ed25519_key_with_a_jwk_that_names_eddsa(vector_key):
+    # Why the JWKS cannot keep "alg":"EdDSA" once keys are signed under Ed25519.
+    token = KeyRing(vector_key, alg="Ed25519").sign_license(_typical_claims())
+    public = OKPKey.import_key(vector_key.verifying_key.to_jwk())
+    with pytest.raises(UnsupportedKeyAlgorithmError):
+        jws.deserialize_compact(token, public, algorithms=["EdDSA", "Ed25519"])
+
+
+def _typical_claims():
+    return LicenseClaims(
+        serial="L-1",
+        issued_at=0,
+        product_code="P",
+        contract_number="C",
+        seats=1,
+        generation=1,
+        fingerprint_hash=fingerprint_hash("fp1:" + "0" * 64),
+        support_end=datetime.date(2030, 1, 1),
+    )

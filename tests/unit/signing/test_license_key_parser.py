@@ -434,6 +434,19 @@ REASONS = {
     BadSignature: "LICENSE_KEY_BAD_SIGNATURE",
     InvalidClaims: "LICENSE_KEY_BAD_CLAIMS",
     FingerprintMismatch: "FINGERPRINT_MISMATCH",
+    errors.InvalidStatusClaim: "LICENSE_KEY_BAD_STATUS_CLAIM",
+    errors.StatusListError: "STATUS_LIST_INVALID",
+    errors.StatusListTooLarge: "STATUS_LIST_TOO_LARGE",
+    errors.MalformedStatusList: "STATUS_LIST_MALFORMED",
+    errors.UnsupportedStatusListHeader: "STATUS_LIST_BAD_HEADER",
+    errors.UnknownStatusListKeyId: "STATUS_LIST_UNKNOWN_KID",
+    errors.StatusListBadSignature: "STATUS_LIST_BAD_SIGNATURE",
+    errors.InvalidStatusListClaims: "STATUS_LIST_BAD_CLAIMS",
+    errors.StatusListSubjectMismatch: "STATUS_LIST_WRONG_SUBJECT",
+    errors.StatusListBadEncoding: "STATUS_LIST_BAD_ENCODING",
+    errors.StatusListInflatesTooLarge: "STATUS_LIST_DECOMPRESSED_TOO_LARGE",
+    errors.StatusListNotTheKeys: "STATUS_LIST_NOT_THE_KEYS",
+    errors.StatusIndexOutOfRange: "STATUS_INDEX_OUT_OF_RANGE",
 }
 
 
@@ -448,6 +461,18 @@ def test_every_license_key_rejection_is_a_license_key_error():
         assert issubclass(cls, LicenseKeyError)
     assert issubclass(InvalidClaims, LicenseKeyError)
     assert issubclass(FingerprintMismatch, LicenseKeyError)
+    # A bad status claim is a bad claim: callers catching InvalidClaims still catch it.
+    assert issubclass(errors.InvalidStatusClaim, InvalidClaims)
+
+
+def test_every_status_list_refusal_is_a_status_list_error_not_a_license_key_error():
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        if name.startswith(("Status", "UnknownStatus", "UnsupportedStatus", "MalformedStatus")) or (
+            name == "InvalidStatusListClaims"
+        ):
+            assert issubclass(cls, errors.StatusListError), name
+            assert not issubclass(cls, LicenseKeyError), name
 
 
 def test_exactly_4096_characters_with_one_multibyte_character_is_too_large(verifier):
