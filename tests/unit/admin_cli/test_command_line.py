@@ -21,7 +21,7 @@ from keysvc.client import (
 COMMANDS = {
     "contracts": {"create", "show", "list", "status", "renew", "recontinue", "add-licenses"},
     "requests": {"list", "show", "submit", "approve", "reject", "issue-now", "release-due"},
-    "licenses": {"show", "list", "revoke", "verify"},
+    "licenses": {"show", "list", "revoke", "end-overlap", "verify"},
     "closures": {"add", "list", "remove", "calendar"},
     "keys": {"list", "rotate", "export-jwks"},
     "audit": {"list"},
