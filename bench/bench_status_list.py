@@ -9,8 +9,9 @@ SUPERSEDED): goal at most 1 s, and at most 32 KB of tokens in all. Timed from
 one status byte per license (a ``bytearray``, as a database query fills it) to
 the signed token; the median of ``--runs`` builds, each timed back to back
 with its floor (which goes first alternating). The floor is what no builder
-avoids: ZLIB level 9 of the packed 250,000 bytes and one Ed25519 signature. Measured for one list of 1,000,000 entries and for the same
-licenses in lists of 2**16 entries (what smaller lists would cost).
+avoids: ZLIB level 9 of the packed 250,000 bytes and one Ed25519 signature.
+Measured for one list of 1,000,000 entries and for the same licenses in lists
+of 2**16 entries (what smaller lists would cost).
 
 B8: the offline check of a key with the status claim (`LicenseVerifier.verify`
 then `check_status` against a list parsed beforehand) against a bare
