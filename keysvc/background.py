@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from keysvc.bootstrap import Services
+from keysvc.domain.status_entries import PUBLICATION_INTERVAL
 from keysvc.mail import run_sender
 from keysvc.persistence.database import checkpoint_wal
 from keysvc.service.database_access import database_unavailable
@@ -23,7 +24,14 @@ async def run_background_work(services: Services, stop: asyncio.Event) -> None:
     """Releases due requests, delivers queued e-mail, forgets remembered calls past their
     retention and (SQLite) checkpoints the WAL until `stop`, then finishes the batches
     in hand. Several processes may run it on one PostgreSQL database."""
-    jobs = [Job("release", services.release_loop.next_batch, RELEASE_INTERVAL_SECONDS)]
+    jobs = [
+        Job("release", services.release_loop.next_batch, RELEASE_INTERVAL_SECONDS),
+        Job(
+            "status-lists",
+            services.status_publisher.publish_batch,
+            PUBLICATION_INTERVAL.total_seconds(),
+        ),
+    ]
     if services.idempotency_retention is not None:
         jobs.append(
             Job(

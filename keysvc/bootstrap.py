@@ -46,6 +46,7 @@ from keysvc.service.retention import IdempotencyRetention
 from keysvc.service.scheduled_release import ScheduledRelease
 from keysvc.service.schedules import check_closure_run
 from keysvc.service.signing_keys import SigningKeys, signing_passphrase
+from keysvc.service.status_publication import StatusPublisher
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure, parse_closures_toml
 from scheduler.clock import Clock
 from scheduler.release_loop import ReleaseLoop
@@ -123,6 +124,9 @@ class Services:
     metrics: ServiceMetrics
     # None when remembered calls are kept forever.
     idempotency_retention: IdempotencyRetention | None
+    # The base of the status lists' URIs written into keys; None: keys carry no status.
+    status_base_url: str | None
+    status_publisher: StatusPublisher
 
     def close(self) -> None:
         """Waits for database work in flight, then closes the connections."""
@@ -186,6 +190,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
                 batch_size=settings.release_batch_size,
                 calendar=calendar,
                 on_batch=metrics.record_release_batch,
+                status_base_url=settings.status_uri_base(),
             ),
             parallel_batches=RELEASE_PARALLEL_BATCHES.get(
                 engine.dialect.name, DEFAULT_RELEASE_PARALLEL_BATCHES
@@ -199,6 +204,8 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             if settings.idempotency_retention_days
             else None
         ),
+        status_base_url=settings.status_uri_base(),
+        status_publisher=StatusPublisher(engine, signing_keys, clock),
     )
 
 

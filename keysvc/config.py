@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scheduler.calendar import DEFAULT_CUTOFF, DEFAULT_OPENING
+from signing import check_status_uri
 
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -42,6 +44,8 @@ MAX_MAX_CALLS_IN_FLIGHT = 100_000
 DEFAULT_SHUTDOWN_DRAIN_SECONDS = 5
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 10
 MAX_SHUTDOWN_SECONDS = 3_600
+# Listen hosts that mean every interface: no one reaches a list at such an address.
+_EVERY_INTERFACE = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (recognised, not bound)
 _WALL_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -92,6 +96,11 @@ class Settings:
     release_batch_size: int = DEFAULT_RELEASE_BATCH_SIZE
     # HOST:PORT of the Prometheus metrics endpoint; None: no endpoint (docs/metrics.md).
     metrics_listen: str | None = None
+    # HOST:PORT of the status lists' HTTP listener (SPEC section 5a); None: no listener.
+    status_listen: str | None = None
+    # The public base of the status lists' URIs, written into every key issued; None:
+    # http://<status_listen>, and without a listener either, keys carry no status claim.
+    status_base_url: str | None = None
     # Days a call's remembered answer is kept for its repeats; 0 keeps them forever.
     idempotency_retention_days: int = DEFAULT_IDEMPOTENCY_RETENTION_DAYS
     # Failed authentications an address may make within the window before it is
@@ -108,6 +117,7 @@ class Settings:
         data_dir: Path | None = None,
         listen: str | None = None,
         metrics_listen: str | None = None,
+        status_listen: str | None = None,
     ) -> Settings:
         """Builds settings from ``KEYSVC_*`` variables; explicit arguments win."""
         passphrase_file = environ.get("KEYSVC_SIGNING_KEY_PASSPHRASE_FILE") or None
@@ -143,6 +153,8 @@ class Settings:
                 MAX_RELEASE_BATCH_SIZE,
             ),
             metrics_listen=metrics_listen or environ.get("KEYSVC_METRICS_LISTEN") or None,
+            status_listen=status_listen or environ.get("KEYSVC_STATUS_LISTEN") or None,
+            status_base_url=environ.get("KEYSVC_STATUS_BASE_URL") or None,
             # 0 keeps remembered calls forever.
             idempotency_retention_days=_whole_number(
                 "KEYSVC_IDEMPOTENCY_RETENTION_DAYS",
@@ -209,12 +221,43 @@ class Settings:
         parse_listen_address(settings.listen)
         if settings.metrics_listen is not None:
             parse_listen_address(settings.metrics_listen, name="KEYSVC_METRICS_LISTEN")
+        if settings.status_listen is not None:
+            parse_listen_address(settings.status_listen, name="KEYSVC_STATUS_LISTEN")
+        settings.status_uri_base()
         if settings.signing_passphrase and settings.signing_passphrase_file:
             raise ConfigError(
                 "set only one of KEYSVC_SIGNING_KEY_PASSPHRASE and "
                 "KEYSVC_SIGNING_KEY_PASSPHRASE_FILE"
             )
         return settings
+
+    def status_uri_base(self) -> str | None:
+        """The base of the status lists' URIs, ``<base>/statuslists/<n>``, without a final
+        slash: KEYSVC_STATUS_BASE_URL, else ``http://<status listen address>``; None
+        when neither is set. Raises ConfigError for a base no key could carry, and for
+        a listener on every interface without a base (its address reaches nobody)."""
+        if self.status_base_url is not None:
+            base = self.status_base_url.rstrip("/")
+            name = "KEYSVC_STATUS_BASE_URL"
+        elif self.status_listen is not None:
+            host, _port = parse_listen_address(self.status_listen, name="KEYSVC_STATUS_LISTEN")
+            if host.strip("[]") in _EVERY_INTERFACE:
+                raise ConfigError(
+                    f"KEYSVC_STATUS_LISTEN {self.status_listen} listens on every interface: "
+                    "set KEYSVC_STATUS_BASE_URL to the address customers' servers reach"
+                )
+            base = f"http://{self.status_listen}"
+            name = "KEYSVC_STATUS_LISTEN"
+        else:
+            return None
+        split = urlsplit(base)
+        try:
+            check_status_uri(f"{base}/statuslists/1")
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}, got {base!r}") from None
+        if split.query or split.fragment or "@" in split.netloc:
+            raise ConfigError(f"{name} must have no query, fragment or user, got {base!r}")
+        return base
 
     @property
     def uses_development_key(self) -> bool:

@@ -55,6 +55,8 @@ _STRINGS: Final = frozenset(
         "opening",
         "turn_secret",
         "metrics_listen",
+        "status_listen",
+        "status_base_url",
     }
 )
 _INTEGERS: Final = frozenset(

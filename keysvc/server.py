@@ -75,6 +75,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         turn_secret=settings.turn_secret.encode() if settings.turn_secret else None,
         turn_uris=settings.turn_uris,
         products=services.products,
+        status_base_url=services.status_base_url,
     )
     license_service_pb2_grpc.add_LicenseServiceServicer_to_server(license_servicer, server)
     admin_servicer = AdminServicer(
@@ -87,6 +88,7 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         authenticator=services.authenticator,
         products=services.products,
         page_tokens=services.page_tokens,
+        status_base_url=services.status_base_url,
     )
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin_servicer, server)
     health = health_aio.HealthServicer()

@@ -24,6 +24,7 @@ from signing.claims import (
     MAX_STATUS_URI_LENGTH,
     LicenseClaims,
     StatusReference,
+    check_status_uri,
 )
 from signing.errors import (
     BadPassphrase,
@@ -135,6 +136,7 @@ __all__ = [
     "b64url_encode",
     "build_status_list_token",
     "check_status",
+    "check_status_uri",
     "decrypt_private_key",
     "encrypt_private_key",
     "fingerprint_hash",

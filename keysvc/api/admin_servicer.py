@@ -73,8 +73,10 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         authenticator: Authenticator,
         products: ProductCatalogue,
         page_tokens: PageTokens,
+        status_base_url: str | None = None,
     ) -> None:
         self._runner = runner
+        self._status_base_url = status_base_url
         self._products = products
         self._page_tokens = page_tokens
         self._authenticator = authenticator
@@ -85,7 +87,12 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         self._mail = mail
 
     def _releaser(self, connection: Connection) -> Releaser:
-        return Releaser(self._signing_keys.key_ring(connection), self._mail, self._calendar)
+        return Releaser(
+            self._signing_keys.key_ring(connection),
+            self._mail,
+            self._calendar,
+            self._status_base_url,
+        )
 
     async def CreateContract(
         self, request: admin_service_pb2.CreateContractRequest, context: Context

@@ -59,8 +59,10 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         turn_secret: bytes | None,
         turn_uris: tuple[str, ...],
         products: ProductCatalogue,
+        status_base_url: str | None = None,
     ) -> None:
         self._runner = runner
+        self._status_base_url = status_base_url
         self._products = products
         self._clock = clock
         self._calendar = calendar
@@ -129,7 +131,12 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
             submitted,
             self._clock.now(),
             self._calendar,
-            lambda: Releaser(self._signing_keys.key_ring(connection), self._mail, self._calendar),
+            lambda: Releaser(
+                self._signing_keys.key_ring(connection),
+                self._mail,
+                self._calendar,
+                self._status_base_url,
+            ),
         )
         return [
             outcome

@@ -90,6 +90,10 @@ class LicenseRecord:
     supersede_at: datetime | None = None
     # Why staff ended the overlap early, when they did.
     supersede_reason: str | None = None
+    # The key's entry in a status list (SPEC section 5a): the list's number and the index;
+    # None for keys issued without a status claim.
+    status_list: int | None = None
+    status_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

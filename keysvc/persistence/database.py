@@ -75,6 +75,18 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+@contextmanager
+def snapshot_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction whose statements all see one snapshot of the database:
+    REPEATABLE READ on PostgreSQL (its default, READ COMMITTED, takes a snapshot per
+    statement); SQLite's deferred read transaction is one snapshot already."""
+    options: dict[str, str] = {SQLITE_BEGIN_OPTION: "DEFERRED"}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
+
+
 _SQLITE_BEGIN_MODES: Final = frozenset({"IMMEDIATE", "DEFERRED", "EXCLUSIVE"})
 
 # PostgreSQL pool: the server runs a handful of worker threads plus the

@@ -13,6 +13,7 @@ from keysvc.domain.lifecycle import OPEN_STATES, KeyRequestKind, KeyRequestState
 from keysvc.domain.records import KeyRequestRecord, LicenseRecord
 from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
 from keysvc.persistence.schema import contracts, key_requests, licenses
+from keysvc.persistence.status_list_repository import mark_changed
 
 # The statements of the submission and release paths run on the driver's cursor
 # (`DriverStatement`): they run for every key issued. Selects name the record's fields
@@ -276,6 +277,7 @@ def supersede(connection: Connection, ends: Mapping[str, datetime]) -> None:
         _SUPERSEDE.run_many(
             connection, [{"old": serial, "supersede_at": end} for serial, end in ends.items()]
         )
+        mark_changed(connection, ends.keys())
 
 
 def link_successors(connection: Connection, successors: dict[str, str]) -> None:
@@ -390,6 +392,7 @@ def end_overlap(connection: Connection, serial: str, reason: str, now: datetime)
         .where(licenses.c.serial == serial)
         .values(supersede_at=now, supersede_reason=reason)
     )
+    mark_changed(connection, [serial])
 
 
 def revoke(connection: Connection, serial: str, reason: str, now: datetime) -> None:
@@ -399,6 +402,7 @@ def revoke(connection: Connection, serial: str, reason: str, now: datetime) -> N
         .where(licenses.c.serial == serial)
         .values(status=LicenseStatus.REVOKED, revoked_at=now, revoke_reason=reason)
     )
+    mark_changed(connection, [serial])
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,3 +520,4 @@ def set_supersede_times(connection: Connection, ends: Mapping[str, datetime]) ->
             .values(supersede_at=bindparam("supersede_at", type_=licenses.c.supersede_at.type)),
             [{"old": serial, "supersede_at": end} for serial, end in ends.items()],
         )
+        mark_changed(connection, ends.keys())

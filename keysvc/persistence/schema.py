@@ -159,6 +159,40 @@ key_requests = Table(
     Index("ix_key_requests_contract", "contract_number", "accepted_at"),
 )
 
+# The status lists of SPEC section 5a: each key issued carries the index of its entry in
+# one of them. A list's `allocated` entries are handed out in order, each at the position
+# its permutation key gives (keysvc.domain.status_positions); `revision` grows with every
+# change to an entry's value, in the change's transaction, so that the publisher knows a
+# token is out of date. The token published last is stored with what it shows: the
+# revision and the instant (`token_as_of`) it was built for.
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    # The public base the list's URI was made from (KEYSVC_STATUS_BASE_URL), and the URI
+    # itself: <base>/statuslists/<number>, written into every key pointing into it.
+    Column("base_url", Text, nullable=False),
+    Column("uri", Text, nullable=False, unique=True),
+    Column("size", Integer, nullable=False),
+    Column("permutation_key", LargeBinary(32), nullable=False),
+    Column("allocated", Integer, nullable=False, server_default=text("0")),
+    Column("revision", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("token", Text),
+    Column("token_revision", Integer),
+    Column("token_as_of", UtcDateTime),
+    Column("token_issued_at", UtcDateTime),
+    Column("token_expires_at", UtcDateTime),
+    CheckConstraint("number >= 1", name="number_positive"),
+    CheckConstraint("allocated >= 0 AND allocated <= size", name="allocated_within_size"),
+    CheckConstraint(
+        "(token IS NULL) = (token_revision IS NULL) AND (token IS NULL) = (token_as_of IS NULL)"
+        " AND (token IS NULL) = (token_issued_at IS NULL)"
+        " AND (token IS NULL) = (token_expires_at IS NULL)",
+        name="token_complete",
+    ),
+)
+
 licenses = Table(
     "licenses",
     metadata,
@@ -181,10 +215,18 @@ licenses = Table(
     Column("supersede_at", UtcDateTime),
     # Why staff ended a re-issue's overlap early (EndReissueOverlap).
     Column("supersede_reason", Text),
+    # The key's entry in a status list (SPEC section 5a); None for keys issued before
+    # status lists, or while no status base URL is configured.
+    Column("status_list", ForeignKey("status_lists.number")),
+    Column("status_index", Integer),
     _one_of("status", LICENSE_STATUSES),
     CheckConstraint("seats >= 1", name="seats_positive"),
     CheckConstraint("generation >= 1", name="generation_positive"),
     UniqueConstraint("contract_number", "generation"),
+    # An entry is never shared, never reused (an index: migration 0009 adds it in place).
+    Index("uq_licenses_status_list_status_index", "status_list", "status_index", unique=True),
+    # The publisher's question: which overlaps of a list end between two instants.
+    Index("ix_licenses_status_list_supersede_at", "status_list", "supersede_at"),
     Index(
         "uq_licenses_one_active_per_contract",
         "contract_number",

@@ -46,6 +46,7 @@ from keysvc.service.addresses import stored_address
 from keysvc.service.closure_changes import current_calendar
 from keysvc.service.contracts import contract_not_found
 from keysvc.service.identifiers import new_license_serials
+from keysvc.service.status_allocation import StatusEntry, allocate_entries
 from scheduler.calendar import BusinessCalendar
 from signing import KeyRing, LicenseClaims
 
@@ -70,6 +71,9 @@ class Releaser:
     # The configured calendar; the closures stored in the database are added to it
     # when a re-issue's overlap is computed.
     calendar: BusinessCalendar
+    # The public base of the status lists' URIs (KEYSVC_STATUS_BASE_URL); None: the keys
+    # issued carry no status claim.
+    status_base_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,13 @@ def release_batch(
     overlap_ends = _OverlapEnds(connection, releaser.calendar, now)
     today = jst_date(now, field="now")
     serials = iter(new_license_serials(today.year, len(requests)))
+    # Handed out before the requests are decided, one each: a refused request's entry
+    # stays unused, which costs nothing (entries are never reused anyway).
+    entries = iter(
+        allocate_entries(connection, releaser.status_base_url, len(requests), now)
+        if releaser.status_base_url is not None
+        else [None] * len(requests)
+    )
     plans: list[_Plan] = []
     refusals: list[Refusal] = []
     for request in sorted(requests, key=_acceptance_order):
@@ -155,6 +166,7 @@ def release_batch(
                 now=now,
                 today=today,
                 serial=next(serials),
+                status=next(entries),
             )
         except KeysvcError as error:
             refusals.append(Refusal(request, error))
@@ -250,6 +262,7 @@ def _plan(
     now: datetime,
     today: date,
     serial: str,
+    status: StatusEntry | None,
 ) -> _Plan:
     if not can_move(request.state, KeyRequestState.RELEASED):
         raise FailedPrecondition(
@@ -288,6 +301,7 @@ def _plan(
         generation=last_generation + 1,
         fingerprint_hash=request.fingerprint_hash,
         support_end=support_end_for(today, contract.periods),
+        status=None if status is None else status.reference,
     )
     license_ = LicenseRecord(
         serial=claims.serial,
@@ -303,6 +317,8 @@ def _plan(
         license_key=releaser.key_ring.sign_license(claims),
         superseded_by=None,
         revoke_reason=None,
+        status_list=None if status is None else status.list_number,
+        status_index=None if status is None else status.reference.index,
     )
     mail = compose_license_mail(
         key_request_id=request.id,

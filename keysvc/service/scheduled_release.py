@@ -36,6 +36,7 @@ class ScheduledRelease:
         *,
         calendar: BusinessCalendar,
         on_batch: Callable[[DueRelease, float], None] | None = None,
+        status_base_url: str | None = None,
     ) -> None:
         """`on_batch` hears of each committed batch that claimed requests: what it did,
         in how many seconds."""
@@ -46,13 +47,19 @@ class ScheduledRelease:
         self._calendar = calendar
         self.batch_size = batch_size
         self._on_batch = on_batch
+        self._status_base_url = status_base_url
 
     def release_batch(self, as_of: datetime | None = None) -> DueRelease:
         """Releases up to `batch_size` requests due at `as_of` (default now)."""
         now = self._clock.now()
         started = time.perf_counter()
         with self._engine.begin() as connection:
-            releaser = Releaser(self._signing_keys.key_ring(connection), self._mail, self._calendar)
+            releaser = Releaser(
+                self._signing_keys.key_ring(connection),
+                self._mail,
+                self._calendar,
+                self._status_base_url,
+            )
             outcome = release_due(connection, as_of or now, releaser, now, self.batch_size)
         if self._on_batch is not None and outcome.claimed:
             self._on_batch(outcome, time.perf_counter() - started)

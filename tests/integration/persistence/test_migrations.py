@@ -36,7 +36,7 @@ from keysvc.service.audit import verify_audit_log
 from . import rows
 
 # The newest migration file; a new one updates this line.
-LATEST = "0008"
+LATEST = "0009"
 
 SEEDED_PRODUCTS = [
     ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
@@ -299,5 +299,27 @@ def test_0008_downgrades_to_0007(empty_engine):
         command.downgrade(_alembic_config(connection), "0007")
     columns = {column["name"] for column in inspect(empty_engine).get_columns("licenses")}
     assert "supersede_at" not in columns
+    upgrade_database(empty_engine)
+    assert _differences(empty_engine, metadata) == []
+
+
+def test_0009_gives_issued_licenses_no_status_entry(empty_engine):
+    with empty_engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0008")
+        rows.insert_contract_with_key(connection)
+        rows.insert_license(connection, "L-1", "R-1", generation=1)
+    upgrade_database(empty_engine)
+    with empty_engine.connect() as connection:
+        query = select(licenses.c.serial, licenses.c.status_list, licenses.c.status_index)
+        assert connection.execute(query).all() == [("L-1", None, None)]
+
+
+def test_0009_downgrades_to_0008(empty_engine):
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0008")
+    columns = {column["name"] for column in inspect(empty_engine).get_columns("licenses")}
+    assert not {"status_list", "status_index"} & columns
+    assert "status_lists" not in inspect(empty_engine).get_table_names()
     upgrade_database(empty_engine)
     assert _differences(empty_engine, metadata) == []
