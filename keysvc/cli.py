@@ -1,10 +1,11 @@
 """The `keysvc` command: reads the settings, then runs what `keysvc.bootstrap` builds.
 
     keysvc serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT]
-                 [--metrics-listen HOST:PORT]
+                 [--metrics-listen HOST:PORT] [--status-listen HOST:PORT]
     keysvc scheduler [--config FILE] [--data-dir DIR] [--metrics-listen HOST:PORT]
     keysvc db upgrade [--config FILE] [--data-dir DIR]
     keysvc tokens create --role ROLE [--description TEXT] [--config FILE] [--data-dir DIR]
+    keysvc status export DIR [--config FILE] [--data-dir DIR]
     keysvc audit verify [--anchor SEQ:HASH ...] [--config FILE] [--data-dir DIR]
     keysvc health [--address HOST:PORT] [--service NAME] [--timeout SECONDS]
     keysvc mail check-addresses [--json] [--config FILE] [--data-dir DIR]
@@ -44,6 +45,7 @@ from keysvc.server import serve
 from keysvc.service.access_tokens import create_token
 from keysvc.service.addresses import undeliverable_addresses
 from keysvc.service.audit import verify_audit_log
+from keysvc.service.status_documents import export_status_documents, read_status_documents
 from scheduler.clock import Clock, SystemClock
 from signing import SigningError
 
@@ -87,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
         "picks a free port",
     )
     _add_metrics_listen(serve_parser)
+    serve_parser.add_argument(
+        "--status-listen",
+        help="HOST:PORT of the status lists' HTTP listener (or KEYSVC_STATUS_LISTEN; "
+        "default: none); keys name http://HOST:PORT/statuslists/<n> unless "
+        "KEYSVC_STATUS_BASE_URL is set (docs/configuration.md)",
+    )
     serve_parser.set_defaults(handler=_serve)
 
     scheduler_parser = commands.add_parser(
@@ -122,6 +130,20 @@ def _parser() -> argparse.ArgumentParser:
     create_parser.add_argument("--description", default="", help="who or what holds it")
     _add_settings_options(create_parser)
     create_parser.set_defaults(handler=_tokens_create)
+
+    status_parser = commands.add_parser("status", help="the published key status")
+    status_commands = status_parser.add_subparsers(required=True, metavar="COMMAND")
+    export_parser = status_commands.add_parser(
+        "export",
+        help="write the status lists and the JWKS for a static host",
+        description="Write the published Status List Tokens to DIR/statuslists/<n> and the "
+        "JWKS to DIR/.well-known/jwks.json, the bytes the status listener serves, for a "
+        "static host or CDN; serve them as application/statuslist+jwt and "
+        "application/jwk-set+json (docs/operations.md).",
+    )
+    export_parser.add_argument("directory", type=Path, metavar="DIR", help="where to write")
+    _add_settings_options(export_parser)
+    export_parser.set_defaults(handler=_status_export)
 
     mail_parser = commands.add_parser("mail", help="the key e-mails")
     mail_commands = mail_parser.add_subparsers(required=True, metavar="COMMAND")
@@ -203,7 +225,7 @@ def _add_metrics_listen(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    return _run(args, serve, listen=args.listen)
+    return _run(args, serve, listen=args.listen, status_listen=args.status_listen)
 
 
 def _scheduler(args: argparse.Namespace) -> int:
@@ -220,11 +242,14 @@ def _run(
     args: argparse.Namespace,
     main: Callable[[Settings, Services, asyncio.Event], Awaitable[None]],
     listen: str | None = None,
+    status_listen: str | None = None,
 ) -> int:
     """Builds the services and runs `main` until SIGTERM or SIGINT."""
     configure_logging()
     try:
-        settings = _settings(args, listen=listen, metrics_listen=args.metrics_listen)
+        settings = _settings(
+            args, listen=listen, metrics_listen=args.metrics_listen, status_listen=status_listen
+        )
         services = build_services(settings, args.clock)
     except (ConfigError, SigningError, SQLAlchemyError) as error:
         logger.error("cannot start: %s", error)
@@ -298,6 +323,35 @@ def _tokens_create(args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"created {role.value} token {token.token_id}; keep it secret, it is shown only once:")
     print(token.text)
+    return EXIT_OK
+
+
+def _status_export(args: argparse.Namespace) -> int:
+    configure_logging()
+    try:
+        engine = open_database(_settings(args))
+    except (ConfigError, SQLAlchemyError) as error:
+        logger.error("cannot export the status lists: %s", error)
+        return EXIT_CONFIG
+    try:
+        documents = read_status_documents(engine)
+    except SQLAlchemyError as error:
+        logger.error("cannot export the status lists: %s", error)
+        return EXIT_CONFIG
+    finally:
+        engine.dispose()
+    try:
+        written = export_status_documents(documents, args.directory)
+    except OSError as error:
+        logger.error("cannot export the status lists: %s", error)
+        return EXIT_CONFIG
+    for file in written:
+        print(f"wrote {file.path} ({file.content_type})")
+    if not documents.lists:
+        print(
+            "no status list is published yet (keys carry no status claim, or the "
+            "publisher has not run since the first key was issued)"
+        )
     return EXIT_OK
 
 

@@ -235,16 +235,22 @@ class Settings:
         """The base of the status lists' URIs, ``<base>/statuslists/<n>``, without a final
         slash: KEYSVC_STATUS_BASE_URL, else ``http://<status listen address>``; None
         when neither is set. Raises ConfigError for a base no key could carry, and for
-        a listener on every interface without a base (its address reaches nobody)."""
+        a listener on every interface or on port 0 without a base (its address reaches
+        nobody, or changes at every start)."""
         if self.status_base_url is not None:
             base = self.status_base_url.rstrip("/")
             name = "KEYSVC_STATUS_BASE_URL"
         elif self.status_listen is not None:
-            host, _port = parse_listen_address(self.status_listen, name="KEYSVC_STATUS_LISTEN")
+            host, port = parse_listen_address(self.status_listen, name="KEYSVC_STATUS_LISTEN")
             if host.strip("[]") in _EVERY_INTERFACE:
                 raise ConfigError(
                     f"KEYSVC_STATUS_LISTEN {self.status_listen} listens on every interface: "
                     "set KEYSVC_STATUS_BASE_URL to the address customers' servers reach"
+                )
+            if port == 0:
+                raise ConfigError(
+                    f"KEYSVC_STATUS_LISTEN {self.status_listen} picks a free port, which no "
+                    "key could name: set KEYSVC_STATUS_BASE_URL, or listen on a fixed port"
                 )
             base = f"http://{self.status_listen}"
             name = "KEYSVC_STATUS_LISTEN"

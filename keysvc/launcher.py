@@ -26,6 +26,7 @@ SERVER_EXTRA_MODULES: Final = frozenset(
         "grpc_reflection",
         "prometheus_client",
         "email_validator",
+        "aiohttp",
     }
 )
 """The top-level modules of the `server` extra's distributions (pyproject.toml)."""

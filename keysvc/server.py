@@ -16,9 +16,11 @@ from keysvc.api.database_health import DatabaseHealth
 from keysvc.api.interceptor import ServiceInterceptor
 from keysvc.api.license_servicer import LicenseServicer
 from keysvc.api.metrics_interceptor import RpcMetricsInterceptor
+from keysvc.api.status_http import DocumentCache, StatusListener, status_app
 from keysvc.background import run_background_work
 from keysvc.bootstrap import Services
 from keysvc.config import ConfigError, Settings, parse_listen_address
+from keysvc.service.status_documents import read_status_documents
 from keysvc.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -110,6 +112,8 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
             bound_port = server.add_secure_port(f"{host}:{port}", credentials)
     except RuntimeError as error:
         raise ConfigError(f"cannot listen on {host}:{port} (in use?): {error}") from error
+    # Before the gRPC server starts: a port in use stops the start with nothing to undo.
+    status_listener = await start_status_listener(settings, services)
     await server.start()
     health_names = ("", *SERVED)
     for name in health_names:
@@ -142,9 +146,35 @@ async def serve(settings: Settings, services: Services, stop: asyncio.Event) -> 
         "shutting down",
         extra={"grace_seconds": settings.shutdown_grace_seconds, "in_flight": admission.in_flight},
     )
-    await server.stop(settings.shutdown_grace_seconds)
+    # The status listener closes with the gRPC port: it served through the drain.
+    await asyncio.gather(
+        server.stop(settings.shutdown_grace_seconds),
+        *([status_listener.close()] if status_listener is not None else []),
+    )
     await background
     logger.info("stopped")
+
+
+async def start_status_listener(settings: Settings, services: Services) -> StatusListener | None:
+    """Starts serving the status lists and the JWKS over HTTP, when an address is
+    configured (``--status-listen``, KEYSVC_STATUS_LISTEN); `ConfigError` when it cannot."""
+    if settings.status_listen is None:
+        return None
+    engine = services.engine
+    documents = DocumentCache(lambda: read_status_documents(engine), services.executor)
+    listener = await StatusListener.start(
+        settings.status_listen,
+        status_app(documents, services.clock),
+        shutdown_seconds=settings.shutdown_grace_seconds,
+    )
+    logger.info(
+        "serving status lists",
+        extra={
+            "status_lists": f"http://{listener.address}/statuslists/",
+            "status_base_url": services.status_base_url,
+        },
+    )
+    return listener
 
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:

@@ -32,7 +32,7 @@ from keysvc.service.mutations import BatchOutcome
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser
 from keysvc.service.schedules import schedule_at
-from keysvc.service.signing_keys import SigningKeys
+from keysvc.service.signing_keys import SigningKeys, jwks_json
 from keysvc.service.support import issue_ice_credential, support_on
 from keysvc.v1 import license_service_pb2, license_service_pb2_grpc, resources_pb2
 from scheduler.calendar import JST, BusinessCalendar
@@ -234,7 +234,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         """The JWKS of every published key, active first, and each key's state."""
         keys = await self._runner.read(SigningKeys.published)
         return license_service_pb2.ListSigningKeysResponse(
-            jwks_json=messages.jwks_json(keys),
+            jwks_json=jwks_json(keys),
             signing_keys=[messages.signing_key(key) for key in keys],
         )
 

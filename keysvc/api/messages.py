@@ -31,11 +31,6 @@ def timestamp(instant: datetime | None) -> Timestamp | None:
     return message
 
 
-def jwks_json(keys: list[StoredSigningKey]) -> str:
-    """The JWKS document of these keys, in the order given (active first)."""
-    return json.dumps({"keys": [key.verifying_key.to_jwk() for key in keys]}, separators=(",", ":"))
-
-
 def signing_key(key: StoredSigningKey) -> resources_pb2.SigningKey:
     """A published signing key (never its private part)."""
     return resources_pb2.SigningKey(

@@ -20,6 +20,7 @@ __all__ = [
     "PUBLICATION_INTERVAL",
     "REFRESH_AFTER",
     "TTL",
+    "PublishedList",
     "PublishedToken",
     "entry_value",
     "publication_due",
@@ -74,6 +75,18 @@ class PublishedToken:
     revision: int
     as_of: datetime
     issued_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedList:
+    """A list's token as published last, for serving: its number, its URI (the
+    token's ``sub``), the signed token, and when it was signed and expires."""
+
+    number: int
+    uri: str
+    token: str
+    issued_at: datetime
+    expires_at: datetime
 
 
 def publication_due(

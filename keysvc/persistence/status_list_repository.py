@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from keysvc.domain.lifecycle import LicenseStatus
-from keysvc.domain.status_entries import PublishedToken
+from keysvc.domain.status_entries import PublishedList, PublishedToken
 from keysvc.persistence.schema import licenses, status_lists
 
 
@@ -44,17 +44,6 @@ class EntryRow:
     index: int
     status: LicenseStatus
     supersede_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class PublishedList:
-    """A list's token as published last, for serving."""
-
-    number: int
-    uri: str
-    token: str
-    issued_at: datetime
-    expires_at: datetime
 
 
 def open_list_for_update(connection: Connection, base_url: str) -> OpenList | None:

@@ -13,6 +13,7 @@ key: a random passphrase is kept in ``<data-dir>/keys/`` and every start warns.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -133,6 +134,13 @@ class SigningKeys:
             )
             self._cached = _Cached(active.kid, ring)
         return ring
+
+
+def jwks_json(keys: list[StoredSigningKey]) -> str:
+    """The JWKS document (RFC 7517) of these keys, in the order given (active first):
+    what `ListSigningKeys` answers, the status listener serves at
+    ``/.well-known/jwks.json`` and ``keysvc status export`` writes."""
+    return json.dumps({"keys": [key.verifying_key.to_jwk() for key in keys]}, separators=(",", ":"))
 
 
 def _write_owner_only(path: Path, text: str) -> None:
