@@ -119,6 +119,48 @@ def test_a_malformed_metrics_address_is_refused_naming_it(listen: str) -> None:
         Settings.from_environment({"KEYSVC_METRICS_LISTEN": listen})
 
 
+def test_keys_carry_no_status_without_a_listener_or_a_base_url() -> None:
+    settings = Settings.from_environment({})
+    assert (settings.status_listen, settings.status_uri_base()) == (None, None)
+
+
+def test_the_status_base_defaults_to_the_listener_s_address() -> None:
+    settings = Settings.from_environment({"KEYSVC_STATUS_LISTEN": "127.0.0.1:8470"})
+    assert settings.status_uri_base() == "http://127.0.0.1:8470"
+
+
+def test_the_status_listen_address_on_the_command_line_wins() -> None:
+    settings = Settings.from_environment(
+        {"KEYSVC_STATUS_LISTEN": "127.0.0.1:8470"}, status_listen="127.0.0.1:8471"
+    )
+    assert settings.status_uri_base() == "http://127.0.0.1:8471"
+
+
+def test_a_status_base_url_wins_over_the_listener_s_address() -> None:
+    settings = Settings.from_environment(
+        {
+            "KEYSVC_STATUS_LISTEN": "0.0.0.0:8470",
+            "KEYSVC_STATUS_BASE_URL": "https://status.example.jp/keysvc/",
+        }
+    )
+    assert settings.status_uri_base() == "https://status.example.jp/keysvc"
+
+
+@pytest.mark.parametrize(
+    ("listen", "message"),
+    [
+        ("0.0.0.0:8470", "every interface"),
+        ("[::]:8470", "every interface"),
+        ("127.0.0.1:0", "port"),
+    ],
+)
+def test_a_status_listener_no_key_could_name_needs_a_base_url(listen: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_environment({"KEYSVC_STATUS_LISTEN": listen})
+    base = {"KEYSVC_STATUS_BASE_URL": "https://status.example.jp"}
+    assert Settings.from_environment({"KEYSVC_STATUS_LISTEN": listen} | base).status_uri_base()
+
+
 def test_remembered_calls_are_kept_90_days_unless_configured() -> None:
     assert Settings.from_environment({}).idempotency_retention_days == 90
     env = {"KEYSVC_IDEMPOTENCY_RETENTION_DAYS": "7"}
