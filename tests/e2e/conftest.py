@@ -9,7 +9,7 @@ on when they run: a request accepted then waits for Tuesday 09:00 (Monday the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -44,12 +44,14 @@ def backend_clients(
     extra_env: Mapping[str, str] | None = None,
     *,
     clocked: bool = True,
+    arguments: Sequence[str] = (),
 ) -> Iterator[Clients]:
     """A server on the backend `request.param` (one of BACKENDS) and clients with tokens.
 
     Clocked, it runs on the test clock from SERVER_NOW, ticking; a test may move
     it with `set_clock(clients.clock_file, ...)` and must set it back. Otherwise
     it runs on the host's clock (for coturn, which checks expiries on that one).
+    `arguments` are added to ``keysvc serve --data-dir DIR --listen 127.0.0.1:0``.
     """
     data = tmp_path_factory.mktemp(request.param) / "data"
     url = request.getfixturevalue("module_postgres_url") if request.param == "postgresql" else ""
@@ -58,7 +60,12 @@ def backend_clients(
     if clock_file is not None:
         set_clock(clock_file, SERVER_NOW, ticking=True)
     with (
-        keysvc_server(data, env, clock_file=clock_file) as server,
+        keysvc_server(
+            data,
+            env,
+            clock_file=clock_file,
+            arguments=("--data-dir", str(data), "--listen", "127.0.0.1:0", *arguments),
+        ) as server,
         grpc.insecure_channel(server.address) as channel,
     ):
         tokens = {role: create_token(data, role, env) for role in ("site", "migration", "admin")}
