@@ -61,6 +61,7 @@ bench: setup
 	status=0; \
 	$(BIN)/python bench/bench_signing.py --json bench/results/signing.json || status=1; \
 	$(BIN)/python bench/bench_status_list.py --json bench/results/status_list.json || status=1; \
+	$(BIN)/python bench/bench_status_http.py --json bench/results/status_http.json || status=1; \
 	$(BIN)/python bench/bench_mail.py --json bench/results/mail.json \
 		$(if $(BENCH_POSTGRES),--postgres '$(BENCH_POSTGRES)') || status=1; \
 	$(BIN)/python bench/bench_startup.py --json bench/results/startup.json \
