@@ -3,7 +3,9 @@ finish and the port closes."""
 
 from __future__ import annotations
 
+import http.client
 import signal
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,3 +79,33 @@ def test_sigterm_turns_health_not_serving_serves_through_the_drain_then_lets_cal
             assert held.result(timeout=10).contract_number
         assert server.process.wait(10) == 0
         assert logged(server, "stopped")
+
+
+def test_the_status_listener_serves_through_the_drain_then_closes_with_the_port(
+    tmp_path: Path,
+) -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    address = f"127.0.0.1:{probe.getsockname()[1]}"
+    probe.close()
+    env = {"KEYSVC_SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS), "KEYSVC_STATUS_LISTEN": address}
+    host, _, port = address.rpartition(":")
+
+    def jwks_status() -> int:
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            connection.request("GET", "/.well-known/jwks.json")
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    with keysvc_server(tmp_path / "data", env) as server:
+        assert jwks_status() == 200
+        signalled = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        until(lambda: logged(server, "draining"))
+        assert jwks_status() == 200  # still answered during the drain
+        assert time.monotonic() - signalled < DRAIN_SECONDS
+        assert server.process.wait(15) == 0
+        with pytest.raises(ConnectionRefusedError):
+            jwks_status()

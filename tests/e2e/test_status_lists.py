@@ -121,6 +121,8 @@ def test_status_export_writes_what_the_listener_serves(clients, released, tmp_pa
     assert jwks_file.read_bytes() == fetch(clients.status_address, "/.well-known/jwks.json")[2]
     for file in (list_file, jwks_file):
         assert stat.S_IMODE(file.stat().st_mode) == 0o644
+    for folder in (target, list_file.parent, jwks_file.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755
     # Nothing else: no temporary file left behind.
     written = {p.relative_to(target) for p in target.rglob("*") if p.is_file()}
     assert written == {list_file.relative_to(target), jwks_file.relative_to(target)}
