@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Connection
 
@@ -11,8 +12,8 @@ from keysvc.domain.errors import FailedPrecondition, NotFound
 from keysvc.domain.lifecycle import LicenseStatus
 from keysvc.domain.records import LicenseRecord
 from keysvc.persistence.key_request_repository import end_overlap, get_license, revoke
-from keysvc.persistence.signing_key_repository import list_signing_keys
-from signing import LicenseKeyError, LicenseVerifier, VerifiedLicense
+from keysvc.persistence.signing_key_repository import is_withdrawn, list_signing_keys
+from signing import LicenseKeyError, LicenseVerifier, UnknownKeyId, VerifiedLicense
 
 
 def require_license(connection: Connection, serial: str) -> LicenseRecord:
@@ -61,6 +62,20 @@ class KeyVerification:
     license: LicenseRecord | None
 
 
+class SignedByWithdrawnKey(LicenseKeyError):
+    """The key was signed by a signing key since withdrawn: it no longer works, whatever
+    its signature (its license gets a replacement key, docs/signing-keys.md)."""
+
+    reason: ClassVar[str] = "LICENSE_KEY_SIGNING_KEY_WITHDRAWN"
+
+    def __init__(self, kid: str) -> None:
+        super().__init__(
+            f"license key signed with withdrawn key id {kid!r}: it no longer works; "
+            "a replacement key is sent to the contract's contact"
+        )
+        self.kid = kid
+
+
 def verify_license_key(
     connection: Connection, license_key: str, fingerprint: str | None
 ) -> KeyVerification:
@@ -69,6 +84,10 @@ def verify_license_key(
     keys = list_signing_keys(connection)
     try:
         verified = LicenseVerifier(k.verifying_key for k in keys).verify(license_key, fingerprint)
+    except UnknownKeyId as error:
+        if is_withdrawn(connection, error.kid):
+            return KeyVerification(SignedByWithdrawnKey(error.kid), None, None)
+        return KeyVerification(error, None, None)
     except LicenseKeyError as error:
         return KeyVerification(error, None, None)
     return KeyVerification(None, verified, get_license(connection, verified.claims.serial))
