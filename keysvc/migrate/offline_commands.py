@@ -302,6 +302,7 @@ def _verify_status(
     if failure is None:
         # VALID, or NO_STATUS: then the offline limits hold as they always did.
         note = STATUS_CHECKED if check.outcome is StatusOutcome.VALID else OFFLINE_LIMITS
+        fields["offline_limits"] = note
         output.result(fields, [*shown, f"note: {note}"])
         return
     raise Failure(

@@ -186,7 +186,8 @@ def is_url(source: str) -> bool:
     >>> is_url("https://status.example.jp/statuslists/1"), is_url("list.jwt")
     (True, False)
     """
-    return source.startswith(("http://", "https://"))
+    # A scheme is case-insensitive (RFC 3986); a file named "HTTP:" is not worth keeping apart.
+    return source[:8].lower().startswith(("http://", "https://"))
 
 
 def read_status_list(path: Path) -> bytes:

@@ -285,6 +285,7 @@ def test_json_gains_the_status_fields(files: Files, ring: KeyRing, status_host: 
         "list_expires_at": "2026-12-14T00:00:00+00:00",
         "source": files.uri,
     }
+    assert "status list" in document["offline_limits"]  # what was checked, as people read it
 
 
 def test_a_saved_list_file_is_read_without_any_network(files: Files, ring: KeyRing) -> None:
