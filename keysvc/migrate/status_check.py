@@ -16,6 +16,7 @@ same scheme (an ``https`` list is never read over plain ``http``).
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -246,7 +247,30 @@ def fetch_status_list(url: str, *, timeout: float = FETCH_TIMEOUT) -> bytes:
         raise StatusListFetchFailed(f"{url!r} is not a URL: {error}") from None
     if scheme not in _SCHEMES:
         raise StatusListFetchFailed(f"{url!r}: only http:// and https:// URLs are fetched")
-    deadline = time.monotonic() + timeout
+    # urllib's timeout bounds each socket operation, not the whole: a host sending
+    # its headers a byte at a time would hold the tool for ever. So the fetch runs
+    # in a thread the tool stops waiting for at the deadline (a daemon: the command
+    # ends soon after, and the socket with it).
+    outcome: list[bytes | BaseException] = []
+
+    def fetch() -> None:
+        try:
+            outcome.append(_fetch(url, timeout, time.monotonic() + timeout))
+        except BaseException as error:  # handed to the waiting thread, raised there
+            outcome.append(error)
+
+    worker = threading.Thread(target=fetch, name="status-list-fetch", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise StatusListUnreachable(f"{url} did not answer within {timeout:g} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _fetch(url: str, timeout: float, deadline: float) -> bytes:
+    """The fetch itself: each step bounded by ``timeout``, reading stopped at ``deadline``."""
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         url, headers={"Accept": _MEDIA_TYPE}, method="GET"
     )

@@ -32,6 +32,7 @@ import pytest
 
 from keysvc.migrate import cli
 from keysvc.migrate.runtime import Runtime
+from keysvc.migrate.status_check import StatusListUnreachable, fetch_status_list
 from signing import (
     MAX_STATUS_LIST_TOKEN_BYTES,
     KeyRing,
@@ -601,3 +602,38 @@ def test_the_installed_command_checks_the_status_on_the_real_clock(
     refused = installed("--json", *args)
     assert refused.code == 6
     assert refused.json()["status"]["outcome"] == "INVALID"
+
+
+# -- the time bound -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dripping_host() -> Iterator[str]:
+    """A host that accepts, then sends its headers a byte every 0.1 s: never done in time."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            for byte in b"HTTP/1.0 200 OK\r\n" + b"X-Slow: " + b"a" * 1000:
+                if stop.wait(0.1):
+                    return
+                connection.sendall(bytes([byte]))
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/statuslists/1"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+def test_a_host_answering_too_slowly_is_given_up_at_the_deadline(dripping_host: str) -> None:
+    # Every byte comes well within the per-read timeout; the whole never does.
+    started = time.monotonic()
+    with pytest.raises(StatusListUnreachable, match=r"did not answer within 0\.5 s"):
+        fetch_status_list(dripping_host, timeout=0.5)
+    assert time.monotonic() - started < 2
