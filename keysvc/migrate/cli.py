@@ -9,6 +9,7 @@
     wait [--timeout S] [--install FILE]      follow the request until released    (keysvc)
     install --key-file FILE                  write the released key, mode 0600    (keysvc)
     verify --key-file FILE --jwks FILE       check a key against this server      (offline)
+           [--status | --status-list FILE_OR_URL]  ... and its status list       (HTTP GET)
 
 Only ``main`` is public. The commands live in `offline_commands` (never loads
 grpc), `request_command` and `follow_commands`; they are imported when run,
@@ -72,9 +73,13 @@ connection (jwks, request, wait, install):
                               default ./keysvc-migrate.json)
 
 exit codes:
-  0  done                     3  keysvc unreachable (after retries)
+  0  done                     3  keysvc (or the status list) unreachable
   1  refused, or key invalid  4  no token, unknown token, or not allowed
   2  usage or local problem   5  wait timed out (the request stays)
+verify --status:
+  6  key superseded, revoked or suspended (its status list says so)
+  7  status list out of date: fetch it again
+  8  status list refused (forged, unknown signer, not the key's, too large)
 """
 
 
@@ -118,7 +123,8 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--lang",
         choices=("ja", "en"),
         default=argparse.SUPPRESS if suppress else "ja",
-        help="language of the release schedule: ja (今日中, 翌営業日 ...; the default) or en",
+        help="language of the release schedule and of the key's status: ja (今日中, "
+        "翌営業日 ...; the default) or en",
     )
 
 
@@ -324,11 +330,14 @@ def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
     parser = _add_command(
         commands,
         "verify",
-        "check a key file against this server, offline",
+        "check a key file against this server, offline (and its status list)",
         "Check a key file with a JWKS file (from `jwks --output`) and this server's "
-        "fingerprint, without any network access. Exit 0 when valid, 1 when not, with "
-        "the reason. Offline it cannot know whether the license was superseded or "
-        "revoked since: only keysvc knows.",
+        "fingerprint; without --status or --status-list, with no network access at all. "
+        "Exit 0 when valid, 1 when not, with the reason. With --status (or "
+        "--status-list), check the key's status too: its entry in the Status List "
+        "Token its status claim names, signed by the same published keys. Exit 6 when "
+        "the list says superseded, revoked or suspended, 7 when the list is out of "
+        "date, 8 when the list is refused, 3 when it cannot be fetched.",
     )
     parser.add_argument("--key-file", required=True, type=Path, help="the key file to check")
     parser.add_argument("--jwks", required=True, type=Path, help="the published keys (JWKS file)")
@@ -336,6 +345,19 @@ def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
     which.add_argument("--fingerprint", help="check for this fingerprint, not this machine's")
     which.add_argument(
         "--no-fingerprint", action="store_true", help="check the signature and format only"
+    )
+    status = parser.add_argument_group(
+        "the key's status (status lists)"
+    ).add_mutually_exclusive_group()
+    status.add_argument(
+        "--status",
+        action="store_true",
+        help="fetch the key's status list from the URI in its status claim (HTTP GET, 10 s)",
+    )
+    status.add_argument(
+        "--status-list",
+        metavar="FILE_OR_URL",
+        help="check against this Status List Token: a saved file, or an http(s) URL to fetch",
     )
 
 

@@ -1,4 +1,4 @@
-"""A key request's schedule in the customer's words, in Japanese or English.
+"""A key request's schedule, and a key's status, in the customer's words (Japanese, English).
 
 The tool cannot know business days offline (that is the service's calendar),
 so the words come from what the service already decided: the request's due
@@ -23,7 +23,15 @@ them. The first case that applies, in Japanese / English:
 A request whose release time has passed without a release (the loop is about
 to take it, or staff approved it late) is "today": it goes out with the next
 round of the release loop.
+
+`describe_status` turns the outcome of a key's status check
+(`signing.StatusOutcome`) into the sentence ``verify --status`` leads with,
+in the polite register of the rest: ``このライセンスキーは有効です（失効リスト確認済み）`` /
+``the key is valid (status list checked)``.
 """
+
+# Full-width parentheses and commas are the Japanese sentences' own punctuation.
+# ruff: noqa: RUF001, RUF002
 
 from __future__ import annotations
 
@@ -31,7 +39,16 @@ from datetime import date, datetime
 from typing import Final, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
-__all__ = ["JST", "Language", "describe_previous_key", "describe_schedule"]
+from signing import StatusOutcome
+
+__all__ = [
+    "JST",
+    "Language",
+    "describe_previous_key",
+    "describe_schedule",
+    "describe_status",
+    "in_jst",
+]
 
 JST: Final = ZoneInfo("Asia/Tokyo")
 
@@ -139,7 +156,7 @@ def describe_previous_key(until: datetime, now: datetime, *, lang: Language = "j
     _in_jst("now", now)
     stopped = until <= now
     if lang == "ja":
-        when = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+        when = f"{_japanese_date(local)} {local:%H:%M}"
         return f"旧キーは {when} に無効になりました" if stopped else f"旧キーは {when} まで有効です"
     when = _when(local)
     return (
@@ -149,3 +166,96 @@ def describe_previous_key(until: datetime, now: datetime, *, lang: Language = "j
 
 def _when(instant: datetime) -> str:
     return f"{instant:%Y-%m-%d %H:%M} JST"
+
+
+# The sentence each outcome of a status check leads ``verify`` with. STALE names
+# the list's exp ({expires}): the customer learns how old the copy is, not only
+# that it is too old.
+_STATUS_SENTENCES: Final[dict[str, dict[StatusOutcome, str]]] = {
+    "ja": {
+        StatusOutcome.VALID: "このライセンスキーは有効です（失効リスト確認済み）",
+        StatusOutcome.SUPERSEDED: (
+            "このライセンスキーは新しいキーに置き換えられたため、使用できません"
+        ),
+        StatusOutcome.INVALID: (
+            "このライセンスキーは失効しているため、使用できません"
+            "（キーの失効、または署名鍵の廃止によるものです）"
+        ),
+        StatusOutcome.SUSPENDED: "このライセンスキーは一時停止されているため、現在は使用できません",
+        StatusOutcome.STALE: (
+            "失効リストの有効期限（{expires}）が過ぎているため、キーの状態を確認できません。"
+            "失効リストを取得し直してください"
+        ),
+        StatusOutcome.NO_STATUS: (
+            "このライセンスキーは失効リストの導入前に発行されたため、"
+            "オフラインでは状態を確認できません"
+        ),
+    },
+    "en": {
+        StatusOutcome.VALID: "the key is valid (status list checked)",
+        StatusOutcome.SUPERSEDED: (
+            "the key was replaced by a newer key (a re-issue) and can no longer be used"
+        ),
+        StatusOutcome.INVALID: (
+            "the key was revoked, or its signing key withdrawn, and can no longer be used"
+        ),
+        StatusOutcome.SUSPENDED: "the key is suspended and cannot be used for now",
+        StatusOutcome.STALE: (
+            "the status list is out of date (it expired {expires}), so the key's status "
+            "cannot be told: fetch the list again"
+        ),
+        StatusOutcome.NO_STATUS: (
+            "the key was issued before status lists: its status cannot be checked offline"
+        ),
+    },
+}
+
+
+def describe_status(
+    outcome: StatusOutcome, *, expires_at: datetime | None = None, lang: Language = "ja"
+) -> str:
+    """Return the sentence that states ``outcome``, the verdict of a key's status check.
+
+    ``expires_at`` is the list's ``exp``, an aware datetime, shown in JST; it is
+    needed for `StatusOutcome.STALE` (`ValueError` without it) and ignored
+    otherwise.
+
+    >>> describe_status(StatusOutcome.VALID)
+    'このライセンスキーは有効です（失効リスト確認済み）'
+    >>> describe_status(StatusOutcome.SUPERSEDED, lang="en")
+    'the key was replaced by a newer key (a re-issue) and can no longer be used'
+    >>> from datetime import timezone
+    >>> expired = datetime(2026, 12, 7, 0, 0, tzinfo=timezone.utc)
+    >>> describe_status(StatusOutcome.STALE, expires_at=expired, lang="en")
+    "the status list is out of date (it expired 2026-12-07 09:00 JST), so the key's status \
+cannot be told: fetch the list again"
+    """
+    if lang not in _STATUS_SENTENCES:
+        raise ValueError(
+            f"unsupported language {lang!r}; use one of {', '.join(_STATUS_SENTENCES)}"
+        )
+    sentence = _STATUS_SENTENCES[lang][StatusOutcome(outcome)]
+    if outcome is not StatusOutcome.STALE:
+        return sentence
+    if expires_at is None:
+        raise ValueError("a STALE outcome is described with the list's expiry (expires_at)")
+    local = in_jst("expires_at", expires_at)
+    if lang == "ja":
+        return sentence.format(expires=f"{_japanese_date(local)} {local:%H:%M}")
+    return sentence.format(expires=_when(local))
+
+
+def in_jst(name: str, instant: datetime) -> datetime:
+    """Return the aware ``instant`` in Japan Standard Time; `ValueError` when naive.
+
+    ``name`` names the argument in the error.
+
+    >>> from datetime import timezone
+    >>> in_jst("at", datetime(2026, 12, 7, 0, 0, tzinfo=timezone.utc)).isoformat()
+    '2026-12-07T09:00:00+09:00'
+    """
+    return _in_jst(name, instant)
+
+
+def _japanese_date(local: datetime) -> str:
+    return f"{local.year}年{local.month}月{local.day}日"
