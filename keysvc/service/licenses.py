@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from sqlalchemy import Connection
 
-from keysvc.domain.errors import FailedPrecondition, NotFound
+from keysvc.domain.errors import FailedPrecondition, KeysvcError, NotFound
 from keysvc.domain.lifecycle import LicenseStatus
 from keysvc.domain.records import LicenseRecord
 from keysvc.persistence.key_request_repository import end_overlap, get_license, revoke
@@ -57,23 +57,24 @@ class KeyVerification:
     """What a key proves: refused with `error`, or verified; then the license on
     record under its serial (None when there is none)."""
 
-    error: LicenseKeyError | None
+    error: LicenseKeyError | KeysvcError | None
     verified: VerifiedLicense | None
     license: LicenseRecord | None
 
 
-class SignedByWithdrawnKey(LicenseKeyError):
+class SignedByWithdrawnKey(KeysvcError):
     """The key was signed by a signing key since withdrawn: it no longer works, whatever
-    its signature (its license gets a replacement key, docs/signing-keys.md)."""
+    its signature (its license gets a replacement key, docs/signing-keys.md). Not one
+    of `signing`'s refusals: only the service knows what it withdrew."""
 
     reason: ClassVar[str] = "LICENSE_KEY_SIGNING_KEY_WITHDRAWN"
 
     def __init__(self, kid: str) -> None:
         super().__init__(
             f"license key signed with withdrawn key id {kid!r}: it no longer works; "
-            "a replacement key is sent to the contract's contact"
+            "a replacement key is sent to the contract's contact",
+            metadata={"kid": kid},
         )
-        self.kid = kid
 
 
 def verify_license_key(
