@@ -11,238 +11,35 @@ fixed clock); a few run the installed ``keysvc-migrate`` as a customer would.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import io
-import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from keysvc.migrate import cli
-from keysvc.migrate.runtime import Runtime
 from keysvc.migrate.status_check import StatusListUnreachable, fetch_status_list
-from signing import (
-    MAX_STATUS_LIST_TOKEN_BYTES,
-    KeyRing,
-    LicenseClaims,
-    SigningKey,
-    StatusReference,
-    StatusValue,
-    b64url_decode,
-    fingerprint_hash,
+from signing import MAX_STATUS_LIST_TOKEN_BYTES, KeyRing, StatusValue
+from tests.integration.migrate.status_lists import (
+    EXPIRES,
+    INDEX,
+    ISSUED,
+    NOW,
+    OTHER_SERVER,
+    THIS_SERVER,
+    Files,
+    Ran,
+    StatusHost,
+    closed_port,
+    installed,
+    make_files,
+    run,
+    token,
 )
 
-# RFC 8037 Appendix A.1's example key signs the keys and the lists; another key
-# signs the lists a forger would serve.
-RFC8037_SEED = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"
-THIS_SERVER = "fp1:" + "ab" * 32
-OTHER_SERVER = "fp1:" + "cd" * 32
-# Monday 2026-12-07 10:00 JST; the list was signed an hour before and runs 7 days.
-NOW = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
-ISSUED = int(NOW.timestamp()) - 3600
-EXPIRES = ISSUED + 7 * 86400
-INDEX = 4711
-LIST_SIZE = 8192
-MIGRATE = Path(sys.executable).with_name("keysvc-migrate")
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY")
-
-
-# -- a real HTTP server -------------------------------------------------------------
-
-
-@dataclass
-class Answer:
-    """What the server answers on one path."""
-
-    body: bytes = b""
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    content_length: bool = True
-
-
-@dataclass
-class StatusHost:
-    """An HTTP server on 127.0.0.1, answering ``answers`` and recording each request."""
-
-    base: str
-    answers: dict[str, Answer] = field(default_factory=dict)
-    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-
-    def serve(self, path: str, token: str | bytes, **kwargs: Any) -> str:
-        body = token.encode("ascii") if isinstance(token, str) else token
-        self.answers[path] = Answer(body, **kwargs)
-        return self.base + path
-
-
-def _handler(host: StatusHost) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            host.requests.append((self.path, dict(self.headers)))
-            answer = host.answers.get(self.path, Answer(b"not found", 404))
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/statuslist+jwt")
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            if answer.content_length:
-                self.send_header("Content-Length", str(len(answer.body)))
-            else:
-                self.close_connection = True  # the end of the body is the end of the stream
-            self.end_headers()
-            # The tool stops reading a body too large, as it should.
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(answer.body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # the test's output is the tool's
-
-    return Handler
-
-
-@pytest.fixture
-def status_host() -> Iterator[StatusHost]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    host = StatusHost(f"http://127.0.0.1:{server.server_address[1]}")
-    server.RequestHandlerClass = _handler(host)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield host
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # urllib honours the environment's proxies, as the tool should; 127.0.0.1 is here.
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-# -- keys and lists -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ring() -> KeyRing:
-    return KeyRing(SigningKey.from_private_bytes(b64url_decode(RFC8037_SEED)))
-
-
-@pytest.fixture(scope="module")
-def forger() -> KeyRing:
-    return KeyRing(SigningKey.from_private_bytes(bytes(range(32))))
-
-
-def claims(status: StatusReference | None) -> LicenseClaims:
-    return LicenseClaims(
-        serial="L-2026-ABCDEFGHJK",
-        issued_at=ISSUED - 86400,
-        product_code="neo-webconf",
-        contract_number="SS-2026-000123",
-        seats=50,
-        generation=2,
-        fingerprint_hash=fingerprint_hash(THIS_SERVER),
-        support_end=date(2027, 11, 21),
-        status=status,
-    )
-
-
-def statuses(value: StatusValue, size: int = LIST_SIZE) -> list[int]:
-    entries = [StatusValue.VALID] * size
-    entries[min(INDEX, size - 1)] = value
-    # Neighbours differ: the tool must read the key's own entry, not a nearby one.
-    entries[INDEX - 1] = entries[INDEX + 1] = StatusValue.INVALID
-    return entries
-
-
-def token(
-    ring: KeyRing,
-    uri: str,
-    value: StatusValue = StatusValue.VALID,
-    *,
-    issued_at: int = ISSUED,
-    expires_at: int = EXPIRES,
-) -> str:
-    return ring.sign_status_list(
-        statuses(value), uri=uri, issued_at=issued_at, expires_at=expires_at, ttl=3600
-    )
-
-
-@dataclass
-class Files:
-    """A key file, the JWKS file, and the URI the key names."""
-
-    directory: Path
-    key: Path
-    jwks: Path
-    uri: str
-
-    def list_file(self, text: str, name: str = "list.jwt") -> Path:
-        path = self.directory / name
-        path.write_text(text + "\n", encoding="ascii")
-        return path
-
-
-def make_files(
-    directory: Path, ring: KeyRing, uri: str | None, *, index: int = INDEX, name: str = "license"
-) -> Files:
-    reference = None if uri is None else StatusReference(index, uri)
-    key = directory / f"{name}.key"
-    key.write_text(ring.sign_license(claims(reference)) + "\n", encoding="ascii")
-    jwks = directory / "jwks.json"
-    jwks.write_text(ring.jwks_json(), encoding="utf-8")
-    return Files(directory, key, jwks, uri or "")
-
-
-@pytest.fixture
-def files(tmp_path: Path, ring: KeyRing, status_host: StatusHost) -> Files:
-    """A key whose status is entry INDEX of list 1 on the status host."""
-    return make_files(tmp_path, ring, status_host.base + "/statuslists/1")
-
-
-# -- running the tool -------------------------------------------------------------------
-
-
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self.stdout)
-        return document
-
-    @property
-    def first_line(self) -> str:
-        return self.stdout.splitlines()[0]
-
-
-def run(*argv: str, now: datetime = NOW) -> Ran:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    runtime = dataclasses.replace(
-        Runtime.system(), environ={}, now=lambda: now, stdout=stdout, stderr=stderr
-    )
-    code = cli.main(list(argv), runtime=runtime)
-    return Ran(code, stdout.getvalue(), stderr.getvalue())
+# The fixtures (status_host, ring, forger, files) are in conftest.py.
 
 
 def verify(files: Files, *extra: str, now: datetime = NOW) -> Ran:
@@ -570,14 +367,6 @@ def test_a_key_refused_is_refused_before_its_list_is_fetched(
 
 
 # -- the installed command ------------------------------------------------------------------
-
-
-def installed(*argv: str) -> Ran:
-    environ = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
-    done = subprocess.run(
-        [str(MIGRATE), *argv], capture_output=True, text=True, check=False, env=environ
-    )
-    return Ran(done.returncode, done.stdout, done.stderr)
 
 
 def test_the_installed_command_checks_the_status_on_the_real_clock(
