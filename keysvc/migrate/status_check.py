@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.client import HTTPException, HTTPMessage
 from pathlib import Path
@@ -146,14 +146,16 @@ class StatusCheck:
 
     ``reference`` is the key's ``status`` claim (None for a key without one:
     `StatusOutcome.NO_STATUS`); ``status_list`` the verified list, and
-    ``source`` the file or URL it was read from, both None when no list was
-    read.
+    ``source`` the file or URL it was read from, and ``token`` the token's
+    bytes as read (what ``status`` saves), all None when no list was read.
     """
 
     outcome: StatusOutcome
     reference: StatusReference | None
     status_list: StatusList | None = None
     source: str | None = None
+    # Up to 2 MiB: kept out of the repr, which would otherwise print it whole.
+    token: bytes | None = field(default=None, repr=False)
 
     def fields(self) -> dict[str, object]:
         """Return the check as JSON fields: outcome, uri, index, the list's times, source."""
@@ -345,4 +347,4 @@ def check_key_status(
     # expected_uri is the key's: a list fetched from elsewhere must still be the key's own.
     status_list = parse_status_list_token(token, verifier, expected_uri=reference.uri)
     outcome = check_status(license, status_list, now=now.timestamp())
-    return StatusCheck(outcome, reference, status_list, where)
+    return StatusCheck(outcome, reference, status_list, where, token)

@@ -45,6 +45,8 @@ from signing import LicenseVerifier, StatusListError, StatusOutcome, VerifiedLic
 
 __all__ = [
     "OUTCOME_FAILURES",
+    "VERIFY_FETCH_HINTS",
+    "FetchHints",
     "OutcomeFailure",
     "checked_status",
     "not_checked_hint",
@@ -97,6 +99,23 @@ OUTCOME_FAILURES: Final[Mapping[StatusOutcome, OutcomeFailure]] = MappingProxyTy
 """The exit code, reason and next step of each outcome that ends ``verify`` in failure."""
 
 
+class FetchHints(NamedTuple):
+    """The next step when a status list could not be fetched, as a command puts it."""
+
+    unreachable: str
+    fetch_failed: str
+
+
+VERIFY_FETCH_HINTS: Final = FetchHints(
+    unreachable="Check this server's network access to the status list's host (a proxy: "
+    "https_proxy), then run verify again; on a server without access, save the "
+    "list elsewhere (keysvc-migrate status) and give the file with --status-list FILE.",
+    fetch_failed="The host answered, but not with the list: check the URL, or try again "
+    "later; the key's own status list URI is what --status fetches.",
+)
+"""``verify``'s next steps: on this server, or with a list saved elsewhere."""
+
+
 def status_verdict(check: StatusCheck, lang: Language) -> str:
     """Return the sentence that leads ``verify``'s output for ``check``, in ``lang``."""
     expires = None if check.status_list is None else _instant(check.status_list.expires_at)
@@ -136,9 +155,11 @@ def checked_status(
     source: str | None,
     *,
     now: datetime,
+    hints: FetchHints = VERIFY_FETCH_HINTS,
 ) -> StatusCheck:
     """Check the key's status (`status_check.check_key_status`); a list that cannot be
-    read or used raises `Failure` with its exit code, reason and next step."""
+    read or used raises `Failure` with its exit code, reason and next step (``hints``
+    when it could not be fetched: the command's own)."""
     try:
         return check_key_status(license, verifier, source, now=now)
     except StatusListFileError as error:
@@ -148,17 +169,14 @@ def checked_status(
             ExitCode.UNREACHABLE,
             "STATUS_LIST_UNREACHABLE",
             str(error),
-            hint="Check this server's network access to the status list's host (a proxy: "
-            "https_proxy), then run verify again; on a server without access, save the "
-            "list elsewhere and give the file with --status-list FILE.",
+            hint=hints.unreachable,
         ) from None
     except StatusListFetchFailed as error:
         raise Failure(
             ExitCode.UNREACHABLE,
             "STATUS_LIST_FETCH_FAILED",
             str(error),
-            hint="The host answered, but not with the list: check the URL, or try again "
-            "later; the key's own status list URI is what --status fetches.",
+            hint=hints.fetch_failed,
         ) from None
     except StatusListError as error:
         raise Failure(

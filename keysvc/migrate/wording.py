@@ -28,6 +28,12 @@ round of the release loop.
 (`signing.StatusOutcome`) into the sentence ``verify --status`` leads with,
 in the polite register of the rest: ``このライセンスキーは有効です（失効リスト確認済み）`` /
 ``the key is valid (status list checked)``.
+
+``status`` saves a key's status list for an air-gapped server; its sentences say
+what was saved and until when it answers (`describe_saved_list`), what to run on
+that server (`describe_air_gapped_step`), that a list saying the key is not
+valid was saved all the same (`describe_saved_though_not_valid`), or why nothing
+was saved (`describe_not_saved`).
 """
 
 # Full-width parentheses and commas are the Japanese sentences' own punctuation.
@@ -44,7 +50,11 @@ from signing import StatusOutcome
 __all__ = [
     "JST",
     "Language",
+    "describe_air_gapped_step",
+    "describe_not_saved",
     "describe_previous_key",
+    "describe_saved_list",
+    "describe_saved_though_not_valid",
     "describe_schedule",
     "describe_status",
     "in_jst",
@@ -243,6 +253,96 @@ cannot be told: fetch the list again"
     if lang == "ja":
         return sentence.format(expires=f"{_japanese_date(local)} {local:%H:%M}")
     return sentence.format(expires=_when(local))
+
+
+def _moment(name: str, instant: datetime, lang: Language) -> str:
+    """An instant as the sentences of ``lang`` write it: 2026年12月7日 09:00, or … JST."""
+    local = in_jst(name, instant)
+    if lang == "ja":
+        return f"{_japanese_date(local)} {local:%H:%M}"
+    return _when(local)
+
+
+def _language(lang: str) -> Language:
+    if lang not in ("ja", "en"):
+        raise ValueError(f"unsupported language {lang!r}; use one of ja, en")
+    return "ja" if lang == "ja" else "en"
+
+
+def describe_saved_list(
+    saved_to: str, issued_at: datetime, expires_at: datetime, *, lang: Language = "ja"
+) -> str:
+    """Say that the status list was saved to ``saved_to``, when it was signed and until when
+    it answers (its ``exp``), in JST.
+
+    >>> from datetime import timezone
+    >>> signed = datetime(2026, 12, 7, 0, 0, tzinfo=timezone.utc)
+    >>> expires = datetime(2026, 12, 14, 0, 0, tzinfo=timezone.utc)
+    >>> describe_saved_list("a.jwt", signed, expires)
+    '失効リストを a.jwt に保存しました（発行 2026年12月7日 09:00、有効期限 2026年12月14日 09:00）'
+    >>> describe_saved_list("statuslist-1.jwt", signed, expires, lang="en")
+    'the status list was saved to statuslist-1.jwt (issued 2026-12-07 09:00 JST, expires \
+2026-12-14 09:00 JST)'
+    """
+    language = _language(lang)
+    issued = _moment("issued_at", issued_at, language)
+    expires = _moment("expires_at", expires_at, language)
+    if language == "ja":
+        return f"失効リストを {saved_to} に保存しました（発行 {issued}、有効期限 {expires}）"
+    return f"the status list was saved to {saved_to} (issued {issued}, expires {expires})"
+
+
+def describe_air_gapped_step(expires_at: datetime, *, lang: Language = "ja") -> str:
+    """Say what to do with the saved list: move it to the air-gapped server and check the key
+    there, before the list expires; the command follows on the next line.
+
+    >>> from datetime import timezone
+    >>> expires = datetime(2026, 12, 14, 0, 0, tzinfo=timezone.utc)
+    >>> describe_air_gapped_step(expires, lang="en")
+    'move the file to the air-gapped server and, before the list expires (2026-12-14 09:00 \
+JST), check the key there with this command (its paths as they are on that server)'
+    """
+    language = _language(lang)
+    expires = _moment("expires_at", expires_at, language)
+    if language == "ja":
+        return (
+            f"このファイルをオフラインのサーバーに移し、有効期限（{expires}）までに"
+            "次のコマンドでキーを確認してください（パスはそのサーバー上の場所に合わせてください）"
+        )
+    return (
+        f"move the file to the air-gapped server and, before the list expires ({expires}), "
+        "check the key there with this command (its paths as they are on that server)"
+    )
+
+
+def describe_saved_though_not_valid(*, lang: Language = "ja") -> str:
+    """Say that a list saying the key is not valid was saved all the same: the air-gapped
+    server must learn it too.
+
+    >>> describe_saved_though_not_valid(lang="en")
+    "the list was saved all the same: the air-gapped server must learn the key's status too"
+    """
+    if _language(lang) == "ja":
+        return (
+            "オフラインのサーバーにもこのキーの状態を伝えるため、失効リストはそのまま保存しました"
+        )
+    return "the list was saved all the same: the air-gapped server must learn the key's status too"
+
+
+def describe_not_saved(*, no_status: bool = False, lang: Language = "ja") -> str:
+    """Say that nothing was saved; ``no_status`` when the key names no list at all.
+
+    >>> describe_not_saved()
+    '失効リストは保存していません'
+    >>> describe_not_saved(no_status=True, lang="en")
+    'the key names no status list: there is nothing to save'
+    """
+    language = _language(lang)
+    if no_status:
+        if language == "ja":
+            return "このライセンスキーには失効リストがないため、保存するものはありません"
+        return "the key names no status list: there is nothing to save"
+    return "失効リストは保存していません" if language == "ja" else "the status list was not saved"
 
 
 def in_jst(name: str, instant: datetime) -> datetime:
