@@ -10,17 +10,20 @@ code  name                 meaning
                            was rejected, or there is nothing to install yet
 2     USAGE                the command line, a file it names, or this machine
                            cannot be used (unreadable file, no fingerprint, bad
-                           state file)
+                           state file); ``status`` of a key naming no status list
 3     UNREACHABLE          the service could not be reached, even after retries;
                            or the status list's host, or it answered an HTTP error
 4     AUTHENTICATION       no token, an unknown token, or a role that may not do it
 5     TIMEOUT              ``wait`` gave up before the key was released
-6     KEY_NOT_VALID        ``verify --status``: the key is genuine, but its status
-                           list says superseded, revoked (INVALID) or suspended
-7     STATUS_STALE         ``verify --status``: the status list is past its
-                           ``exp``: the key's status is unknown until a fresh one
-8     STATUS_LIST_REFUSED  ``verify --status``: the status list was refused
-                           (forged, unknown signer, not the key's, too large)
+6     KEY_NOT_VALID        ``verify --status``, ``status``: the key is genuine, but
+                           its status list says superseded, revoked (INVALID) or
+                           suspended (``status`` saved the list all the same)
+7     STATUS_STALE         ``verify --status``, ``status``: the status list is past
+                           its ``exp``: the key's status is unknown until a fresh
+                           one (``status`` saved nothing)
+8     STATUS_LIST_REFUSED  ``verify --status``, ``status``: the status list was
+                           refused (forged, unknown signer, not the key's, too
+                           large)
 130   INTERRUPTED          stopped with Ctrl-C
 ====  ===================  ===================================================
 
