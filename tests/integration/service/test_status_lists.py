@@ -4,6 +4,8 @@ SUPERSEDED once a re-issue's overlap ends, INVALID once revoked."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -34,6 +36,7 @@ from signing import (
     encrypt_private_key,
     parse_status_list_token,
 )
+from tests.unit.signing.test_status_list_independent import independent_decode
 
 BASE = "https://status.example.jp"
 SITE = Principal("site0000site0000", Role.SITE)
@@ -322,3 +325,68 @@ def test_every_change_to_a_licenses_entry_moves_its_lists_revision(engine, publi
     with engine.begin() as connection:
         connection.execute(update(licenses).values(status_list=None, status_index=None))
     assert revision() == before + 1
+
+
+@pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
+def test_a_list_keysvc_publishes_reads_the_same_to_an_independent_decoder(engine, publisher, clock):
+    contracts = [_contract(engine) for _ in range(4)]
+    licenses_ = [
+        _release(engine, contract, KeyRequestKind.INITIAL, MONDAY - timedelta(days=7))
+        for contract in contracts
+    ]
+    with engine.begin() as connection:
+        revoke_license(connection, licenses_[0].serial, "契約解除", MONDAY)
+        add_seats(connection, contracts[1].contract_number, 5, date(2026, 12, 7))
+    _release(
+        engine,
+        contracts[1],
+        KeyRequestKind.SEATS_CHANGE,
+        MONDAY,
+        fingerprint="",
+        previous_license_serial=licenses_[1].serial,
+    )
+    publisher.publish_batch()
+    with engine.connect() as connection:
+        (published,) = published_lists(connection)
+    (jwk,) = KEY_RING.jwks()["keys"]
+    theirs = independent_decode(published.token, jwk, published.uri)
+    ours = parse_status_list_token(
+        published.token, KEY_RING.verifying_keys, expected_uri=published.uri
+    )
+    assert [int(ours.value(index)) for index in range(len(ours))] == theirs
+    indexes = [
+        KEY_RING.verifier().verify(license_.license_key).claims.status.index
+        for license_ in licenses_
+    ]
+    # Revoked, superseded at once, and two VALID; every other entry VALID too.
+    assert [theirs[index] for index in indexes] == [1, 3, 0, 0]
+    assert sum(1 for value in theirs if value) == 2
+
+
+def test_replicas_publishing_at_once_agree_on_the_newest_list(engine, publisher, clock):
+    contract = _contract(engine)
+    license_ = _release(engine, contract, KeyRequestKind.INITIAL, MONDAY)
+    replicas = [
+        StatusPublisher(engine, SigningKeys(engine, PASSPHRASE, clock), clock) for _ in range(4)
+    ]
+    barrier = threading.Barrier(len(replicas))
+
+    def publish(replica):
+        barrier.wait()
+        return replica.publish_batch()
+
+    with ThreadPoolExecutor(len(replicas)) as pool:
+        list(pool.map(publish, replicas))
+    with engine.begin() as connection:
+        revoke_license(connection, license_.serial, "契約解除", MONDAY)
+    barrier.reset()
+    with ThreadPoolExecutor(len(replicas)) as pool:
+        list(pool.map(publish, replicas))
+    with engine.connect() as connection:
+        assert len(published_lists(connection)) == 1
+        stored_revision, revision = connection.execute(
+            select(status_lists.c.token_revision, status_lists.c.revision)
+        ).one()
+    assert stored_revision == revision
+    assert _status_of(engine, license_, MONDAY) is StatusOutcome.INVALID
+    assert all(replica.publish_batch() is False for replica in replicas)
