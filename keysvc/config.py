@@ -240,11 +240,17 @@ class Settings:
             base = self.status_base_url.rstrip("/")
             name = "KEYSVC_STATUS_BASE_URL"
         elif self.status_listen is not None:
-            host, _port = parse_listen_address(self.status_listen, name="KEYSVC_STATUS_LISTEN")
+            host, port = parse_listen_address(self.status_listen, name="KEYSVC_STATUS_LISTEN")
             if host.strip("[]") in _EVERY_INTERFACE:
                 raise ConfigError(
                     f"KEYSVC_STATUS_LISTEN {self.status_listen} listens on every interface: "
                     "set KEYSVC_STATUS_BASE_URL to the address customers' servers reach"
+                )
+            if port == 0:
+                # The keys would carry a port that changes at every start.
+                raise ConfigError(
+                    f"KEYSVC_STATUS_LISTEN {self.status_listen} picks a free port: name the "
+                    "port, or set KEYSVC_STATUS_BASE_URL"
                 )
             base = f"http://{self.status_listen}"
             name = "KEYSVC_STATUS_LISTEN"

@@ -250,3 +250,12 @@ def test_a_status_base_no_key_could_carry_is_refused(base):
 def test_a_malformed_status_listen_address_is_refused():
     with pytest.raises(ConfigError, match="KEYSVC_STATUS_LISTEN must be HOST:PORT"):
         Settings.from_environment({"KEYSVC_STATUS_LISTEN": "8080"})
+
+
+def test_a_status_listener_on_a_free_port_needs_a_base_url():
+    with pytest.raises(ConfigError, match="picks a free port"):
+        Settings.from_environment({"KEYSVC_STATUS_LISTEN": "127.0.0.1:0"})
+    settings = Settings.from_environment(
+        {"KEYSVC_STATUS_LISTEN": "127.0.0.1:0", "KEYSVC_STATUS_BASE_URL": "https://s.example.jp"}
+    )
+    assert settings.status_uri_base() == "https://s.example.jp"
