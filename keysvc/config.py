@@ -248,9 +248,10 @@ class Settings:
                     "set KEYSVC_STATUS_BASE_URL to the address customers' servers reach"
                 )
             if port == 0:
+                # The keys would carry a port that changes at every start.
                 raise ConfigError(
-                    f"KEYSVC_STATUS_LISTEN {self.status_listen} picks a free port, which no "
-                    "key could name: set KEYSVC_STATUS_BASE_URL, or listen on a fixed port"
+                    f"KEYSVC_STATUS_LISTEN {self.status_listen} picks a free port: name the "
+                    "port, or set KEYSVC_STATUS_BASE_URL"
                 )
             base = f"http://{self.status_listen}"
             name = "KEYSVC_STATUS_LISTEN"

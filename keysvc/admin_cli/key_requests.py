@@ -118,7 +118,12 @@ def register(group: CommandGroup) -> None:
         "as the product site would. It is scheduled by the business calendar like any other.",
     )
     submit.add_argument("contract", metavar="NUMBER", help="support service number")
-    submit.add_argument("--kind", required=True, choices=enum_choices(_KIND))
+    # Replacements are made by keysvc when a signing key is withdrawn, never submitted.
+    submit.add_argument(
+        "--kind",
+        required=True,
+        choices=[kind for kind in enum_choices(_KIND) if kind != "replacement"],
+    )
     submit.add_argument("--fingerprint", default="", help="the (new) server's fingerprint")
     submit.add_argument(
         "--previous-serial", default="", metavar="SERIAL", help="REISSUE: the license replaced"

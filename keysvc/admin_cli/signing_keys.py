@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 from keysvc.admin_cli.arguments import CommandGroup
-from keysvc.admin_cli.exit_codes import CommandError
+from keysvc.admin_cli.exit_codes import USAGE, CommandError
 from keysvc.admin_cli.formatting import enum_label, jst_time
 from keysvc.admin_cli.output import Column, Listing
 from keysvc.admin_cli.session import Session
@@ -17,17 +18,26 @@ from keysvc.v1 import resources_pb2
 
 _STATE = resources_pb2.SigningKeyState.DESCRIPTOR
 
+
+def _progress(key: resources_pb2.SigningKey) -> str:
+    """``released/total`` for a withdrawn key, blank for the others."""
+    if key.state != resources_pb2.SIGNING_KEY_STATE_WITHDRAWN:
+        return ""
+    return f"{key.replacements_released}/{key.replacements_total}"
+
+
 COLUMNS: list[Column[resources_pb2.SigningKey]] = [
     Column("kid", lambda key: key.kid),
     Column("state", lambda key: enum_label(_STATE, key.state)),
     Column("created (JST)", lambda key: jst_time(key.create_time)),
     Column("retired (JST)", lambda key: jst_time(key.retire_time)),
+    Column("replacements released", _progress),
 ]
 
 
 def register(group: CommandGroup) -> None:
     """Adds the ``keys`` commands."""
-    group.add("list", _list, summary="list the published signing keys, active first")
+    group.add("list", _list, summary="list the signing keys, active first, withdrawn ones included")
     group.add(
         "rotate",
         _rotate,
@@ -35,6 +45,21 @@ def register(group: CommandGroup) -> None:
         description="Make a new active signing key. New licenses are signed with it; the "
         "retired key stays published, so every key issued so far keeps verifying. Export the "
         "JWKS afterwards for offline verifiers.",
+    )
+    withdraw = group.add(
+        "withdraw",
+        _withdraw,
+        summary="withdraw a retired signing key that may have leaked",
+        description="Withdraw a retired signing key whose private part may have leaked "
+        "(rotate first to withdraw the active one). It leaves the published keys, every key "
+        "it signed becomes INVALID in the status lists, and each ACTIVE license it signed "
+        "gets a replacement key, released by the scheduler and e-mailed to the contract's "
+        "contact; `keys list` shows the progress. See docs/signing-keys.md.",
+    )
+    withdraw.add_argument("kid", help="the kid of the key to withdraw")
+    withdraw.add_argument("--reason", required=True, help="why (kept with the key and audited)")
+    withdraw.add_argument(
+        "--yes", action="store_true", help="do not ask for confirmation (for scripts)"
     )
     export = group.add(
         "export-jwks",
@@ -49,8 +74,44 @@ def register(group: CommandGroup) -> None:
 
 
 def _list(args: argparse.Namespace, session: Session) -> None:
-    keys = session.published_keys().signing_keys
+    keys = session.admin.list_all_signing_keys().signing_keys
     session.out.listing(Listing(list(keys)), COLUMNS, noun="signing keys")
+
+
+def _withdraw(args: argparse.Namespace, session: Session) -> None:
+    if not args.yes:
+        _confirm_withdrawal(args.kid)
+    key = session.admin.withdraw_signing_key(args.kid, args.reason)
+    fields = [
+        ("kid", key.kid),
+        ("state", enum_label(_STATE, key.state)),
+        ("withdrawn (JST)", jst_time(key.withdraw_time)),
+        ("reason", key.withdraw_reason),
+        ("replacements released", _progress(key)),
+    ]
+    headline = (
+        f"Signing key {key.kid} is withdrawn: {key.replacements_total} replacement key(s) "
+        "will be released and e-mailed by the scheduler; follow them with `keys list`."
+    )
+    session.out.record(key, fields, headline=headline)
+
+
+def _confirm_withdrawal(kid: str) -> None:
+    """Asks staff to type the kid again; refuses without a terminal (scripts pass --yes)."""
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "withdrawing a signing key cannot be undone: confirm with --yes",
+            USAGE,
+            reason="NOT_CONFIRMED",
+        )
+    print(
+        f"Withdrawing {kid} cannot be undone: every key it signed stops working, and their "
+        "licenses get replacement keys by e-mail.",
+        file=sys.stderr,
+    )
+    typed = input(f"Type the kid to confirm ({kid}): ").strip()
+    if typed != kid:
+        raise CommandError("not confirmed: nothing was withdrawn", USAGE, reason="NOT_CONFIRMED")
 
 
 def _rotate(args: argparse.Namespace, session: Session) -> None:

@@ -44,6 +44,11 @@ from keysvc.service.listings import (
 from keysvc.service.mutations import ResponseT
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser
+from keysvc.service.signing_key_withdrawal import (
+    SigningKeyView,
+    signing_key_views,
+    withdraw_signing_key,
+)
 from keysvc.service.signing_keys import SigningKeys
 from keysvc.v1 import admin_service_pb2, admin_service_pb2_grpc, resources_pb2
 from scheduler.calendar import BusinessCalendar, CalendarError, Closure
@@ -356,6 +361,33 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
             ),
         )
 
+    async def WithdrawSigningKey(
+        self, request: admin_service_pb2.WithdrawSigningKeyRequest, context: Context
+    ) -> resources_pb2.SigningKey:
+        """Withdraws a retired signing key that may have leaked; its licenses get
+        replacement keys, released by the scheduler (docs/signing-keys.md)."""
+        kid = validation.required_text("kid", request.kid, max_length=64)
+        reason = validation.required_text("reason", request.reason, max_length=1000)
+        principal = current_principal()
+        return await self._mutate(
+            "WithdrawSigningKey",
+            request,
+            f"signingKeys/{kid}",
+            resources_pb2.SigningKey,
+            lambda connection: _signing_key_message(
+                withdraw_signing_key(connection, kid, reason, principal, self._clock.now())
+            ),
+        )
+
+    async def ListAllSigningKeys(
+        self, request: admin_service_pb2.ListAllSigningKeysRequest, context: Context
+    ) -> admin_service_pb2.ListAllSigningKeysResponse:
+        """Every signing key, withdrawn ones included, with the replacements' progress."""
+        views = await self._runner.read(signing_key_views)
+        return admin_service_pb2.ListAllSigningKeysResponse(
+            signing_keys=[_signing_key_message(view) for view in views]
+        )
+
     async def _mutate(
         self,
         method: str,
@@ -549,3 +581,11 @@ def _key_request_cursor(after: str | int | None) -> tuple[datetime, str] | None:
         return datetime.fromisoformat(accepted_at), request_id
     except ValueError:
         raise InvalidArgument("page_token", "page_token is not one this service made") from None
+
+
+def _signing_key_message(view: SigningKeyView) -> resources_pb2.SigningKey:
+    return messages.signing_key(
+        view.key,
+        replacements_total=view.replacements_total,
+        replacements_released=view.replacements_released,
+    )

@@ -244,7 +244,10 @@ def _answer(accepted: Accepted) -> resources_pb2.KeyRequest:
     if accepted.license is None:
         return messages.key_request(accepted.request)
     return messages.key_request(
-        accepted.request, license_key=accepted.license.license_key, mail_state="QUEUED"
+        accepted.request,
+        license_key=accepted.license.license_key,
+        mail_state="QUEUED",
+        previous_supersede_at=accepted.previous_supersede_at,
     )
 
 

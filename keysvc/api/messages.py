@@ -31,18 +31,26 @@ def timestamp(instant: datetime | None) -> Timestamp | None:
     return message
 
 
-def signing_key(key: StoredSigningKey) -> resources_pb2.SigningKey:
-    """A published signing key (never its private part)."""
+def signing_key(
+    key: StoredSigningKey, *, replacements_total: int = 0, replacements_released: int = 0
+) -> resources_pb2.SigningKey:
+    """A signing key (never its private part), with its replacements' progress if withdrawn."""
+    if key.active:
+        state = resources_pb2.SIGNING_KEY_STATE_ACTIVE
+    elif key.withdrawn_at is not None:
+        state = resources_pb2.SIGNING_KEY_STATE_WITHDRAWN
+    else:
+        state = resources_pb2.SIGNING_KEY_STATE_RETIRED
     return resources_pb2.SigningKey(
         kid=key.kid,
-        state=(
-            resources_pb2.SIGNING_KEY_STATE_ACTIVE
-            if key.active
-            else resources_pb2.SIGNING_KEY_STATE_RETIRED
-        ),
+        state=state,
         create_time=timestamp(key.created_at),
         retire_time=timestamp(key.retired_at),
         public_jwk_json=json.dumps(key.verifying_key.to_jwk(), separators=(",", ":")),
+        withdraw_time=timestamp(key.withdrawn_at),
+        withdraw_reason=key.withdraw_reason or "",
+        replacements_total=replacements_total,
+        replacements_released=replacements_released,
     )
 
 
@@ -83,6 +91,7 @@ _KINDS: Final = {
     KeyRequestKind.INITIAL: resources_pb2.KEY_REQUEST_KIND_INITIAL,
     KeyRequestKind.REISSUE: resources_pb2.KEY_REQUEST_KIND_REISSUE,
     KeyRequestKind.SEATS_CHANGE: resources_pb2.KEY_REQUEST_KIND_SEATS_CHANGE,
+    KeyRequestKind.REPLACEMENT: resources_pb2.KEY_REQUEST_KIND_REPLACEMENT,
 }
 _STATES: Final = {
     KeyRequestState.PENDING: resources_pb2.KEY_REQUEST_STATE_PENDING,
@@ -108,7 +117,8 @@ _LICENSE_STATUS_OF_VALUE: Final = {value: status for status, value in _LICENSE_S
 def key_request_kind(value: resources_pb2.KeyRequestKind.ValueType) -> KeyRequestKind:
     """The kind a request asks for; an unset or unknown value is an `InvalidArgument`."""
     kind = _KIND_OF_VALUE.get(value)
-    if kind is None:
+    # REPLACEMENT requests are made by keysvc when a signing key is withdrawn, never asked.
+    if kind is None or kind is KeyRequestKind.REPLACEMENT:
         raise InvalidArgument("kind", "kind must be INITIAL, REISSUE or SEATS_CHANGE")
     return kind
 

@@ -154,6 +154,16 @@ class AdminClient:
         """Makes a new active signing key; the old one keeps verifying."""
         return self._call(self._stub.RotateSigningKey, admin.RotateSigningKeyRequest())
 
+    def withdraw_signing_key(self, kid: str, reason: str) -> resources_pb2.SigningKey:
+        """Withdraws a retired signing key that may have leaked; its licenses get
+        replacement keys (docs/signing-keys.md)."""
+        request = admin.WithdrawSigningKeyRequest(kid=kid, reason=reason)
+        return self._call(self._stub.WithdrawSigningKey, request)
+
+    def list_all_signing_keys(self) -> admin.ListAllSigningKeysResponse:
+        """Every signing key, withdrawn ones included, with the replacements' progress."""
+        return self._call(self._stub.ListAllSigningKeys, admin.ListAllSigningKeysRequest())
+
     def list_audit_events(
         self, request: admin.ListAuditEventsRequest
     ) -> admin.ListAuditEventsResponse:

@@ -89,6 +89,12 @@ HINTS: dict[str, str] = {
     "once the cause is fixed, approve the request to release it.",
     # Licenses and keys.
     "LICENSE_NOT_FOUND": "No license has this serial.",
+    "LICENSE_KEY_SIGNING_KEY_WITHDRAWN": "The key was signed by a signing key since "
+    "withdrawn: it no longer works. Its license gets a replacement key by e-mail; install "
+    "that one.",
+    "SIGNING_KEY_ACTIVE": "The active signing key cannot be withdrawn: rotate first "
+    "(`keys rotate`), then withdraw the now retired key.",
+    "SIGNING_KEY_NOT_FOUND": "No signing key has this kid; `keys list` shows them.",
     "LICENSE_KEY_INVALID": "The text is not a valid license key.",
     "LICENSE_KEY_MALFORMED": "The text is not a license key (three base64url parts); check "
     "it was copied whole.",

@@ -43,6 +43,9 @@ class KeyRequestKind(StrEnum):
     INITIAL = "INITIAL"
     REISSUE = "REISSUE"
     SEATS_CHANGE = "SEATS_CHANGE"
+    # Made by keysvc when a signing key is withdrawn: the same license signed again by
+    # the active key (never submitted by a caller, never counted as a re-issue).
+    REPLACEMENT = "REPLACEMENT"
 
 
 class KeyRequestState(StrEnum):

@@ -127,6 +127,9 @@ class StoredSigningKey:
     active: bool
     created_at: datetime
     retired_at: datetime | None
+    # Withdrawn (its private part may have leaked): when and why; None otherwise.
+    withdrawn_at: datetime | None = None
+    withdraw_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

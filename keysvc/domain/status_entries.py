@@ -45,13 +45,17 @@ store a list, well within the publication delay of 60 s (SPEC section 5a)."""
 
 
 def entry_value(
-    status: LicenseStatus, supersede_at: datetime | None, *, at: datetime
+    status: LicenseStatus,
+    supersede_at: datetime | None,
+    *,
+    signed_by_withdrawn_key: bool = False,
+    at: datetime,
 ) -> StatusValue:
     """The value of a license's entry at the instant `at`.
 
-    A revoked license is INVALID even if it was superseded first; a superseded one
-    is SUPERSEDED from its `supersede_at` on (the end of a re-issue's overlap), and
-    VALID before.
+    A key signed by a withdrawn signing key is INVALID, and so is a revoked license,
+    even if it was superseded first; a superseded one is SUPERSEDED from its
+    `supersede_at` on (the end of a re-issue's overlap), and VALID before.
 
     >>> from datetime import UTC
     >>> end = datetime(2026, 12, 14, 0, 0, tzinfo=UTC)
@@ -60,7 +64,7 @@ def entry_value(
     >>> entry_value(LicenseStatus.SUPERSEDED, end, at=end - timedelta(microseconds=1)).name
     'VALID'
     """
-    if status is LicenseStatus.REVOKED:
+    if signed_by_withdrawn_key or status is LicenseStatus.REVOKED:
         return StatusValue.INVALID
     if status is LicenseStatus.SUPERSEDED and supersede_at is not None and supersede_at <= at:
         return StatusValue.SUPERSEDED

@@ -70,6 +70,7 @@ _SUBJECTS: Final = {
     KeyRequestKind.INITIAL: "【{product}】ライセンスキーのお知らせ",
     KeyRequestKind.REISSUE: "【{product}】ライセンスキー再発行のお知らせ",
     KeyRequestKind.SEATS_CHANGE: "【{product}】ライセンス数変更に伴うライセンスキーのお知らせ",
+    KeyRequestKind.REPLACEMENT: "【{product}】ライセンスキー再発行のお知らせ（署名鍵の更新）",
 }
 _SUBJECT_CONTRACT: Final = "（{contract}）"
 MAIL_KINDS: Final = tuple(kind.value for kind in _SUBJECTS)
@@ -93,6 +94,13 @@ _INTRODUCTIONS: Final = {
     KeyRequestKind.SEATS_CHANGE: (
         "ライセンス数の変更に伴い、新しいライセンスキーを発行いたしましたので、お知らせいたします。",
         "これまでのライセンスキーに代えて、本ライセンスキーを設定してください。",
+    ),
+    KeyRequestKind.REPLACEMENT: (
+        "弊社がライセンスキーの署名に使用している鍵を更新いたしましたため、",
+        "ご利用中のライセンスキーを再発行いたしましたので、お知らせいたします。",
+        "これまでのライセンスキーは無効となりました。",
+        "お手数をおかけして誠に申し訳ございませんが、ご利用中のサーバーに",
+        "本ライセンスキーを設定してください（サーバーの移行やお手続きは不要です）。",
     ),
 }
 

@@ -9,10 +9,14 @@
     wait [--timeout S] [--install FILE]      follow the request until released    (keysvc)
     install --key-file FILE                  write the released key, mode 0600    (keysvc)
     verify --key-file FILE --jwks FILE       check a key against this server      (offline)
+           [--status | --status-list FILE_OR_URL]  ... and its status list       (HTTP GET)
+    status --key-file FILE --jwks FILE --output FILE [--from URL]
+                                             save the key's status list for an
+                                             air-gapped server                    (HTTP GET)
 
 Only ``main`` is public. The commands live in `offline_commands` (never loads
 grpc), `request_command` and `follow_commands`; they are imported when run,
-so ``fingerprint`` and ``verify`` work, and start fast, where the network
+so ``fingerprint``, ``verify`` and ``status`` work, and start fast, where the network
 libraries are broken or missing. Exit codes are `failures.ExitCode`.
 """
 
@@ -40,6 +44,7 @@ Handler = Callable[[argparse.Namespace, Runtime, Output], None]
 _HANDLERS: Final = {
     "fingerprint": ("keysvc.migrate.offline_commands", "run_fingerprint"),
     "verify": ("keysvc.migrate.offline_commands", "run_verify"),
+    "status": ("keysvc.migrate.status_command", "run_status"),
     "request": ("keysvc.migrate.request_command", "run_request"),
     "wait": ("keysvc.migrate.follow_commands", "run_wait"),
     "install": ("keysvc.migrate.follow_commands", "run_install"),
@@ -72,9 +77,14 @@ connection (jwks, request, wait, install):
                               default ./keysvc-migrate.json)
 
 exit codes:
-  0  done                     3  keysvc unreachable (after retries)
+  0  done                     3  keysvc (or the status list) unreachable
   1  refused, or key invalid  4  no token, unknown token, or not allowed
   2  usage or local problem   5  wait timed out (the request stays)
+verify --status, status:
+  6  key superseded, revoked or suspended (its status list says so; status
+     saves the list all the same)
+  7  status list out of date: fetch it again (status saves nothing)
+  8  status list refused (forged, unknown signer, not the key's, too large)
 """
 
 
@@ -118,7 +128,8 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--lang",
         choices=("ja", "en"),
         default=argparse.SUPPRESS if suppress else "ja",
-        help="language of the release schedule: ja (今日中, 翌営業日 ...; the default) or en",
+        help="language of the release schedule and of the key's status: ja (今日中, "
+        "翌営業日 ...; the default) or en",
     )
 
 
@@ -203,6 +214,7 @@ def _parser() -> _Parser:
     _add_wait(commands, connection, state, check)
     _add_install(commands, connection, state, check)
     _add_verify(commands)
+    _add_status(commands)
     return parser
 
 
@@ -324,11 +336,14 @@ def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
     parser = _add_command(
         commands,
         "verify",
-        "check a key file against this server, offline",
+        "check a key file against this server, offline (and its status list)",
         "Check a key file with a JWKS file (from `jwks --output`) and this server's "
-        "fingerprint, without any network access. Exit 0 when valid, 1 when not, with "
-        "the reason. Offline it cannot know whether the license was superseded or "
-        "revoked since: only keysvc knows.",
+        "fingerprint; without --status or --status-list, with no network access at all. "
+        "Exit 0 when valid, 1 when not, with the reason. With --status (or "
+        "--status-list), check the key's status too: its entry in the Status List "
+        "Token its status claim names, signed by the same published keys. Exit 6 when "
+        "the list says superseded, revoked or suspended, 7 when the list is out of "
+        "date, 8 when the list is refused, 3 when it cannot be fetched.",
     )
     parser.add_argument("--key-file", required=True, type=Path, help="the key file to check")
     parser.add_argument("--jwks", required=True, type=Path, help="the published keys (JWKS file)")
@@ -336,6 +351,57 @@ def _add_verify(commands: argparse._SubParsersAction[_Parser]) -> None:
     which.add_argument("--fingerprint", help="check for this fingerprint, not this machine's")
     which.add_argument(
         "--no-fingerprint", action="store_true", help="check the signature and format only"
+    )
+    status = parser.add_argument_group(
+        "the key's status (status lists)"
+    ).add_mutually_exclusive_group()
+    status.add_argument(
+        "--status",
+        action="store_true",
+        help="fetch the key's status list from the URI in its status claim (HTTP GET, 10 s)",
+    )
+    status.add_argument(
+        "--status-list",
+        metavar="FILE_OR_URL",
+        help="check against this Status List Token: a saved file, or an http(s) URL to fetch",
+    )
+
+
+def _add_status(commands: argparse._SubParsersAction[_Parser]) -> None:
+    parser = _add_command(
+        commands,
+        "status",
+        "save the key's status list, for a server that cannot fetch it (HTTP GET)",
+        "On a machine with network access: check the key with the JWKS file, fetch the "
+        "Status List Token its status claim names (or a mirror's copy, --from), check "
+        "it (signed by the same published keys, the key's own list, not out of date) "
+        "and save it to --output (atomically, mode 0644). On the air-gapped server, "
+        "`verify --key-file KEY --jwks FILE --status-list SAVED` then checks the key. "
+        "Exit 0 when saved and the key is valid; 6 when saved but the list says the "
+        "key is superseded, revoked or suspended; nothing saved: 7 when the list is out "
+        "of date, 8 when it is refused, 3 when it cannot be fetched, 2 when the key "
+        "names no status list or --output cannot be written, 1 when the key is refused.",
+    )
+    parser.add_argument("--key-file", required=True, type=Path, help="the key file")
+    parser.add_argument("--jwks", required=True, type=Path, help="the published keys (JWKS file)")
+    parser.add_argument(
+        "--output",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="save the list here (atomically, mode 0644); its folder must exist",
+    )
+    parser.add_argument(
+        "--from",
+        dest="from_url",
+        metavar="URL",
+        help="fetch the list from this http(s) URL (a mirror) rather than the key's own URI; "
+        "it must still be the key's list",
+    )
+    parser.add_argument(
+        "--fingerprint",
+        help="also check that the key is for this fingerprint (the air-gapped server's); "
+        "by default the fingerprint is not checked: this is not the key's server",
     )
 
 

@@ -2,19 +2,30 @@
 
 Scripts branch on the exit code, people read the message:
 
-====  ================  ==========================================================
-code  name              meaning
-====  ================  ==========================================================
-0     OK                done
-1     REFUSED           the service refused, the key is invalid, the request was
-                        rejected, or there is nothing to install yet
-2     USAGE             the command line, a file it names, or this machine cannot
-                        be used (unreadable file, no fingerprint, bad state file)
-3     UNREACHABLE       the service could not be reached, even after retries
-4     AUTHENTICATION    no token, an unknown token, or a role that may not do it
-5     TIMEOUT           ``wait`` gave up before the key was released
-130   INTERRUPTED       stopped with Ctrl-C
-====  ================  ==========================================================
+====  ===================  ===================================================
+code  name                 meaning
+====  ===================  ===================================================
+0     OK                   done
+1     REFUSED              the service refused, the key is invalid, the request
+                           was rejected, or there is nothing to install yet
+2     USAGE                the command line, a file it names, or this machine
+                           cannot be used (unreadable file, no fingerprint, bad
+                           state file); ``status`` of a key naming no status list
+3     UNREACHABLE          the service could not be reached, even after retries;
+                           or the status list's host, or it answered an HTTP error
+4     AUTHENTICATION       no token, an unknown token, or a role that may not do it
+5     TIMEOUT              ``wait`` gave up before the key was released
+6     KEY_NOT_VALID        ``verify --status``, ``status``: the key is genuine, but
+                           its status list says superseded, revoked (INVALID) or
+                           suspended (``status`` saved the list all the same)
+7     STATUS_STALE         ``verify --status``, ``status``: the status list is past
+                           its ``exp``: the key's status is unknown until a fresh
+                           one (``status`` saved nothing)
+8     STATUS_LIST_REFUSED  ``verify --status``, ``status``: the status list was
+                           refused (forged, unknown signer, not the key's, too
+                           large)
+130   INTERRUPTED          stopped with Ctrl-C
+====  ===================  ===================================================
 
 A command raises `Failure` with its exit code, a stable UPPER_SNAKE ``reason``
 (the service's `ErrorInfo` reason, `signing`'s, or one of the tool's own) and
@@ -38,6 +49,9 @@ class ExitCode(IntEnum):
     UNREACHABLE = 3
     AUTHENTICATION = 4
     TIMEOUT = 5
+    KEY_NOT_VALID = 6
+    STATUS_STALE = 7
+    STATUS_LIST_REFUSED = 8
     INTERRUPTED = 130
 
 

@@ -1,7 +1,9 @@
-"""``fingerprint`` and ``verify``: the commands that never touch the network.
+"""``fingerprint`` and ``verify``: the commands that never talk to keysvc.
 
 Neither imports `keysvc.client` nor grpc, so neither can open a channel: a
-customer verifies a key with the service stopped, unreachable or gone.
+customer verifies a key with the service stopped, unreachable or gone. The one
+network access is ``verify --status`` (or ``--status-list URL``): an HTTP GET
+of the key's Status List Token, with the standard library (`status_check`).
 """
 
 from __future__ import annotations
@@ -22,10 +24,27 @@ from keysvc.migrate.key_file import KeyFileError, read_jwks, read_key
 from keysvc.migrate.offline_check import CheckResult, check_license_key
 from keysvc.migrate.output import Output, labelled
 from keysvc.migrate.runtime import Runtime
-from signing import InvalidFingerprint, InvalidJwks, LicenseVerifier, normalise_fingerprint
+from keysvc.migrate.status_check import StatusCheck
+from keysvc.migrate.status_report import (
+    OUTCOME_FAILURES,
+    checked_status,
+    not_checked_hint,
+    status_lines,
+    status_verdict,
+)
+from keysvc.migrate.wording import in_jst
+from signing import (
+    InvalidFingerprint,
+    InvalidJwks,
+    LicenseVerifier,
+    StatusOutcome,
+    VerifiedLicense,
+    normalise_fingerprint,
+)
 
 __all__ = [
     "OFFLINE_LIMITS",
+    "STATUS_CHECKED",
     "Fingerprint",
     "check_fields",
     "check_lines",
@@ -41,6 +60,12 @@ OFFLINE_LIMITS: Final = (
     "checked offline: the format, the signature and the server fingerprint. Whether the "
     "license was since superseded by a re-issue or revoked only keysvc knows; the product "
     "learns it when support tells it, not from the key."
+)
+
+STATUS_CHECKED: Final = (
+    "checked: the format, the signature, the server fingerprint, and the key's entry in "
+    "its status list as signed at the time shown (list issued). A change since then shows "
+    "in the next list."
 )
 
 _SOURCE_WIDTH = 15
@@ -213,7 +238,12 @@ def read_key_file(path: Path) -> str:
 
 
 def run_verify(args: argparse.Namespace, runtime: Runtime, output: Output) -> None:
-    """Check a key file with a JWKS file and a fingerprint, offline; explain any failure."""
+    """Check a key file with a JWKS file and a fingerprint, offline; explain any failure.
+
+    With ``--status`` or ``--status-list`` the key's status is checked too,
+    against its Status List Token signed by the same published keys, and the
+    verdict on it leads the output (`status_report`).
+    """
     key_text = read_key_file(args.key_file)
     verifier = read_verifier(args.jwks)
     fingerprint = None
@@ -235,4 +265,64 @@ def run_verify(args: argparse.Namespace, runtime: Runtime, output: Output) -> No
             lines=["invalid", *lines],
         )
     verdict = "genuine" if fingerprint is None else "genuine, and issued for this fingerprint"
-    output.result(fields, [f"valid: {verdict}", *lines, f"note: {OFFLINE_LIMITS}"])
+    assert result.license is not None, "a valid result holds its license (CheckResult)"
+    if not (args.status or args.status_list is not None):
+        hint = not_checked_hint(result.license)
+        note = [f"note: {OFFLINE_LIMITS}", *([] if hint is None else [hint])]
+        output.result(fields, [f"valid: {verdict}", *lines, *note])
+        return
+    _verify_status(
+        args,
+        runtime,
+        output,
+        verifier=verifier,
+        license=result.license,
+        fields=fields,
+        lines=[*labelled([("key", verdict)]), *lines],
+    )
+
+
+def _verify_status(
+    args: argparse.Namespace,
+    runtime: Runtime,
+    output: Output,
+    *,
+    verifier: LicenseVerifier,
+    license: VerifiedLicense,
+    fields: dict[str, object],
+    lines: list[str],
+) -> None:
+    """Check the status of the genuine key; its verdict leads the lines printed."""
+    check = checked_status(license, verifier, args.status_list, now=runtime.now())
+    if check.reference is None and args.status_list is not None:
+        output.warn(f"{args.status_list} was not read: the key names no status list")
+    fields["status"] = check.fields()
+    shown = [status_verdict(check, args.lang), *lines, *status_lines(check)]
+    failure = OUTCOME_FAILURES.get(check.outcome)
+    if failure is None:
+        # VALID, or NO_STATUS: then the offline limits hold as they always did.
+        note = STATUS_CHECKED if check.outcome is StatusOutcome.VALID else OFFLINE_LIMITS
+        fields["offline_limits"] = note
+        output.result(fields, [*shown, f"note: {note}"])
+        return
+    raise Failure(
+        failure.exit_code,
+        failure.reason,
+        _status_message(check),
+        hint=failure.hint,
+        result=fields,
+        lines=shown,
+    )
+
+
+def _status_message(check: StatusCheck) -> str:
+    """The error line of an outcome that fails: what the list says, and which list."""
+    if check.reference is None or check.status_list is None:
+        return check.outcome.value  # not reached: every failing outcome comes from a list
+    if check.outcome is StatusOutcome.STALE:
+        expired = datetime.fromtimestamp(check.status_list.expires_at, UTC)
+        return (
+            f"the status list {check.reference.uri} expired at "
+            f"{in_jst('exp', expired):%Y-%m-%d %H:%M:%S} JST"
+        )
+    return f"entry {check.reference.index} of {check.reference.uri} says {check.outcome.value}"

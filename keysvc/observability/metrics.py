@@ -303,6 +303,12 @@ class BacklogCollector(Collector):
             "License e-mails given up on after their last attempt (FAILED).",
             backlog.failed_mails,
         )
+        yield _gauge(
+            "keysvc_replacements_waiting",
+            "Replacement keys of a withdrawn signing key's licenses not yet released "
+            "(PENDING or HELD REPLACEMENT requests).",
+            backlog.waiting_replacements,
+        )
 
     def _read(self, now: datetime) -> Backlog | None:
         try:

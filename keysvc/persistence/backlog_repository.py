@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from keysvc.domain.lifecycle import KeyRequestState
+from keysvc.domain.lifecycle import OPEN_STATES, KeyRequestKind, KeyRequestState
 from keysvc.persistence.schema import key_requests, mail_outbox
 
 
@@ -34,6 +34,8 @@ class Backlog:
     oldest_queued_at: datetime | None
     # E-mails given up on after their last attempt.
     failed_mails: int
+    # Replacement keys of a withdrawn signing key's licenses not yet released.
+    waiting_replacements: int = 0
 
 
 def read_backlog(connection: Connection, now: datetime) -> Backlog:
@@ -54,6 +56,12 @@ def read_backlog(connection: Connection, now: datetime) -> Backlog:
     failed = connection.execute(
         select(func.count()).where(mail_outbox.c.state == "FAILED")
     ).scalar_one()
+    replacements = connection.execute(
+        select(func.count()).where(
+            key_requests.c.kind == KeyRequestKind.REPLACEMENT,
+            key_requests.c.state.in_(OPEN_STATES),
+        )
+    ).scalar_one()
     return Backlog(
         overdue_requests=int(overdue),
         oldest_overdue_release_at=oldest_release,
@@ -61,4 +69,5 @@ def read_backlog(connection: Connection, now: datetime) -> Backlog:
         queued_mails=int(queued),
         oldest_queued_at=oldest_queued,
         failed_mails=int(failed),
+        waiting_replacements=int(replacements),
     )

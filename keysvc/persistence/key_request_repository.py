@@ -521,3 +521,64 @@ def set_supersede_times(connection: Connection, ends: Mapping[str, datetime]) ->
             [{"old": serial, "supersede_at": end} for serial, end in ends.items()],
         )
         mark_changed(connection, ends.keys())
+
+
+@dataclass(frozen=True, slots=True)
+class SignedLicense:
+    """An ACTIVE license signed by a given key, with what its replacement needs."""
+
+    serial: str
+    contract_number: str
+    fingerprint_hash: str
+    contact_email: str
+
+
+def active_licenses_signed_by(connection: Connection, kid: str) -> list[SignedLicense]:
+    """The ACTIVE licenses whose key `kid` signed, with their contract's contact address,
+    by serial."""
+    query = (
+        select(
+            licenses.c.serial,
+            licenses.c.contract_number,
+            licenses.c.fingerprint_hash,
+            contracts.c.contact_email,
+        )
+        .join(contracts, contracts.c.contract_number == licenses.c.contract_number)
+        .where(licenses.c.kid == kid, licenses.c.status == LicenseStatus.ACTIVE)
+        .order_by(licenses.c.serial)
+    )
+    return [SignedLicense(*row) for row in connection.execute(query)]
+
+
+def replacement_progress(connection: Connection) -> dict[str, dict[KeyRequestState, int]]:
+    """How many REPLACEMENT requests each withdrawn key's licenses have, by state, by kid
+    of the license they replace."""
+    replaced = licenses.alias("replaced")
+    query = (
+        select(replaced.c.kid, key_requests.c.state, func.count())
+        .join(replaced, replaced.c.serial == key_requests.c.previous_license_serial)
+        .where(key_requests.c.kind == KeyRequestKind.REPLACEMENT)
+        .group_by(replaced.c.kid, key_requests.c.state)
+    )
+    progress: dict[str, dict[KeyRequestState, int]] = {}
+    for kid, state, count in connection.execute(query):
+        progress.setdefault(kid, {})[KeyRequestState(state)] = int(count)
+    return progress
+
+
+def retarget_open_requests(connection: Connection, successors: Mapping[str, str]) -> None:
+    """Points the requests still open (PENDING, HELD), replacements apart, that would
+    supersede a license just replaced at its successor instead (old serial -> new
+    serial): a re-issue asked for before a signing key's withdrawal moves the
+    replacement's key to the new server."""
+    if successors:
+        connection.execute(
+            update(key_requests)
+            .where(
+                key_requests.c.previous_license_serial == bindparam("old"),
+                key_requests.c.state.in_(OPEN_STATES),
+                key_requests.c.kind != KeyRequestKind.REPLACEMENT,
+            )
+            .values(previous_license_serial=bindparam("new")),
+            [{"old": old, "new": new} for old, new in successors.items()],
+        )

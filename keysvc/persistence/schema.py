@@ -111,6 +111,9 @@ signing_keys = Table(
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("retired_at", UtcDateTime),
+    # Withdrawn (a RETIRED key): out of the JWKS, every key it signed INVALID (migration 0010).
+    Column("withdrawn_at", UtcDateTime),
+    Column("withdraw_reason", Text),
     _one_of("state", SIGNING_KEY_STATES),
     Index(
         "uq_signing_keys_one_active",

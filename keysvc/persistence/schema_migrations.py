@@ -72,17 +72,37 @@ def upgrade_database(engine: Engine) -> None:
     concurrently: a second caller waits for the first and then finds nothing to do.
     """
     with _ALEMBIC_COMMAND_LOCK, engine.connect() as connection:
-        # SQLite: take the write lock before Alembic reads the current revision,
-        # so two upgrades cannot both see an empty database.
-        connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        with connection.begin():
-            if connection.dialect.name == "postgresql":
-                # Released at commit or rollback; the second caller then reads the
-                # revision the first one committed.
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY}
-                )
-            command.upgrade(_alembic_config(connection), "head")
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table others refer to by copying it, which its reference
+            # checks forbid; its documented procedure turns them off outside the
+            # transaction and checks every reference before the commit instead.
+            _sqlite_foreign_keys(connection, "OFF")
+        try:
+            # SQLite: take the write lock before Alembic reads the current revision,
+            # so two upgrades cannot both see an empty database.
+            connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+            with connection.begin():
+                if not sqlite:
+                    # Released at commit or rollback; the second caller then reads the
+                    # revision the first one committed.
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY}
+                    )
+                command.upgrade(_alembic_config(connection), "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the upgrade would break references: {broken[:5]}")
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, "ON")
+
+
+def _sqlite_foreign_keys(connection: Connection, state: str) -> None:
+    """Sets SQLite's reference checks on the connection, outside any transaction (the
+    pragma does nothing inside one, and SQLAlchemy would begin one for a statement)."""
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys = {state}")  # type: ignore[union-attr]
 
 
 def current_revision(engine: Engine) -> str | None:

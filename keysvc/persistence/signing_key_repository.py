@@ -23,9 +23,13 @@ _SELECT_ACTIVE_KID: Final = DriverStatement(
 )
 
 
-def list_signing_keys(connection: Connection) -> list[StoredSigningKey]:
-    """Every key, the active one first, then the retired ones newest first."""
-    rows = connection.execute(_SELECT_KEYS)
+def list_signing_keys(connection: Connection, *, withdrawn: bool = False) -> list[StoredSigningKey]:
+    """Every key that is not withdrawn (and with `withdrawn`, those too), the active one
+    first, then the others newest first. A withdrawn key is trusted by nothing: every
+    caller that verifies gets the keys without it."""
+    rows = connection.execute(
+        _SELECT_KEYS if withdrawn else _SELECT_KEYS.where(signing_keys.c.withdrawn_at.is_(None))
+    )
     return [
         StoredSigningKey(
             kid=row.kid,
@@ -34,9 +38,34 @@ def list_signing_keys(connection: Connection) -> list[StoredSigningKey]:
             active=row.state == SigningKeyState.ACTIVE,
             created_at=row.created_at,
             retired_at=row.retired_at,
+            withdrawn_at=row.withdrawn_at,
+            withdraw_reason=row.withdraw_reason,
         )
         for row in rows
     ]
+
+
+def withdraw_key(connection: Connection, kid: str, reason: str, now: datetime) -> None:
+    """Marks a retired key withdrawn, unless it is withdrawn already (the first reason stays)."""
+    connection.execute(
+        update(signing_keys)
+        .where(
+            signing_keys.c.kid == kid,
+            signing_keys.c.state == SigningKeyState.RETIRED,
+            signing_keys.c.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=now, withdraw_reason=reason)
+    )
+
+
+def is_withdrawn(connection: Connection, kid: str) -> bool:
+    """Whether `kid` names a withdrawn key."""
+    found = connection.execute(
+        select(signing_keys.c.kid).where(
+            signing_keys.c.kid == kid, signing_keys.c.withdrawn_at.is_not(None)
+        )
+    ).first()
+    return found is not None
 
 
 def active_kid(connection: Connection) -> str | None:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from keysvc.domain.lifecycle import LicenseStatus
 from keysvc.domain.status_entries import PublishedList, PublishedToken
-from keysvc.persistence.schema import licenses, status_lists
+from keysvc.persistence.schema import licenses, signing_keys, status_lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,7 @@ class EntryRow:
     index: int
     status: LicenseStatus
     supersede_at: datetime | None
+    signed_by_withdrawn_key: bool
 
 
 def open_list_for_update(connection: Connection, base_url: str) -> OpenList | None:
@@ -164,12 +165,35 @@ def next_supersede_at(connection: Connection, number: int, after: datetime) -> d
 
 def entry_rows(connection: Connection, number: int) -> list[EntryRow]:
     """The entries of list `number` whose value may not be VALID (the others are)."""
+    withdrawn = signing_keys.c.withdrawn_at.is_not(None)
     rows = connection.execute(
-        select(licenses.c.status_index, licenses.c.status, licenses.c.supersede_at).where(
-            licenses.c.status_list == number, licenses.c.status != LicenseStatus.ACTIVE
+        select(licenses.c.status_index, licenses.c.status, licenses.c.supersede_at, withdrawn)
+        .join(signing_keys, signing_keys.c.kid == licenses.c.kid)
+        .where(
+            licenses.c.status_list == number,
+            or_(licenses.c.status != LicenseStatus.ACTIVE, withdrawn),
         )
     )
-    return [EntryRow(index, LicenseStatus(status), at) for index, status, at in rows]
+    return [
+        EntryRow(index, LicenseStatus(status), at, bool(by_withdrawn))
+        for index, status, at, by_withdrawn in rows
+    ]
+
+
+def mark_signed_by_changed(connection: Connection, kid: str) -> None:
+    """Counts a change in every list holding an entry of a key signed by `kid` (its
+    withdrawal), in the withdrawal's transaction."""
+    connection.execute(
+        update(status_lists)
+        .where(
+            status_lists.c.number.in_(
+                select(licenses.c.status_list).where(
+                    licenses.c.kid == kid, licenses.c.status_list.is_not(None)
+                )
+            )
+        )
+        .values(revision=status_lists.c.revision + 1)
+    )
 
 
 def store_token(

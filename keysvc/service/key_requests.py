@@ -105,6 +105,8 @@ class Accepted:
 
     request: KeyRequestRecord
     license: LicenseRecord | None = None
+    # Until when the key it superseded keeps working, when released at once.
+    previous_supersede_at: datetime | None = None
 
 
 def submit_key_requests(
@@ -154,12 +156,33 @@ def submit_key_requests(
             for record in due
             if record.id in licenses
         }
+    superseded = get_licenses(
+        connection,
+        [
+            record.previous_license_serial
+            for record in released.values()
+            if record.previous_license_serial is not None
+        ],
+    )
     return [
         outcome
         if isinstance(outcome, KeysvcError)
-        else Accepted(released.get(outcome.id, outcome), licenses.get(outcome.id))
+        else Accepted(
+            released.get(outcome.id, outcome),
+            licenses.get(outcome.id),
+            _supersede_at(superseded, released.get(outcome.id)),
+        )
         for outcome in outcomes
     ]
+
+
+def _supersede_at(
+    superseded: dict[str, LicenseRecord], request: KeyRequestRecord | None
+) -> datetime | None:
+    """When the key a request released at once superseded stops working, if it did."""
+    if request is None or request.previous_license_serial is None:
+        return None
+    return superseded[request.previous_license_serial].supersede_at
 
 
 @dataclass(slots=True)

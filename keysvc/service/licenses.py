@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Connection
 
-from keysvc.domain.errors import FailedPrecondition, NotFound
+from keysvc.domain.errors import FailedPrecondition, KeysvcError, NotFound
 from keysvc.domain.lifecycle import LicenseStatus
 from keysvc.domain.records import LicenseRecord
 from keysvc.persistence.key_request_repository import end_overlap, get_license, revoke
-from keysvc.persistence.signing_key_repository import list_signing_keys
-from signing import LicenseKeyError, LicenseVerifier, VerifiedLicense
+from keysvc.persistence.signing_key_repository import is_withdrawn, list_signing_keys
+from signing import LicenseKeyError, LicenseVerifier, UnknownKeyId, VerifiedLicense
 
 
 def require_license(connection: Connection, serial: str) -> LicenseRecord:
@@ -56,9 +57,24 @@ class KeyVerification:
     """What a key proves: refused with `error`, or verified; then the license on
     record under its serial (None when there is none)."""
 
-    error: LicenseKeyError | None
+    error: LicenseKeyError | KeysvcError | None
     verified: VerifiedLicense | None
     license: LicenseRecord | None
+
+
+class SignedByWithdrawnKey(KeysvcError):
+    """The key was signed by a signing key since withdrawn: it no longer works, whatever
+    its signature (its license gets a replacement key, docs/signing-keys.md). Not one
+    of `signing`'s refusals: only the service knows what it withdrew."""
+
+    reason: ClassVar[str] = "LICENSE_KEY_SIGNING_KEY_WITHDRAWN"
+
+    def __init__(self, kid: str) -> None:
+        super().__init__(
+            f"license key signed with withdrawn key id {kid!r}: it no longer works; "
+            "a replacement key is sent to the contract's contact",
+            metadata={"kid": kid},
+        )
 
 
 def verify_license_key(
@@ -69,6 +85,10 @@ def verify_license_key(
     keys = list_signing_keys(connection)
     try:
         verified = LicenseVerifier(k.verifying_key for k in keys).verify(license_key, fingerprint)
+    except UnknownKeyId as error:
+        if is_withdrawn(connection, error.kid):
+            return KeyVerification(SignedByWithdrawnKey(error.kid), None, None)
+        return KeyVerification(error, None, None)
     except LicenseKeyError as error:
         return KeyVerification(error, None, None)
     return KeyVerification(None, verified, get_license(connection, verified.claims.serial))

@@ -38,6 +38,7 @@ from keysvc.persistence.key_request_repository import (
     last_generations,
     link_successors,
     mark_released,
+    retarget_open_requests,
     set_state,
     supersede,
 )
@@ -204,6 +205,18 @@ def release_batch(
     for late in (False, True):
         released = [p.request.id for p in plans if is_late(p.request.due_date, today) is late]
         mark_released(connection, released, released_at=now, late=late)
+    # A re-issue or seats change waiting for a license a replacement has just superseded
+    # moves to the replacement; a waiting replacement is not moved (it is rejected when
+    # its turn comes: what it would replace is gone).
+    retarget_open_requests(
+        connection,
+        {
+            plan.request.previous_license_serial: plan.license.serial
+            for plan in plans
+            if plan.request.kind == KeyRequestKind.REPLACEMENT
+            and plan.request.previous_license_serial is not None
+        },
+    )
     queue_mails(connection, {plan.request.id: plan.mail for plan in plans}, now)
     return [plan.license for plan in plans], refusals
 
@@ -402,6 +415,20 @@ def release_due(
     claimed = claim_due(connection, as_of, limit)
     released, refusals = release_batch(connection, claimed, releaser, now, contain_failures=True)
     for refusal in refusals:
+        if _replaced_meanwhile(refusal):
+            # Its license was superseded by a key the active signing key signed (a
+            # re-issue released first): there is nothing left to replace.
+            set_state(
+                connection,
+                refusal.request.id,
+                KeyRequestState.REJECTED,
+                reject_reason=REPLACED_MEANWHILE,
+            )
+            logger.info(
+                "a replacement found its license replaced already",
+                extra={"key_request_id": refusal.request.id},
+            )
+            continue
         set_state(
             connection, refusal.request.id, KeyRequestState.HELD, hold_reason=refusal.error.reason
         )
@@ -410,3 +437,17 @@ def release_due(
             extra={"key_request_id": refusal.request.id, "reason": refusal.error.reason},
         )
     return DueRelease(claimed=len(claimed), released=len(released))
+
+
+REPLACED_MEANWHILE = (
+    # Japanese is written with full-width parentheses.
+    "置き換え対象のライセンスは、既に有効ではありません（再発行または失効済み）。"  # noqa: RUF001
+    " / The license to replace is no longer active (re-issued or revoked meanwhile)."
+)
+
+
+def _replaced_meanwhile(refusal: Refusal) -> bool:
+    return (
+        refusal.request.kind == KeyRequestKind.REPLACEMENT
+        and refusal.error.reason == "PREVIOUS_LICENSE_NOT_ACTIVE"
+    )

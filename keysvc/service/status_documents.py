@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from keysvc.domain.status_entries import PublishedList
 from keysvc.persistence.database import read_transaction
+from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.persistence.status_list_repository import published_lists
 from keysvc.service.signing_keys import SigningKeys, jwks_json
 
@@ -54,9 +55,9 @@ class StatusDocuments:
     """Everything published about key status, read in one transaction.
 
     `lists` holds each published list's last token, by number; `jwks` is the
-    JWKS of every published signing key (active first); `keys_changed_at` is the
-    latest creation or retirement of one of them (None without keys): when the
-    JWKS last changed.
+    JWKS of every published signing key (active first, withdrawn ones left out);
+    `keys_changed_at` is the latest creation, retirement or withdrawal of a key
+    (None without keys): when the JWKS last changed.
     """
 
     lists: dict[int, PublishedList]
@@ -66,13 +67,17 @@ class StatusDocuments:
 
 def status_documents(connection: Connection) -> StatusDocuments:
     """The published tokens and the JWKS, as the caller's transaction sees them."""
-    keys = SigningKeys.published(connection)
-    changes = [key.created_at for key in keys] + [
-        key.retired_at for key in keys if key.retired_at is not None
+    # Withdrawn keys are not in the JWKS, but their withdrawal changed it.
+    every_key = list_signing_keys(connection, withdrawn=True)
+    changes = [
+        instant
+        for key in every_key
+        for instant in (key.created_at, key.retired_at, key.withdrawn_at)
+        if instant is not None
     ]
     return StatusDocuments(
         lists={published.number: published for published in published_lists(connection)},
-        jwks=jwks_json(keys),
+        jwks=jwks_json(SigningKeys.published(connection)),
         keys_changed_at=max(changes, default=None),
     )
 

@@ -104,5 +104,10 @@ def _read(connection: Connection, state: ListState, as_of: datetime) -> _Build:
     """The list's entry values at `as_of`, one byte each, from the snapshot."""
     values = bytearray(state.size)
     for row in entry_rows(connection, state.number):
-        values[row.index] = entry_value(row.status, row.supersede_at, at=as_of)
+        values[row.index] = entry_value(
+            row.status,
+            row.supersede_at,
+            signed_by_withdrawn_key=row.signed_by_withdrawn_key,
+            at=as_of,
+        )
     return _Build(state, values, as_of)

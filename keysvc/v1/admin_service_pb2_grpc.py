@@ -122,6 +122,16 @@ class AdminServiceStub:
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.RotateSigningKeyRequest.SerializeToString,
                 response_deserializer=keysvc_dot_v1_dot_resources__pb2.SigningKey.FromString,
                 _registered_method=True)
+        self.WithdrawSigningKey = channel.unary_unary(
+                '/keysvc.v1.AdminService/WithdrawSigningKey',
+                request_serializer=keysvc_dot_v1_dot_admin__service__pb2.WithdrawSigningKeyRequest.SerializeToString,
+                response_deserializer=keysvc_dot_v1_dot_resources__pb2.SigningKey.FromString,
+                _registered_method=True)
+        self.ListAllSigningKeys = channel.unary_unary(
+                '/keysvc.v1.AdminService/ListAllSigningKeys',
+                request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysRequest.SerializeToString,
+                response_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysResponse.FromString,
+                _registered_method=True)
         self.ListAuditEvents = channel.unary_unary(
                 '/keysvc.v1.AdminService/ListAuditEvents',
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListAuditEventsRequest.SerializeToString,
@@ -260,6 +270,24 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WithdrawSigningKey(self, request, context):
+        """Withdraws a retired signing key whose private part may have leaked (SPEC 5a,
+        docs/signing-keys.md): it leaves the published keys, every key it signed becomes
+        INVALID in the status lists, and each ACTIVE license it signed gets a replacement
+        key (a REPLACEMENT request, released by the scheduler and e-mailed). Refused for
+        the active key; withdrawing a withdrawn key changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAllSigningKeys(self, request, context):
+        """Every signing key, withdrawn ones included, with the replacements' progress.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListAuditEvents(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -375,6 +403,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RotateSigningKey,
                     request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.RotateSigningKeyRequest.FromString,
                     response_serializer=keysvc_dot_v1_dot_resources__pb2.SigningKey.SerializeToString,
+            ),
+            'WithdrawSigningKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.WithdrawSigningKey,
+                    request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.WithdrawSigningKeyRequest.FromString,
+                    response_serializer=keysvc_dot_v1_dot_resources__pb2.SigningKey.SerializeToString,
+            ),
+            'ListAllSigningKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAllSigningKeys,
+                    request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysRequest.FromString,
+                    response_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysResponse.SerializeToString,
             ),
             'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditEvents,
@@ -858,6 +896,60 @@ class AdminService:
             '/keysvc.v1.AdminService/RotateSigningKey',
             keysvc_dot_v1_dot_admin__service__pb2.RotateSigningKeyRequest.SerializeToString,
             keysvc_dot_v1_dot_resources__pb2.SigningKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WithdrawSigningKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/keysvc.v1.AdminService/WithdrawSigningKey',
+            keysvc_dot_v1_dot_admin__service__pb2.WithdrawSigningKeyRequest.SerializeToString,
+            keysvc_dot_v1_dot_resources__pb2.SigningKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAllSigningKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/keysvc.v1.AdminService/ListAllSigningKeys',
+            keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysRequest.SerializeToString,
+            keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,

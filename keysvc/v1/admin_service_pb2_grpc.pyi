@@ -63,6 +63,15 @@ class AdminServiceStub:
     """Returns the removed closure."""
     RotateSigningKey: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RotateSigningKeyRequest, _resources_pb2.SigningKey]
     """Makes a new active signing key; old public keys stay published."""
+    WithdrawSigningKey: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.WithdrawSigningKeyRequest, _resources_pb2.SigningKey]
+    """Withdraws a retired signing key whose private part may have leaked (SPEC 5a,
+    docs/signing-keys.md): it leaves the published keys, every key it signed becomes
+    INVALID in the status lists, and each ACTIVE license it signed gets a replacement
+    key (a REPLACEMENT request, released by the scheduler and e-mailed). Refused for
+    the active key; withdrawing a withdrawn key changes nothing.
+    """
+    ListAllSigningKeys: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAllSigningKeysRequest, _admin_service_pb2.ListAllSigningKeysResponse]
+    """Every signing key, withdrawn ones included, with the replacements' progress."""
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEventsRequest, _admin_service_pb2.ListAuditEventsResponse]
     ReleaseDue: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ReleaseDueRequest, _admin_service_pb2.ReleaseDueResponse]
     """Releases every approved request due at or before as_of, as the scheduler does."""
@@ -107,6 +116,15 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Returns the removed closure."""
     RotateSigningKey: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RotateSigningKeyRequest, _resources_pb2.SigningKey]  # type: ignore[assignment]
     """Makes a new active signing key; old public keys stay published."""
+    WithdrawSigningKey: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.WithdrawSigningKeyRequest, _resources_pb2.SigningKey]  # type: ignore[assignment]
+    """Withdraws a retired signing key whose private part may have leaked (SPEC 5a,
+    docs/signing-keys.md): it leaves the published keys, every key it signed becomes
+    INVALID in the status lists, and each ACTIVE license it signed gets a replacement
+    key (a REPLACEMENT request, released by the scheduler and e-mailed). Refused for
+    the active key; withdrawing a withdrawn key changes nothing.
+    """
+    ListAllSigningKeys: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAllSigningKeysRequest, _admin_service_pb2.ListAllSigningKeysResponse]  # type: ignore[assignment]
+    """Every signing key, withdrawn ones included, with the replacements' progress."""
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEventsRequest, _admin_service_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
     ReleaseDue: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ReleaseDueRequest, _admin_service_pb2.ReleaseDueResponse]  # type: ignore[assignment]
     """Releases every approved request due at or before as_of, as the scheduler does."""
@@ -250,6 +268,27 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.SigningKey, _abc.Awaitable[_resources_pb2.SigningKey]]:
         """Makes a new active signing key; old public keys stay published."""
+
+    @_abc_1.abstractmethod
+    def WithdrawSigningKey(
+        self,
+        request: _admin_service_pb2.WithdrawSigningKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.SigningKey, _abc.Awaitable[_resources_pb2.SigningKey]]:
+        """Withdraws a retired signing key whose private part may have leaked (SPEC 5a,
+        docs/signing-keys.md): it leaves the published keys, every key it signed becomes
+        INVALID in the status lists, and each ACTIVE license it signed gets a replacement
+        key (a REPLACEMENT request, released by the scheduler and e-mailed). Refused for
+        the active key; withdrawing a withdrawn key changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAllSigningKeys(
+        self,
+        request: _admin_service_pb2.ListAllSigningKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListAllSigningKeysResponse, _abc.Awaitable[_admin_service_pb2.ListAllSigningKeysResponse]]:
+        """Every signing key, withdrawn ones included, with the replacements' progress."""
 
     @_abc_1.abstractmethod
     def ListAuditEvents(

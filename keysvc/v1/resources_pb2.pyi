@@ -33,6 +33,10 @@ class _KeyRequestKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_KeyReq
     """A new key for a new server; the old license is superseded on release."""
     KEY_REQUEST_KIND_SEATS_CHANGE: _KeyRequestKind.ValueType  # 3
     """Additional licenses bought: same fingerprint, new seat count."""
+    KEY_REQUEST_KIND_REPLACEMENT: _KeyRequestKind.ValueType  # 4
+    """Made by keysvc when a signing key is withdrawn: the license's key signed again by
+    the active key (same fingerprint, next generation). Never submitted by a caller.
+    """
 
 class KeyRequestKind(_KeyRequestKind, metaclass=_KeyRequestKindEnumTypeWrapper):
     """What a key request asks for."""
@@ -44,6 +48,10 @@ KEY_REQUEST_KIND_REISSUE: KeyRequestKind.ValueType  # 2
 """A new key for a new server; the old license is superseded on release."""
 KEY_REQUEST_KIND_SEATS_CHANGE: KeyRequestKind.ValueType  # 3
 """Additional licenses bought: same fingerprint, new seat count."""
+KEY_REQUEST_KIND_REPLACEMENT: KeyRequestKind.ValueType  # 4
+"""Made by keysvc when a signing key is withdrawn: the license's key signed again by
+the active key (same fingerprint, next generation). Never submitted by a caller.
+"""
 Global___KeyRequestKind: _TypeAlias = KeyRequestKind  # noqa: Y015
 
 class _KeyRequestState:
@@ -139,6 +147,10 @@ class _SigningKeyStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Signi
     """Signs new licenses. Exactly one key is active."""
     SIGNING_KEY_STATE_RETIRED: _SigningKeyState.ValueType  # 2
     """No longer signs; its public key stays published so old keys verify."""
+    SIGNING_KEY_STATE_WITHDRAWN: _SigningKeyState.ValueType  # 3
+    """Withdrawn (its private part may have leaked): no longer published, and every key
+    it signed is INVALID in the status lists; ACTIVE licenses get replacement keys.
+    """
 
 class SigningKeyState(_SigningKeyState, metaclass=_SigningKeyStateEnumTypeWrapper):
     """The state of a signing key."""
@@ -148,6 +160,10 @@ SIGNING_KEY_STATE_ACTIVE: SigningKeyState.ValueType  # 1
 """Signs new licenses. Exactly one key is active."""
 SIGNING_KEY_STATE_RETIRED: SigningKeyState.ValueType  # 2
 """No longer signs; its public key stays published so old keys verify."""
+SIGNING_KEY_STATE_WITHDRAWN: SigningKeyState.ValueType  # 3
+"""Withdrawn (its private part may have leaked): no longer published, and every key
+it signed is INVALID in the status lists; ACTIVE licenses get replacement keys.
+"""
 Global___SigningKeyState: _TypeAlias = SigningKeyState  # noqa: Y015
 
 @_typing.final
@@ -445,14 +461,28 @@ class SigningKey(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     RETIRE_TIME_FIELD_NUMBER: _builtins.int
     PUBLIC_JWK_JSON_FIELD_NUMBER: _builtins.int
+    WITHDRAW_TIME_FIELD_NUMBER: _builtins.int
+    WITHDRAW_REASON_FIELD_NUMBER: _builtins.int
+    REPLACEMENTS_TOTAL_FIELD_NUMBER: _builtins.int
+    REPLACEMENTS_RELEASED_FIELD_NUMBER: _builtins.int
     kid: _builtins.str
     state: Global___SigningKeyState.ValueType
     public_jwk_json: _builtins.str
     """The public key as a JWK (kty OKP, crv Ed25519)."""
+    withdraw_reason: _builtins.str
+    replacements_total: _builtins.int
+    """The replacement keys of the licenses it signed (WITHDRAWN only): how many there are,
+    and how many are released already.
+    """
+    replacements_released: _builtins.int
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def retire_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def withdraw_time(self) -> _timestamp_pb2.Timestamp:
+        """When and why it was withdrawn (WITHDRAWN only)."""
+
     def __init__(
         self,
         *,
@@ -461,10 +491,14 @@ class SigningKey(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         retire_time: _timestamp_pb2.Timestamp | None = ...,
         public_jwk_json: _builtins.str = ...,
+        withdraw_time: _timestamp_pb2.Timestamp | None = ...,
+        withdraw_reason: _builtins.str = ...,
+        replacements_total: _builtins.int = ...,
+        replacements_released: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "retire_time", b"retire_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "retire_time", b"retire_time", "withdraw_time", b"withdraw_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "kid", b"kid", "public_jwk_json", b"public_jwk_json", "retire_time", b"retire_time", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "kid", b"kid", "public_jwk_json", b"public_jwk_json", "replacements_released", b"replacements_released", "replacements_total", b"replacements_total", "retire_time", b"retire_time", "state", b"state", "withdraw_reason", b"withdraw_reason", "withdraw_time", b"withdraw_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

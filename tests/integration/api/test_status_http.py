@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release
+from keysvc.service.signing_key_withdrawal import withdraw_signing_key
 from keysvc.service.signing_keys import SigningKeys
 from keysvc.service.status_documents import read_status_documents
 from keysvc.service.status_publication import StatusPublisher
@@ -42,6 +44,7 @@ from scheduler.clock import FixedClock
 from signing import LicenseVerifier, StatusOutcome, check_status, parse_status_list_token
 
 SITE = Principal("site0000site0000", Role.SITE)
+ADMIN = Principal("admin000admin000", Role.ADMIN)
 # Monday 2026-12-07, 10:00 JST: a business morning, so an INITIAL request is due at once.
 MONDAY = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 BASE = "https://status.example.jp/keysvc"
@@ -305,3 +308,27 @@ def test_a_sqlite_file_that_cannot_be_opened_answers_503_with_retry_after(tmp_pa
         _assert_unavailable(engine, clock)
     finally:
         engine.dispose()
+
+
+def test_a_withdrawn_key_leaves_the_served_jwks_and_moves_its_last_modified(
+    engine, clock, published
+):
+    signing_keys = SigningKeys(engine, b"test passphrase", clock)
+    with listening(engine, clock, cache_seconds=0) as address:
+        _, before, first = fetch(address, "/.well-known/jwks.json")
+        (old_kid,) = [key["kid"] for key in json.loads(first)["keys"]]
+        clock.advance(timedelta(hours=1))
+        with engine.begin() as connection:
+            signing_keys.rotate(connection)
+        rotated = fetch(address, "/.well-known/jwks.json")
+        clock.advance(timedelta(hours=1))
+        with engine.begin() as connection:
+            withdraw_signing_key(connection, old_kid, "leaked", ADMIN, clock.now())
+        status, after, body = fetch(
+            address, "/.well-known/jwks.json", If_Modified_Since=rotated[1]["Last-Modified"]
+        )
+    assert len(json.loads(rotated[2])["keys"]) == 2
+    assert status == 200  # changed since the rotation: not 304
+    assert old_kid not in {key["kid"] for key in json.loads(body)["keys"]}
+    assert after["Last-Modified"] == "Mon, 07 Dec 2026 03:00:00 GMT"
+    assert len({before["ETag"], rotated[1]["ETag"], after["ETag"]}) == 3

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Index, MetaData, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 
 from keysvc.persistence.audit_repository import NewAuditEvent, add_events
 from keysvc.persistence.contract_repository import next_contract_sequence
@@ -36,7 +37,7 @@ from keysvc.service.audit import verify_audit_log
 from . import rows
 
 # The newest migration file; a new one updates this line.
-LATEST = "0009"
+LATEST = "0010"
 
 SEEDED_PRODUCTS = [
     ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
@@ -321,5 +322,40 @@ def test_0009_downgrades_to_0008(empty_engine):
     columns = {column["name"] for column in inspect(empty_engine).get_columns("licenses")}
     assert not {"status_list", "status_index"} & columns
     assert "status_lists" not in inspect(empty_engine).get_table_names()
+    upgrade_database(empty_engine)
+    assert _differences(empty_engine, metadata) == []
+
+
+def test_0010_lets_key_requests_be_replacements_and_keeps_every_reference(empty_engine):
+    with empty_engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0009")
+        rows.insert_contract_with_key(connection)
+        rows.insert_license(connection, "L-1", "R-1", generation=1)
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            key_requests.insert(),
+            rows.key_request("R-2", kind="REPLACEMENT", previous_license_serial="L-1"),
+        )
+        kinds = connection.execute(
+            select(key_requests.c.id, key_requests.c.kind).order_by(key_requests.c.id)
+        ).all()
+    assert kinds == [("R-1", "INITIAL"), ("R-2", "REPLACEMENT")]
+    with pytest.raises(IntegrityError), empty_engine.begin() as connection:
+        connection.execute(key_requests.insert(), rows.key_request("R-3", kind="OTHER"))
+    # References are checked again after the upgrade.
+    with pytest.raises(IntegrityError), empty_engine.begin() as connection:
+        connection.execute(
+            key_requests.insert(), rows.key_request("R-4", previous_license_serial="L-404")
+        )
+    assert _differences(empty_engine, metadata) == []
+
+
+def test_0010_downgrades_to_0009(empty_engine):
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0009")
+    columns = {column["name"] for column in inspect(empty_engine).get_columns("signing_keys")}
+    assert not {"withdrawn_at", "withdraw_reason"} & columns
     upgrade_database(empty_engine)
     assert _differences(empty_engine, metadata) == []

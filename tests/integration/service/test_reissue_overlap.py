@@ -20,7 +20,13 @@ from keysvc.persistence.schema import mail_outbox
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.closure_changes import create_closure, delete_closure, reschedule_waiting
 from keysvc.service.contracts import NewContract, add_seats, create_contract
-from keysvc.service.key_requests import Submission, submit_key_request, view_key_request
+from keysvc.service.key_requests import (
+    Submission,
+    Submitted,
+    submit_key_request,
+    submit_key_requests,
+    view_key_request,
+)
 from keysvc.service.licenses import end_reissue_overlap, revoke_license
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release
@@ -201,3 +207,38 @@ def test_only_a_superseded_license_has_an_overlap_to_end(connection):
 def test_an_unknown_license_is_not_found(connection):
     with pytest.raises(NotFound):
         end_reissue_overlap(connection, "L-NONE", "why", MONDAY)
+
+
+def test_a_reissue_released_at_once_answers_until_when_the_old_key_works(connection):
+    contract = _contract(connection, "neo-backup")
+    _, first = _release(connection, contract, "INITIAL", MONDAY - timedelta(days=7))
+    submission = Submission(
+        contract.contract_number,
+        "REISSUE",
+        fingerprint="fp1:server-b",
+        contact_email="",
+        previous_license_serial=first.serial,
+        previous_key="",
+    )
+    (accepted,) = submit_key_requests(
+        connection, [Submitted(submission, SITE)], MONDAY, CALENDAR, lambda: RELEASER
+    )
+    assert accepted.license is not None
+    assert accepted.previous_supersede_at == OVERLAP_END
+
+
+def test_an_initial_request_released_at_once_supersedes_nothing(connection):
+    contract = _contract(connection, "neo-backup")
+    submission = Submission(
+        contract.contract_number,
+        "INITIAL",
+        fingerprint="fp1:server-a",
+        contact_email="",
+        previous_license_serial="",
+        previous_key="",
+    )
+    (accepted,) = submit_key_requests(
+        connection, [Submitted(submission, SITE)], MONDAY, CALENDAR, lambda: RELEASER
+    )
+    assert accepted.license is not None
+    assert accepted.previous_supersede_at is None

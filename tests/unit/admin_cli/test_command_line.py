@@ -23,7 +23,7 @@ COMMANDS = {
     "requests": {"list", "show", "submit", "approve", "reject", "issue-now", "release-due"},
     "licenses": {"show", "list", "revoke", "end-overlap", "verify"},
     "closures": {"add", "list", "remove", "calendar"},
-    "keys": {"list", "rotate", "export-jwks"},
+    "keys": {"list", "rotate", "withdraw", "export-jwks"},
     "audit": {"list"},
     "tokens": {"list", "revoke"},
 }

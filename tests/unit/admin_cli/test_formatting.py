@@ -52,7 +52,7 @@ def test_enum_values_lose_their_type_prefix_both_ways() -> None:
     assert enum_label(STATE, resources_pb2.KEY_REQUEST_STATE_HELD) == "HELD"
     assert enum_label(STATE, 0) == UNSET
     assert enum_label(STATE, 99) == "99"  # a newer server's value is shown, not hidden
-    assert enum_choices(KIND) == ["initial", "reissue", "seats-change"]
+    assert enum_choices(KIND) == ["initial", "reissue", "seats-change", "replacement"]
     for choice in enum_choices(KIND):
         label = enum_label(KIND, enum_number(KIND, choice))
         assert label.lower().replace("_", "-") == choice

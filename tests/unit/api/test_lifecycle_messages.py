@@ -10,10 +10,18 @@ from keysvc.domain.lifecycle import KeyRequestKind, KeyRequestState, LicenseStat
 from keysvc.v1 import resources_pb2
 
 
-@pytest.mark.parametrize("kind", list(KeyRequestKind))
-def test_every_kind_maps_from_its_proto_value(kind):
+@pytest.mark.parametrize(
+    "kind", [kind for kind in KeyRequestKind if kind is not KeyRequestKind.REPLACEMENT]
+)
+def test_every_kind_a_caller_may_ask_maps_from_its_proto_value(kind):
     value = resources_pb2.KeyRequestKind.Value(f"KEY_REQUEST_KIND_{kind}")
     assert messages.key_request_kind(value) is kind
+
+
+def test_a_replacement_is_never_asked_by_a_caller():
+    with pytest.raises(InvalidArgument) as refused:
+        messages.key_request_kind(resources_pb2.KEY_REQUEST_KIND_REPLACEMENT)
+    assert refused.value.metadata["field"] == "kind"
 
 
 @pytest.mark.parametrize("value", [resources_pb2.KEY_REQUEST_KIND_UNSPECIFIED, 99])

@@ -73,7 +73,7 @@ def test_late_means_released_after_the_due_date(released_on, late):
 @pytest.mark.parametrize(
     ("enum", "stored"),
     [
-        (KeyRequestKind, ["INITIAL", "REISSUE", "SEATS_CHANGE"]),
+        (KeyRequestKind, ["INITIAL", "REISSUE", "SEATS_CHANGE", "REPLACEMENT"]),
         (KeyRequestState, ["PENDING", "HELD", "RELEASED", "REJECTED"]),
         (LicenseStatus, ["ACTIVE", "SUPERSEDED", "REVOKED"]),
         (SigningKeyState, ["ACTIVE", "RETIRED"]),

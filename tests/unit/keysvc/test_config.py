@@ -119,48 +119,6 @@ def test_a_malformed_metrics_address_is_refused_naming_it(listen: str) -> None:
         Settings.from_environment({"KEYSVC_METRICS_LISTEN": listen})
 
 
-def test_keys_carry_no_status_without_a_listener_or_a_base_url() -> None:
-    settings = Settings.from_environment({})
-    assert (settings.status_listen, settings.status_uri_base()) == (None, None)
-
-
-def test_the_status_base_defaults_to_the_listener_s_address() -> None:
-    settings = Settings.from_environment({"KEYSVC_STATUS_LISTEN": "127.0.0.1:8470"})
-    assert settings.status_uri_base() == "http://127.0.0.1:8470"
-
-
-def test_the_status_listen_address_on_the_command_line_wins() -> None:
-    settings = Settings.from_environment(
-        {"KEYSVC_STATUS_LISTEN": "127.0.0.1:8470"}, status_listen="127.0.0.1:8471"
-    )
-    assert settings.status_uri_base() == "http://127.0.0.1:8471"
-
-
-def test_a_status_base_url_wins_over_the_listener_s_address() -> None:
-    settings = Settings.from_environment(
-        {
-            "KEYSVC_STATUS_LISTEN": "0.0.0.0:8470",
-            "KEYSVC_STATUS_BASE_URL": "https://status.example.jp/keysvc/",
-        }
-    )
-    assert settings.status_uri_base() == "https://status.example.jp/keysvc"
-
-
-@pytest.mark.parametrize(
-    ("listen", "message"),
-    [
-        ("0.0.0.0:8470", "every interface"),
-        ("[::]:8470", "every interface"),
-        ("127.0.0.1:0", "port"),
-    ],
-)
-def test_a_status_listener_no_key_could_name_needs_a_base_url(listen: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        Settings.from_environment({"KEYSVC_STATUS_LISTEN": listen})
-    base = {"KEYSVC_STATUS_BASE_URL": "https://status.example.jp"}
-    assert Settings.from_environment({"KEYSVC_STATUS_LISTEN": listen} | base).status_uri_base()
-
-
 def test_remembered_calls_are_kept_90_days_unless_configured() -> None:
     assert Settings.from_environment({}).idempotency_retention_days == 90
     env = {"KEYSVC_IDEMPOTENCY_RETENTION_DAYS": "7"}
@@ -237,3 +195,67 @@ def test_calls_in_flight_are_limited_to_16_unless_configured() -> None:
 def test_a_limit_of_calls_in_flight_out_of_range_is_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="KEYSVC_MAX_CALLS_IN_FLIGHT"):
         Settings.from_environment({"KEYSVC_MAX_CALLS_IN_FLIGHT": value})
+
+
+def test_without_a_status_listener_or_base_keys_carry_no_status():
+    assert Settings.from_environment({}).status_uri_base() is None
+
+
+def test_the_status_base_defaults_to_the_listeners_address():
+    settings = Settings.from_environment({"KEYSVC_STATUS_LISTEN": "127.0.0.1:8080"})
+    assert settings.status_listen == "127.0.0.1:8080"
+    assert settings.status_uri_base() == "http://127.0.0.1:8080"
+
+
+def test_the_status_listen_flag_wins_over_the_variable():
+    settings = Settings.from_environment(
+        {"KEYSVC_STATUS_LISTEN": "127.0.0.1:8080"}, status_listen="127.0.0.1:8081"
+    )
+    assert settings.status_uri_base() == "http://127.0.0.1:8081"
+
+
+def test_the_status_base_url_wins_over_the_listener_and_loses_its_final_slash():
+    settings = Settings.from_environment(
+        {
+            "KEYSVC_STATUS_LISTEN": "0.0.0.0:8080",
+            "KEYSVC_STATUS_BASE_URL": "https://status.example.jp/keysvc/",
+        }
+    )
+    assert settings.status_uri_base() == "https://status.example.jp/keysvc"
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:8080", "[::]:8080"])
+def test_a_status_listener_on_every_interface_needs_a_base_url(listen):
+    with pytest.raises(ConfigError, match="KEYSVC_STATUS_BASE_URL"):
+        Settings.from_environment({"KEYSVC_STATUS_LISTEN": listen})
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "ftp://status.example.jp",
+        "status.example.jp",
+        "https://",
+        "https://status.example.jp/?list=1",
+        "https://status.example.jp/#lists",
+        "https://user@status.example.jp",
+        "https://status.example.jp/" + "x" * 3000,
+    ],
+)
+def test_a_status_base_no_key_could_carry_is_refused(base):
+    with pytest.raises(ConfigError, match="KEYSVC_STATUS_BASE_URL"):
+        Settings.from_environment({"KEYSVC_STATUS_BASE_URL": base})
+
+
+def test_a_malformed_status_listen_address_is_refused():
+    with pytest.raises(ConfigError, match="KEYSVC_STATUS_LISTEN must be HOST:PORT"):
+        Settings.from_environment({"KEYSVC_STATUS_LISTEN": "8080"})
+
+
+def test_a_status_listener_on_a_free_port_needs_a_base_url():
+    with pytest.raises(ConfigError, match="picks a free port"):
+        Settings.from_environment({"KEYSVC_STATUS_LISTEN": "127.0.0.1:0"})
+    settings = Settings.from_environment(
+        {"KEYSVC_STATUS_LISTEN": "127.0.0.1:0", "KEYSVC_STATUS_BASE_URL": "https://s.example.jp"}
+    )
+    assert settings.status_uri_base() == "https://s.example.jp"

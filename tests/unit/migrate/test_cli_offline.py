@@ -302,7 +302,7 @@ def run_blocked(
     )
 
 
-def test_help_and_verify_need_neither_sqlalchemy_nor_grpc(
+def test_help_verify_and_status_need_neither_sqlalchemy_nor_grpc(
     tmp_path: Path, license_key: str, jwks_file: Path, this_server: str
 ) -> None:
     # grpc blocked too: verify cannot open a channel if it cannot even load the library.
@@ -318,6 +318,12 @@ def test_help_and_verify_need_neither_sqlalchemy_nor_grpc(
     assert verified.stdout.startswith("valid:")
     fingerprint = run_blocked(blocked, "fingerprint")
     assert fingerprint.returncode == 0, fingerprint.stderr
+    # status too: this key names no status list, so it stops before any fetch, having
+    # loaded all its modules.
+    args = ["status", "--key-file", str(key_file), "--jwks", str(jwks_file)]
+    status = run_blocked(blocked, *args, "--output", str(tmp_path / "list.jwt"))
+    assert status.returncode == 2, status.stderr
+    assert "error: NO_STATUS_LIST" in status.stderr
 
 
 def test_networked_commands_need_no_sqlalchemy_either() -> None:

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "keysvc.migrate.fingerprint",
     "keysvc.migrate.offline_check",
+    "keysvc.migrate.status_check",
     "keysvc.migrate.wording",
 ]
 
