@@ -14,9 +14,11 @@ DATA_DIR ?= var
 
 .PHONY: run test demo setup lint gen bench mutate lock clean
 
-# keysvc makes the data folder itself, owner-only (docs/persistence.md).
+# keysvc makes the data folder itself, owner-only (docs/persistence.md). The status
+# lists are served on 127.0.0.1:50052, the address the development keys carry
+# (docs/status-lists.md).
 run: setup
-	$(BIN)/keysvc serve --data-dir $(DATA_DIR)
+	$(BIN)/keysvc serve --data-dir $(DATA_DIR) --status-listen 127.0.0.1:50052
 
 test: setup lint
 	$(BIN)/pytest

@@ -5,8 +5,10 @@ on the embedded default (SQLite, development signing key, Maildir) in a demo
 folder of its own, then walks through what happens to customers: two orders
 become contracts with their support periods, each contract's first key is
 issued for its customer's server, the neo-backup customer moves to a new
-server with `keysvc-migrate`, the old key is reported superseded, and the
-e-mail the customer would have received is shown. The server is stopped at
+server with `keysvc-migrate`, the old key keeps working through the re-issue's
+overlap and is then superseded — which the old server learns offline, from the
+status list the server publishes — and the e-mail the customer would have
+received is shown. The server is stopped at
 the end, also on failure or Ctrl-C.
 
 Every step runs the installed console scripts (`keysvc`, `keysvc-migrate`, next
@@ -23,6 +25,7 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -56,6 +59,8 @@ CUSTOMER_EMAIL = "it@example.co.jp"
 START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 60.0
 RELEASED = "KEY_REQUEST_STATE_RELEASED"
+# keysvc-migrate's exit code for a key its status list says no longer works.
+_NOT_VALID_EXIT = 6
 
 
 class DemoFailed(Exception):
@@ -192,7 +197,10 @@ class Demo:
     def start_server(self) -> str:
         """Starts `keysvc serve` on a free port; returns the address its "serving" line names."""
         log_path = self.folder / "server.log"
+        # The status lists' address is written into every key: a port of its own, named.
+        status = f"127.0.0.1:{_free_port()}"
         args = [self.keysvc, "serve", "--data-dir", shown(self.folder), "--listen", "127.0.0.1:0"]
+        args += ["--status-listen", status]
         print(f"$ {shlex.join(args)} 2> {shown(log_path)} &", flush=True)
         with log_path.open("wb") as log:
             # A session of its own: Ctrl-C reaches the demo alone, which then stops the
@@ -293,6 +301,13 @@ class Demo:
                 raise DemoFailed(f"key request {request_id} was not released within 30 s")
             time.sleep(0.5)
         return False
+
+
+def _free_port() -> int:
+    """A port free on the loopback interface now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _log_record(line: str) -> dict[str, Any]:
@@ -463,28 +478,69 @@ def move(demo: Demo, number: str, old_key: Path) -> tuple[str, Path]:
 
 
 def superseded(demo: Demo, number: str, old_key: Path, jwks: Path) -> None:
-    """Step 5: keysvc reports the old key SUPERSEDED, which offline checks cannot know."""
-    demo.heading(5, "旧キーは置き換え済み", "The old key is superseded")
+    """Step 5: the old key works during the re-issue's overlap, then is SUPERSEDED, and the
+    old server learns it offline from the status list."""
+    demo.heading(
+        5, "旧キーは移行期間の後に置き換え済み", "The old key, superseded after the overlap"
+    )
     demo.say(
-        "サポートが旧キーを確認すると、SUPERSEDED (置き換え済み) と報告されます。",
-        "Support checks the old key with keysvc: it is reported SUPERSEDED.",
+        "サポートが旧キーを確認すると、SUPERSEDED (置き換え済み) ですが、移行期間中は"
+        "引き続き使えると報告されます。",
+        "Support checks the old key with keysvc: SUPERSEDED, yet working until the re-issue's"
+        " overlap ends.",
     )
     demo.run(demo.admin("licenses", "verify", shown(old_key)))
-    status = demo.admin_json("licenses", "verify", shown(old_key))["license_status"]
-    if status != "LICENSE_STATUS_SUPERSEDED":
-        raise DemoFailed(f"the old key is {status}, not SUPERSEDED")
+    verified = demo.admin_json("licenses", "verify", shown(old_key))
+    if verified["license_status"] != "LICENSE_STATUS_SUPERSEDED":
+        raise DemoFailed(f"the old key is {verified['license_status']}, not SUPERSEDED")
+    serial = str(verified["license_serial"])
     demo.run(demo.admin("licenses", "list", "--contract", number))
+    check = [
+        demo.migrate, "verify", "--key-file", shown(old_key), "--jwks", shown(jwks),
+        "--fingerprint", OLD_FINGERPRINT,
+    ]  # fmt: skip
     demo.say(
-        "オフラインでは旧キーは旧サーバー向けに今も正当です。"
-        "状態を知っているのは keysvc だけです。",
-        "Offline, the old key still verifies for the old server: only keysvc knows its status.",
+        "旧サーバーの製品は、キーに記載された失効リスト (status list) で状態を確かめます。"
+        "移行期間中なので有効 (VALID) です。",
+        "The old server's product checks the key's entry in the status list named in the key:"
+        " VALID, as the overlap has not ended.",
     )
+    _wait_for_status(demo, check, exit_code=0)
+    demo.run([*check, "--status"])
+    demo.say(
+        "旧サーバーの停止を確認したサポートが、移行期間を今すぐ終了します (記録に残ります)。",
+        "Support, having seen the old server shut down, ends the overlap now (audited).",
+    )
+    demo.run(demo.admin("licenses", "end-overlap", serial, "--reason", "旧サーバーの停止を確認"))
+    saved = demo.folder / "old-server" / "status-list.jwt"
+    demo.say(
+        "数秒で失効リストが更新されます。ネットワークのある端末でリストを保存し、"
+        "旧サーバーへ持ち込めば、ネットワークなしでも置き換え済みとわかります。",
+        "The list is published again within seconds. Saved where there is a network and"
+        " carried to the old server, it tells the product offline that the key is superseded.",
+    )
+    _wait_for_status(demo, check, exit_code=_NOT_VALID_EXIT)
     demo.run(
         [
-            demo.migrate, "verify", "--key-file", shown(old_key), "--jwks", shown(jwks),
-            "--fingerprint", OLD_FINGERPRINT,
-        ]
+            demo.migrate, "status", "--key-file", shown(old_key), "--jwks", shown(jwks),
+            "--output", shown(saved),
+        ],
+        ok=(_NOT_VALID_EXIT,),
     )  # fmt: skip
+    demo.run([*check, "--status-list", shown(saved)], ok=(_NOT_VALID_EXIT,))
+
+
+def _wait_for_status(demo: Demo, check: list[str], *, exit_code: int) -> None:
+    """Until `verify --status` exits with `exit_code`: the server publishes a new or
+    changed list within seconds (docs/status-lists.md)."""
+    deadline = time.monotonic() + 60
+    while (result := demo.capture([*check, "--status"])).returncode != exit_code:
+        if time.monotonic() > deadline:
+            raise DemoFailed(
+                f"the status list did not give exit code {exit_code} within 60 s",
+                result.stderr or result.stdout,
+            )
+        time.sleep(1)
 
 
 def mail(demo: Demo, request_id: str) -> None:

@@ -180,20 +180,12 @@ def entry_rows(connection: Connection, number: int) -> list[EntryRow]:
     ]
 
 
-def mark_signed_by_changed(connection: Connection, kid: str) -> None:
-    """Counts a change in every list holding an entry of a key signed by `kid` (its
-    withdrawal), in the withdrawal's transaction."""
-    connection.execute(
-        update(status_lists)
-        .where(
-            status_lists.c.number.in_(
-                select(licenses.c.status_list).where(
-                    licenses.c.kid == kid, licenses.c.status_list.is_not(None)
-                )
-            )
-        )
-        .values(revision=status_lists.c.revision + 1)
-    )
+def mark_all_changed(connection: Connection) -> None:
+    """Counts a change in every list, in the caller's transaction: after a signing key's
+    withdrawal, every list is signed again — those holding keys it signed, whose
+    entries change, and those whose published token it signed, which no longer
+    verifies with the published keys."""
+    connection.execute(update(status_lists).values(revision=status_lists.c.revision + 1))
 
 
 def store_token(

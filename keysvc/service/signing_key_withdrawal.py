@@ -1,8 +1,9 @@
 """Withdrawing a signing key whose private part may have leaked (SPEC 5a, docs/signing-keys.md).
 
 In one transaction: the key leaves the published keys (nothing verifies with it
-any more), every status list holding a key it signed is marked changed (those
-entries are INVALID from the next publication on), and each ACTIVE license it
+any more), every status list is marked changed (the entries of keys it signed
+are INVALID from the next publication on, and a list token it signed is signed
+again by the active key), and each ACTIVE license it
 signed gets a REPLACEMENT key request — the same license signed again by the
 active key, same fingerprint, next generation, no re-issue counted — due at
 once. The scheduler's release loop then releases them in batches and the outbox
@@ -27,7 +28,7 @@ from keysvc.persistence.key_request_repository import (
     replacement_progress,
 )
 from keysvc.persistence.signing_key_repository import list_signing_keys, withdraw_key
-from keysvc.persistence.status_list_repository import mark_signed_by_changed
+from keysvc.persistence.status_list_repository import mark_all_changed
 from keysvc.service.identifiers import new_key_request_id
 
 
@@ -74,7 +75,7 @@ def withdraw_signing_key(
         )
     if key.withdrawn_at is None:
         withdraw_key(connection, kid, reason, now)
-        mark_signed_by_changed(connection, kid)
+        mark_all_changed(connection)
         _ask_for_replacements(connection, kid, principal, now)
     (view,) = [view for view in signing_key_views(connection) if view.key.kid == kid]
     return view

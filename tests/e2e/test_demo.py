@@ -63,6 +63,15 @@ def test_the_demo_tells_the_whole_story_and_stops_its_server(tmp_path: Path) -> 
     # During the re-issue's overlap the old key still works, and support hears so first.
     assert re.search(r"verdict +superseded: the key still works until ", output), output
     assert "valid: genuine, and issued for this fingerprint" in output
+    # Step 5, offline: the list says VALID during the overlap, SUPERSEDED once staff end it.
+    step5 = output[output.index("━━ 5.") : output.index("━━ 6.")]
+    assert "このライセンスキーは有効です（失効リスト確認済み）" in step5  # noqa: RUF001
+    assert step5.index("有効です") < step5.index("licenses end-overlap")
+    assert "置き換えられたため、使用できません" in step5.split("licenses end-overlap")[1]
+    saved = folder / "old-server" / "status-list.jwt"
+    assert saved.stat().st_mode & 0o777 == 0o644
+    # The last check reads the saved list, with no network.
+    assert f"--status-list {saved}" in step5.split("licenses end-overlap")[1]
     assert re.search(r"Subject: .*ライセンスキー再発行のお知らせ.SS-\d{4}-\d{6}.$", output, re.M)
     assert (folder / "new-server" / "license.key").is_file()
     assert_not_running(server_pid(output))

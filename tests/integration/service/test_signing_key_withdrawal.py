@@ -287,3 +287,31 @@ def test_a_replacement_whose_license_was_reissued_first_is_rejected(engine, keys
     assert "no longer active" in replacement.reject_reason
     with engine.connect() as connection:
         assert get_key_request(connection, reissue.id).state == KeyRequestState.RELEASED
+
+
+def test_a_list_the_withdrawn_key_signed_is_signed_again_by_the_active_key(engine, keys, clock):
+    # Keys signed by the first key; the list then signed by a second one, later withdrawn.
+    license_ = _issue(engine, keys, _contract(engine))
+    publisher = StatusPublisher(engine, keys, clock)
+    _rotate(engine, keys)
+    with engine.connect() as connection:
+        signer = next(key.kid for key in list_signing_keys(connection) if key.active)
+    clock.set(MONDAY - timedelta(minutes=1))
+    publisher.publish_batch()
+    _rotate(engine, keys)
+    _withdraw(engine, signer)
+    clock.set(MONDAY)
+    assert publisher.publish_batch() is False
+    with engine.connect() as connection:
+        (published,) = published_lists(connection)
+        ring = keys.key_ring(connection)
+    status_list = parse_status_list_token(
+        published.token, ring.verifying_keys, expected_uri=published.uri
+    )
+    assert status_list.kid == ring.active.kid
+    assert (
+        check_status(
+            ring.verifier().verify(license_.license_key), status_list, now=MONDAY.timestamp()
+        )
+        is StatusOutcome.VALID
+    )
