@@ -4,19 +4,31 @@ replacement released by the server's own release loop and shown in `keys list`."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from datetime import datetime
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from signing import LicenseVerifier
+import pytest
+
+from signing import (
+    LicenseVerifier,
+    StatusOutcome,
+    UnknownStatusListKeyId,
+    check_status,
+    parse_status_list_token,
+)
 
 from .clocked_keysvc import set_clock
-from .conftest import server_environment
+from .conftest import BACKENDS, server_environment
 from .server_process import create_token, keysvc_server
 from .test_admin_cli import AdminCli, _create
+from .test_status_lists import _free_port, fetch
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -25,14 +37,19 @@ def _keys(cli: AdminCli) -> dict[str, dict[str, Any]]:
     return {key["kid"]: key for key in cli.json("keys", "list")["items"]}
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_withdrawn_keys_licenses_get_replacements_from_the_release_loop(
-    tmp_path: Path,
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
 ) -> None:
     clock = tmp_path / "clock"
-    set_clock(clock, datetime(2026, 12, 7, 10, 0, tzinfo=JST))  # a business morning
+    morning = datetime(2026, 12, 7, 10, 0, tzinfo=JST)  # a business morning
+    set_clock(clock, morning, ticking=True)
     data = tmp_path / "data"
-    env = server_environment("sqlite", data)
-    with keysvc_server(data, env, clock_file=clock) as server:
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else ""
+    env = server_environment(backend, data, url)
+    status = f"127.0.0.1:{_free_port()}"
+    arguments = ("--data-dir", str(data), "--listen", "127.0.0.1:0", "--status-listen", status)
+    with keysvc_server(data, env, clock_file=clock, arguments=arguments) as server:
         cli = AdminCli(server.address, create_token(data, "admin", env))
         number = _create(cli, "neo-backup", "2026-12-01")["contract_number"]
         kind = ("--kind", "initial", "--fingerprint", "fp1:e2e-withdrawal")
@@ -40,6 +57,7 @@ def test_a_withdrawn_keys_licenses_get_replacements_from_the_release_loop(
         issued = cli.json("requests", "issue-now", submitted["id"])
         old_key = issued["license_key"]
         (old_kid,) = _keys(cli)
+        jwks_before = cli.ok("keys", "export-jwks")
         cli.json("keys", "rotate")
 
         # The active key is refused; without a terminal, --yes is required.
@@ -68,6 +86,9 @@ def test_a_withdrawn_keys_licenses_get_replacements_from_the_release_loop(
 
         jwks = cli.ok("keys", "export-jwks")
         assert old_kid not in {key["kid"] for key in json.loads(jwks)["keys"]}
+        # The listener's JWKS, what products fetch, has lost it too.
+        _, _, served = fetch(status, "/.well-known/jwks.json")
+        assert old_kid not in {key["kid"] for key in json.loads(served)["keys"]}
         checked = cli.run("licenses", "verify", "-", "--json", stdin=old_key)
         assert json.loads(checked.stdout)["reason"] == "LICENSE_KEY_SIGNING_KEY_WITHDRAWN"
 
@@ -79,3 +100,43 @@ def test_a_withdrawn_keys_licenses_get_replacements_from_the_release_loop(
         verified = LicenseVerifier.from_jwks(jwks).verify(new_key, "fp1:e2e-withdrawal")
         assert verified.claims.generation == 2
         assert verified.claims.contract_number == number
+        # The list, signed again by the active key, says the old key is INVALID and its
+        # replacement VALID.
+        old = LicenseVerifier.from_jwks(jwks_before).verify(old_key)
+        uri = verified.claims.status.uri
+        assert old.claims.status.uri == uri
+        published = LicenseVerifier.from_jwks(served.decode())
+        deadline = time.monotonic() + 30
+        while True:
+            code, _, token = fetch(status, uri.removeprefix(f"http://{status}"))
+            status_list = None  # 404: not published yet
+            # UnknownStatusListKeyId: still the token the withdrawn key signed.
+            with contextlib.suppress(UnknownStatusListKeyId):
+                if code == 200:
+                    status_list = parse_status_list_token(
+                        token.decode(), published, expected_uri=uri
+                    )
+            if (
+                status_list is not None
+                and check_status(old, status_list, now=status_list.issued_at)
+                is StatusOutcome.INVALID
+            ):
+                break
+            assert time.monotonic() < deadline, "the list was not signed again"
+            time.sleep(0.5)
+        assert check_status(verified, status_list, now=status_list.issued_at) is StatusOutcome.VALID
+        # The customer's e-mail with the replacement key, delivered to the Maildir.
+        deadline = time.monotonic() + 30
+        while not _mail_with(data / "mail", shown["license_key"]):
+            assert time.monotonic() < deadline, "no e-mail with the replacement key"
+            time.sleep(0.5)
+
+
+def _mail_with(maildir: Path, text: str) -> bool:
+    """Whether a delivered message's body holds `text` (its lines unwrapped)."""
+    for path in maildir.glob("*/keysvc.*"):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        body = message.get_body(preferencelist=("plain",))
+        if body is not None and text in "".join(body.get_content().split()):
+            return True
+    return False

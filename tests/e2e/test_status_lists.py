@@ -9,12 +9,13 @@ import http.client
 import socket
 import stat
 import time
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from keysvc.v1 import resources_pb2
+from keysvc.v1 import admin_service_pb2, license_service_pb2, resources_pb2
 from signing import LicenseVerifier, StatusOutcome, check_status, parse_status_list_token
 
 from .clocked_keysvc import set_clock
@@ -130,3 +131,78 @@ def test_status_export_writes_what_the_listener_serves(clients, released, tmp_pa
     again = clients.keysvc("status", "export", str(target))
     assert again.returncode == 0, again.stderr
     assert list_file.read_bytes() == fetch(clients.status_address, path)[2]
+
+
+def _status(clients, key: str, now: float) -> StatusOutcome:
+    """What the published list says of `key` now, as a product fetching it would read it."""
+    _, _, jwks = fetch(clients.status_address, "/.well-known/jwks.json")
+    verifier = LicenseVerifier.from_jwks(jwks.decode())
+    verified = verifier.verify(key)
+    uri = verified.claims.status.uri
+    status, _, token = fetch(
+        clients.status_address, uri.removeprefix(f"http://{clients.status_address}")
+    )
+    if status != 200:
+        raise AssertionError(f"{uri} answered {status}")
+    return check_status(
+        verified, parse_status_list_token(token.decode(), verifier, expected_uri=uri), now=now
+    )
+
+
+def _until(clients, key: str, outcome: StatusOutcome, now: float) -> None:
+    """Polls the listener until the list says `outcome` of `key`, within the publication delay."""
+    deadline = time.monotonic() + PUBLICATION_WAIT_SECONDS
+    while (seen := _status(clients, key, now)) is not outcome:
+        assert time.monotonic() < deadline, f"the list still says {seen}, not {outcome}"
+        time.sleep(0.5)
+
+
+def test_a_reissued_key_is_valid_until_its_overlap_ends_then_superseded(clients):
+    # Released on a business morning: the overlap ends at 09:00 on the 5th business day on.
+    set_clock(clients.clock_file, BUSINESS_MORNING, ticking=True)
+    try:
+        contract = new_contract(clients)
+        first = submit_initial(clients, contract.contract_number, "fp1:status-reissue-old")
+        moved = clients.site(
+            "SubmitKeyRequest",
+            license_service_pb2.SubmitKeyRequestRequest(
+                contract_number=contract.contract_number,
+                kind=resources_pb2.KEY_REQUEST_KIND_REISSUE,
+                fingerprint="fp1:status-reissue-new",
+                previous_license_serial=first.license_serial,
+                request_id=str(uuid.uuid4()),
+            ),
+        )
+        assert moved.state == resources_pb2.KEY_REQUEST_STATE_RELEASED
+        end = moved.previous_supersede_time.ToDatetime(tzinfo=UTC)
+        # Wednesday 25 Nov + 5 business days: Wednesday 2 Dec, 09:00 JST.
+        assert end == datetime(2026, 12, 2, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+        before = (BUSINESS_MORNING + timedelta(minutes=1)).timestamp()
+        _until(clients, first.license_key, StatusOutcome.VALID, before)
+        _until(clients, moved.license_key, StatusOutcome.VALID, before)
+        set_clock(clients.clock_file, end, ticking=True)
+        _until(clients, first.license_key, StatusOutcome.SUPERSEDED, end.timestamp() + 60)
+        assert _status(clients, moved.license_key, end.timestamp() + 60) is StatusOutcome.VALID
+    finally:
+        set_clock(clients.clock_file, SERVER_NOW, ticking=True)
+
+
+def test_a_revoked_key_is_invalid_within_the_publication_delay(clients):
+    set_clock(clients.clock_file, BUSINESS_MORNING, ticking=True)
+    try:
+        contract = new_contract(clients)
+        issued = submit_initial(clients, contract.contract_number, "fp1:status-revoked")
+        now = (BUSINESS_MORNING + timedelta(minutes=1)).timestamp()
+        _until(clients, issued.license_key, StatusOutcome.VALID, now)
+        revoked_at = time.monotonic()
+        clients.admin(
+            "RevokeLicense",
+            admin_service_pb2.RevokeLicenseRequest(
+                serial=issued.license_serial, reason="契約解除", request_id=str(uuid.uuid4())
+            ),
+        )
+        _until(clients, issued.license_key, StatusOutcome.INVALID, now)
+        # SPEC 5a: a change reaches the published list within 60 s.
+        assert time.monotonic() - revoked_at < 60
+    finally:
+        set_clock(clients.clock_file, SERVER_NOW, ticking=True)
