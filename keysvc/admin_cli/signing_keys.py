@@ -56,7 +56,11 @@ def register(group: CommandGroup) -> None:
         "gets a replacement key, released by the scheduler and e-mailed to the contract's "
         "contact; `keys list` shows the progress. See docs/signing-keys.md.",
     )
-    withdraw.add_argument("kid", help="the kid of the key to withdraw")
+    withdraw.add_argument(
+        "kid",
+        help="the kid of the key to withdraw; one that starts with '-' comes after `--` "
+        "(keys withdraw --reason R -- -AbC…), as kids are base64url",
+    )
     withdraw.add_argument("--reason", required=True, help="why (kept with the key and audited)")
     withdraw.add_argument(
         "--yes", action="store_true", help="do not ask for confirmation (for scripts)"

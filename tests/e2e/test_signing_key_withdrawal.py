@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import time
 from datetime import datetime
 from email import policy
@@ -62,17 +63,23 @@ def test_a_withdrawn_keys_licenses_get_replacements_from_the_release_loop(
 
         # The active key is refused; without a terminal, --yes is required.
         active = next(kid for kid, key in _keys(cli).items() if kid != old_kid)
-        withdraw = ("keys", "withdraw")
-        cli.fails(
-            *withdraw, active, "--reason", "x", "--yes", exit_code=1, reason="SIGNING_KEY_ACTIVE"
-        )
-        unconfirmed = cli.run(*withdraw, old_kid, "--reason", "x", "--json")
+
+        def withdraw(kid: str, *options: str) -> subprocess.CompletedProcess[str]:
+            # `--` before the kid: one may start with '-' (base64url).
+            return cli.run("keys", "withdraw", *options, "--json", "--", kid)
+
+        refused = withdraw(active, "--reason", "x", "--yes")
+        assert refused.returncode == 1
+        assert json.loads(refused.stdout)["error"]["reason"] == "SIGNING_KEY_ACTIVE"
+        unconfirmed = withdraw(old_kid, "--reason", "x")
         assert unconfirmed.returncode == 2
         assert json.loads(unconfirmed.stdout)["error"]["reason"] == "NOT_CONFIRMED"
         assert "--yes" in unconfirmed.stderr
         assert _keys(cli)[old_kid]["state"] == "SIGNING_KEY_STATE_RETIRED"
 
-        withdrawn = cli.json("keys", "withdraw", old_kid, "--reason", "秘密鍵漏えいの疑い", "--yes")
+        answered = withdraw(old_kid, "--reason", "秘密鍵漏えいの疑い", "--yes")
+        assert answered.returncode == 0, answered.stderr
+        withdrawn = json.loads(answered.stdout)
         assert withdrawn["state"] == "SIGNING_KEY_STATE_WITHDRAWN"
         assert withdrawn["withdraw_reason"] == "秘密鍵漏えいの疑い"
         assert withdrawn["replacements_total"] == 1

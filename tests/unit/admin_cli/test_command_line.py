@@ -197,3 +197,9 @@ def test_exit_codes_by_kind_of_failure(
     error_type: type[KeysvcClientError], code: grpc.StatusCode, expected: int
 ) -> None:
     assert exit_codes.exit_code_for(error_type(code, code.name, "", {})) == expected
+
+
+def test_a_kid_that_starts_with_a_dash_is_given_after_the_double_dash():
+    # Kids are base64url: one in 64 starts with '-'.
+    args = build_parser().parse_args(["keys", "withdraw", "--reason", "r", "--", "-AbC_x"])
+    assert (args.kid, args.reason) == ("-AbC_x", "r")
