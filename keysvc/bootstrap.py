@@ -142,7 +142,9 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     calendar = business_calendar(settings)
     engine = open_database(settings)
     try:
-        signing_keys = SigningKeys(engine, signing_passphrase(settings), clock)
+        signing_keys = SigningKeys(
+            engine, signing_passphrase(settings), clock, alg=settings.signing_alg
+        )
         signing_keys.ensure_active_key()
         with engine.begin() as connection:
             # Decrypt now: a wrong passphrase stops the start instead of the first release.

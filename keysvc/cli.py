@@ -329,12 +329,13 @@ def _tokens_create(args: argparse.Namespace) -> int:
 def _status_export(args: argparse.Namespace) -> int:
     configure_logging()
     try:
-        engine = open_database(_settings(args))
+        settings = _settings(args)
+        engine = open_database(settings)
     except (ConfigError, SQLAlchemyError) as error:
         logger.error("cannot export the status lists: %s", error)
         return EXIT_CONFIG
     try:
-        documents = read_status_documents(engine)
+        documents = read_status_documents(engine, settings.signing_alg)
     except SQLAlchemyError as error:
         logger.error("cannot export the status lists: %s", error)
         return EXIT_CONFIG

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from scheduler.calendar import DEFAULT_CUTOFF, DEFAULT_OPENING
-from signing import check_status_uri
+from signing import ALGORITHM, ALGORITHMS, Algorithm, check_status_uri
 
 DEFAULT_DATA_DIR = Path("var")
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -69,6 +69,9 @@ class Settings:
     database_url: str | None = None
     signing_passphrase: str | None = None
     signing_passphrase_file: Path | None = None
+    # The JOSE name new keys and status lists are signed with: EdDSA (what every JOSE
+    # library in use knows) or Ed25519 (RFC 9864's fully-specified name).
+    signing_alg: Algorithm = ALGORITHM
     # On SIGTERM: seconds answering NOT_SERVING while serving, then seconds for the calls
     # in flight to finish before they are cancelled.
     shutdown_drain_seconds: int = DEFAULT_SHUTDOWN_DRAIN_SECONDS
@@ -132,6 +135,7 @@ class Settings:
             database_url=environ.get("KEYSVC_DATABASE_URL") or None,
             signing_passphrase=environ.get("KEYSVC_SIGNING_KEY_PASSPHRASE") or None,
             signing_passphrase_file=Path(passphrase_file) if passphrase_file else None,
+            signing_alg=_signing_alg(environ.get("KEYSVC_SIGNING_ALG")),
             tls_cert_file=path("KEYSVC_TLS_CERT_FILE"),
             tls_key_file=path("KEYSVC_TLS_KEY_FILE"),
             tls_client_ca_file=path("KEYSVC_TLS_CLIENT_CA_FILE"),
@@ -282,6 +286,16 @@ def parse_listen_address(listen: str, *, name: str = "listen address") -> tuple[
     if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ConfigError(f"{name} must be HOST:PORT, got {listen!r}")
     return host, int(port_text)
+
+
+def _signing_alg(text: str | None) -> Algorithm:
+    """The algorithm name written in KEYSVC_SIGNING_ALG, or the default when unset."""
+    if not text:
+        return ALGORITHM
+    for name in ALGORITHMS:
+        if text == name:
+            return name
+    raise ConfigError(f"KEYSVC_SIGNING_ALG must be one of {', '.join(ALGORITHMS)}, got {text!r}")
 
 
 def _whole_number(name: str, text: str | None, default: int, low: int, high: int) -> int:

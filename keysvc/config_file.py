@@ -57,6 +57,7 @@ _STRINGS: Final = frozenset(
         "metrics_listen",
         "status_listen",
         "status_base_url",
+        "signing_alg",
     }
 )
 _INTEGERS: Final = frozenset(

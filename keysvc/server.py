@@ -161,7 +161,8 @@ async def start_status_listener(settings: Settings, services: Services) -> Statu
     if settings.status_listen is None:
         return None
     engine = services.engine
-    documents = DocumentCache(lambda: read_status_documents(engine), services.executor)
+    alg = services.signing_keys.alg
+    documents = DocumentCache(lambda: read_status_documents(engine, alg), services.executor)
     listener = await StatusListener.start(
         settings.status_listen,
         status_app(documents, services.clock),

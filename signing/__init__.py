@@ -68,11 +68,13 @@ from signing.keystore import (
     save_private_key,
 )
 from signing.license_key import (
+    ALGORITHM,
     ALGORITHMS,
     MAX_LICENSE_KEY_BYTES,
     Algorithm,
     LicenseVerifier,
     VerifiedLicense,
+    check_algorithm,
     sign_license,
 )
 from signing.status_list import (
@@ -88,6 +90,7 @@ from signing.status_list import (
 )
 
 __all__ = [
+    "ALGORITHM",
     "ALGORITHMS",
     "MAX_LICENSE_KEY_BYTES",
     "MAX_STATUS_LIST_BYTES",
@@ -135,6 +138,7 @@ __all__ = [
     "b64url_decode",
     "b64url_encode",
     "build_status_list_token",
+    "check_algorithm",
     "check_status",
     "check_status_uri",
     "decrypt_private_key",

@@ -234,7 +234,7 @@ class LicenseServicer(license_service_pb2_grpc.LicenseServiceServicer):
         """The JWKS of every published key, active first, and each key's state."""
         keys = await self._runner.read(SigningKeys.published)
         return license_service_pb2.ListSigningKeysResponse(
-            jwks_json=jwks_json(keys),
+            jwks_json=jwks_json(keys, self._signing_keys.alg),
             signing_keys=[messages.signing_key(key) for key in keys],
         )
 

@@ -29,8 +29,11 @@ from keysvc.domain.records import StoredSigningKey
 from keysvc.persistence.signing_key_repository import active_kid, add_active_key, list_signing_keys
 from scheduler.clock import Clock
 from signing import (
+    ALGORITHM,
+    Algorithm,
     KeyRing,
     SigningKey,
+    check_algorithm,
     decrypt_private_key,
     encrypt_private_key,
     passphrase_from_text,
@@ -75,10 +78,15 @@ class _Cached:
 class SigningKeys:
     """Makes, rotates and loads the signing keys stored in the database."""
 
-    def __init__(self, engine: Engine, passphrase: bytes, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, passphrase: bytes, clock: Clock, *, alg: Algorithm = ALGORITHM
+    ) -> None:
+        """`alg` is the JOSE name new keys and lists are signed with (RFC 9864:
+        ``EdDSA`` or ``Ed25519``, KEYSVC_SIGNING_ALG)."""
         self._engine = engine
         self._passphrase = passphrase
         self._clock = clock
+        self.alg: Algorithm = check_algorithm(alg)
         self._cached: _Cached | None = None
         self._lock = threading.Lock()
 
@@ -131,16 +139,22 @@ class SigningKeys:
             ring = KeyRing(
                 decrypt_private_key(active.private_key_pem, self._passphrase),
                 [key.verifying_key for key in stored if not key.active],
+                alg=self.alg,
             )
             self._cached = _Cached(active.kid, ring)
         return ring
 
 
-def jwks_json(keys: list[StoredSigningKey]) -> str:
+def jwks_json(keys: list[StoredSigningKey], alg: Algorithm = ALGORITHM) -> str:
     """The JWKS document (RFC 7517) of these keys, in the order given (active first):
     what `ListSigningKeys` answers, the status listener serves at
-    ``/.well-known/jwks.json`` and ``keysvc status export`` writes."""
-    return json.dumps({"keys": [key.verifying_key.to_jwk() for key in keys]}, separators=(",", ":"))
+    ``/.well-known/jwks.json`` and ``keysvc status export`` writes. Under ``EdDSA``
+    each key names it; under ``Ed25519`` the keys name no ``alg``, so that libraries
+    binding a key to its ``alg`` accept both names (`signing.KeyRing.jwks`)."""
+    jwk_alg = "EdDSA" if alg == "EdDSA" else None
+    return json.dumps(
+        {"keys": [key.verifying_key.to_jwk(jwk_alg) for key in keys]}, separators=(",", ":")
+    )
 
 
 def _write_owner_only(path: Path, text: str) -> None:

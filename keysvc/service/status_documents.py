@@ -23,6 +23,7 @@ from keysvc.persistence.database import read_transaction
 from keysvc.persistence.signing_key_repository import list_signing_keys
 from keysvc.persistence.status_list_repository import published_lists
 from keysvc.service.signing_keys import SigningKeys, jwks_json
+from signing import ALGORITHM, Algorithm
 
 __all__ = [
     "JWKS_PATH",
@@ -65,8 +66,9 @@ class StatusDocuments:
     keys_changed_at: datetime | None
 
 
-def status_documents(connection: Connection) -> StatusDocuments:
-    """The published tokens and the JWKS, as the caller's transaction sees them."""
+def status_documents(connection: Connection, alg: Algorithm = ALGORITHM) -> StatusDocuments:
+    """The published tokens and the JWKS (its keys named for `alg`), as the caller's
+    transaction sees them."""
     # Withdrawn keys are not in the JWKS, but their withdrawal changed it.
     every_key = list_signing_keys(connection, withdrawn=True)
     changes = [
@@ -77,17 +79,17 @@ def status_documents(connection: Connection) -> StatusDocuments:
     ]
     return StatusDocuments(
         lists={published.number: published for published in published_lists(connection)},
-        jwks=jwks_json(SigningKeys.published(connection)),
+        jwks=jwks_json(SigningKeys.published(connection), alg),
         keys_changed_at=max(changes, default=None),
     )
 
 
-def read_status_documents(engine: Engine) -> StatusDocuments:
+def read_status_documents(engine: Engine, alg: Algorithm = ALGORITHM) -> StatusDocuments:
     """`status_documents` in a read-only transaction of its own (it never takes
     SQLite's write lock); raises what the driver raises, so that the caller can
     tell an outage (`keysvc.service.database_access.database_unavailable`)."""
     with read_transaction(engine) as connection:
-        return status_documents(connection)
+        return status_documents(connection, alg)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ SUPERSEDED once a re-issue's overlap ends, INVALID once revoked."""
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +24,7 @@ from keysvc.service.key_requests import Submission, submit_key_request
 from keysvc.service.licenses import end_reissue_overlap, revoke_license
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release
-from keysvc.service.signing_keys import SigningKeys
+from keysvc.service.signing_keys import SigningKeys, jwks_json
 from keysvc.service.status_allocation import allocate_entries
 from keysvc.service.status_publication import StatusPublisher
 from scheduler.calendar import JST, BusinessCalendar
@@ -32,6 +33,7 @@ from signing import (
     KeyRing,
     SigningKey,
     StatusOutcome,
+    b64url_decode,
     check_status,
     encrypt_private_key,
     parse_status_list_token,
@@ -390,3 +392,34 @@ def test_replicas_publishing_at_once_agree_on_the_newest_list(engine, publisher,
     assert stored_revision == revision
     assert _status_of(engine, license_, MONDAY) is StatusOutcome.INVALID
     assert all(replica.publish_batch() is False for replica in replicas)
+
+
+@pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
+def test_under_ed25519_keys_lists_and_the_jwks_use_rfc_9864_s_name(engine, publisher, clock):
+    keys = SigningKeys(engine, PASSPHRASE, clock, alg="Ed25519")
+    with engine.connect() as connection:
+        ring = keys.key_ring(connection)
+        jwks = json.loads(jwks_json(SigningKeys.published(connection), keys.alg))
+    contract = _contract(engine)
+    request_releaser = Releaser(ring, MAIL, CALENDAR, BASE)
+    submission = Submission(
+        contract.contract_number, KeyRequestKind.INITIAL, "fp1:server-a", "", "", ""
+    )
+    with engine.begin() as connection:
+        request = submit_key_request(connection, submission, SITE, MONDAY, CALENDAR)
+        license_ = release(
+            connection, get_key_request(connection, request.id), request_releaser, MONDAY
+        )
+    StatusPublisher(engine, keys, clock).publish_batch()
+    with engine.connect() as connection:
+        (published,) = published_lists(connection)
+
+    def header(token):
+        return json.loads(b64url_decode(token.split(".")[0]))
+
+    assert header(license_.license_key)["alg"] == "Ed25519"
+    assert header(published.token)["alg"] == "Ed25519"
+    assert all("alg" not in key for key in jwks["keys"])
+    # A library that binds keys to their alg verifies both with the published JWKS.
+    (jwk,) = jwks["keys"]
+    assert independent_decode(published.token, jwk, published.uri)

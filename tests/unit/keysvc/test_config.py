@@ -259,3 +259,15 @@ def test_a_status_listener_on_a_free_port_needs_a_base_url():
         {"KEYSVC_STATUS_LISTEN": "127.0.0.1:0", "KEYSVC_STATUS_BASE_URL": "https://s.example.jp"}
     )
     assert settings.status_uri_base() == "https://s.example.jp"
+
+
+def test_keys_are_signed_under_eddsa_unless_told_ed25519():
+    assert Settings.from_environment({}).signing_alg == "EdDSA"
+    chosen = Settings.from_environment({"KEYSVC_SIGNING_ALG": "Ed25519"})
+    assert chosen.signing_alg == "Ed25519"
+
+
+@pytest.mark.parametrize("name", ["ed25519", "EDDSA", "ES256", "none"])
+def test_an_algorithm_name_other_than_the_two_is_refused(name):
+    with pytest.raises(ConfigError, match="KEYSVC_SIGNING_ALG must be one of EdDSA, Ed25519"):
+        Settings.from_environment({"KEYSVC_SIGNING_ALG": name})
