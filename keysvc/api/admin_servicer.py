@@ -37,7 +37,7 @@ from keysvc.service.listings import (
     list_closure_records,
     list_contracts,
     list_events,
-    list_key_requests,
+    list_key_request_page,
     list_licenses,
     list_token_records,
 )
@@ -246,8 +246,8 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         }
         page = self._page_tokens.page_of(request.page_size, request.page_token, filters)
         after = _key_request_cursor(page.after)
-        records, total = await self._runner.read(
-            lambda connection: list_key_requests(
+        listed = await self._runner.read(
+            lambda connection: list_key_request_page(
                 connection,
                 limit=page.size + 1,
                 after=after,
@@ -257,12 +257,15 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
                 late=request.late,
             )
         )
-        shown = records[: page.size]
+        shown = listed.records[: page.size]
         last = f"{shown[-1].accepted_at.isoformat()}|{shown[-1].id}" if shown else None
         return admin_service_pb2.ListKeyRequestsResponse(
-            key_requests=[messages.key_request(record) for record in shown],
-            next_page_token=page.next_token(last, len(records)),
-            total_size=total,
+            key_requests=[
+                messages.key_request(record, mail_state=listed.mail_states.get(record.id))
+                for record in shown
+            ],
+            next_page_token=page.next_token(last, len(listed.records)),
+            total_size=listed.total,
         )
 
     async def ApproveKeyRequest(

@@ -43,6 +43,7 @@ __all__ = [
     "QueueableMail",
     "claim_due",
     "delivery_state",
+    "delivery_states",
     "find_outbox_entry",
     "mark_failed_attempt",
     "mark_sent",
@@ -119,8 +120,13 @@ _MARK_SENT: Final = DriverStatement(
     .returning(mail_outbox.c.id),
     lists=("outbox_ids",),
 )
+# A key request has one e-mail today; should it get several, the one queued first
+# (the lowest id) is the one its state reports, here and in `delivery_states`.
 _DELIVERY_STATE: Final = DriverStatement(
-    select(mail_outbox.c.state).where(mail_outbox.c.key_request_id == bindparam("request_id"))
+    select(mail_outbox.c.state)
+    .where(mail_outbox.c.key_request_id == bindparam("request_id"))
+    .order_by(mail_outbox.c.id)
+    .limit(1)
 )
 
 
@@ -308,6 +314,21 @@ def delivery_state(connection: Connection, key_request_id: str) -> str | None:
     """``QUEUED``, ``SENT`` or ``FAILED`` for the key request's e-mail; None if none was queued."""
     rows = _DELIVERY_STATE.rows(connection, {"request_id": key_request_id})
     return str(rows[0][0]) if rows else None
+
+
+def delivery_states(connection: Connection, key_request_ids: Collection[str]) -> dict[str, str]:
+    """The delivery state of each of the key requests' e-mails, in one query (a list's
+    page); a request with none queued is absent. Like `delivery_state`, the e-mail
+    queued first counts."""
+    if not key_request_ids:
+        return {}
+    rows = connection.execute(
+        select(mail_outbox.c.key_request_id, mail_outbox.c.state)
+        .where(mail_outbox.c.key_request_id.in_(list(key_request_ids)))
+        # Lowest id last, so it is the one the dict keeps.
+        .order_by(mail_outbox.c.id.desc())
+    )
+    return {str(request_id): str(state) for request_id, state in rows}
 
 
 def find_outbox_entry(connection: Connection, key_request_id: str) -> OutboxEntry | None:

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -221,6 +222,17 @@ def test_contract_lists_page(cli: AdminCli) -> None:
     assert "--page-token" in table
 
 
+def _mail_state_once_sent(cli: AdminCli, request_id: str) -> str:
+    """The request's delivery state as `requests show` gives it, waiting (30 s at most)
+    for the server's outbox sender to deliver its e-mail."""
+    deadline = time.monotonic() + 30
+    while True:
+        state: str = cli.json("requests", "show", request_id)["mail_delivery_state"]
+        if state != "MAIL_DELIVERY_STATE_QUEUED" or time.monotonic() > deadline:
+            return state
+        time.sleep(0.2)
+
+
 def test_a_site_request_is_listed_issued_now_and_its_license_revoked(
     clients: Clients, cli: AdminCli
 ) -> None:
@@ -243,6 +255,10 @@ def test_a_site_request_is_listed_issued_now_and_its_license_revoked(
     assert serial
     assert released["license_key"].count(".") == 2
     assert cli.json("requests", "list", "--pending", "--contract", number)["items"] == []
+    # The list says of the request's e-mail what `show` says, once the sender has sent it.
+    assert _mail_state_once_sent(cli, submitted.id) == "MAIL_DELIVERY_STATE_SENT"
+    listed = cli.json("requests", "list", "--contract", number)["items"]
+    assert [item["mail_delivery_state"] for item in listed] == ["MAIL_DELIVERY_STATE_SENT"]
 
     licenses = cli.json("licenses", "list", "--contract", number)
     assert [(lic["serial"], lic["status"]) for lic in licenses["items"]] == [
