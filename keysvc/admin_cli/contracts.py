@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+from google.protobuf.field_mask_pb2 import FieldMask
+
 from keysvc.admin_cli.arguments import CommandGroup, add_request_id, iso_date, positive
+from keysvc.admin_cli.exit_codes import USAGE, CommandError
 from keysvc.admin_cli.formatting import UNSET, current_period, jst_time, period_text, yes_no
 from keysvc.admin_cli.output import Column
 from keysvc.admin_cli.paging import add_paging_options, fetch
@@ -69,6 +72,19 @@ def register(group: CommandGroup) -> None:
     listing = group.add("list", _list, summary="list contracts by number")
     listing.add_argument("--product", default="", help="only this product")
     add_paging_options(listing)
+
+    update = group.add(
+        "update",
+        _update,
+        summary="mend a contract's customer name or contact e-mail",
+        description="Change a contract's customer name, contact e-mail, or both. A new "
+        "e-mail address also goes to the contract's waiting (pending or held) key requests "
+        "that took the old one, so their keys are mailed to the new address; released "
+        "requests keep the address their e-mail went to.",
+    )
+    update.add_argument("number", help="support service number")
+    update.add_argument("--customer-name", help="the new customer name")
+    update.add_argument("--contact-email", help="the new contact e-mail")
 
     status = group.add(
         "status",
@@ -153,6 +169,25 @@ def _list(args: argparse.Namespace, session: Session) -> None:
     request = admin_service_pb2.ListContractsRequest(product_code=args.product)
     listing = fetch(admin, admin.list_contracts, request, lambda page: page.contracts, args)
     session.out.listing(listing, COLUMNS, noun="contracts")
+
+
+def _update(args: argparse.Namespace, session: Session) -> None:
+    # Only the options given go into the mask: the others are left as they are.
+    changes = {"customer_name": args.customer_name, "contact_email": args.contact_email}
+    given = [field for field, value in changes.items() if value is not None]
+    if not given:
+        raise CommandError("give --customer-name, --contact-email or both", USAGE, reason="USAGE")
+    request = admin_service_pb2.UpdateContractRequest(
+        contract=resources_pb2.Contract(
+            contract_number=args.number,
+            customer_name=args.customer_name or "",
+            contact_email=args.contact_email or "",
+        ),
+        update_mask=FieldMask(paths=given),
+    )
+    contract = session.admin.update_contract(request)
+    headline = f"Updated contract {contract.contract_number}: {', '.join(given)}."
+    session.out.record(contract, contract_fields(contract), headline=headline)
 
 
 def _status(args: argparse.Namespace, session: Session) -> None:

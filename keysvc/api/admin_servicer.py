@@ -20,11 +20,13 @@ from keysvc.service.addresses import validate_email
 from keysvc.service.authentication import Authenticator
 from keysvc.service.closure_changes import create_closure, delete_closure
 from keysvc.service.contracts import (
+    ContactChange,
     NewContract,
     add_seats,
     create_contract,
     renew_contract,
     require_contract,
+    update_contract,
 )
 from keysvc.service.key_requests import (
     approve_key_request,
@@ -61,6 +63,9 @@ _SERVICE = "/keysvc.v1.AdminService/"
 _ROTATE = _SERVICE + "RotateSigningKey"
 _CREATE_CONTRACT = _SERVICE + "CreateContract"
 _ISSUE_KEY_NOW = _SERVICE + "IssueKeyNow"
+# What UpdateContract may change: the customer's name and where keys are mailed. The
+# product, seats, dates and periods follow the contract's own use cases.
+_UPDATABLE_CONTRACT_FIELDS = ("customer_name", "contact_email")
 
 
 class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
@@ -197,6 +202,38 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
 
         return await self._mutate(
             "RenewContract", request, f"contracts/{number}", resources_pb2.Contract, renew
+        )
+
+    async def UpdateContract(
+        self, request: admin_service_pb2.UpdateContractRequest, context: Context
+    ) -> resources_pb2.Contract:
+        """Mends the contract's customer name or contact address (AIP-134); a new
+        address also goes to the waiting requests that took the old one."""
+        number = validation.contract_number(
+            "contract.contract_number", request.contract.contract_number
+        )
+        paths = validation.update_mask(
+            "update_mask", request.update_mask.paths, _UPDATABLE_CONTRACT_FIELDS
+        )
+        # The same checks as CreateContract's, under the names of this request's fields.
+        change = ContactChange(
+            customer_name=validation.required_text(
+                "contract.customer_name", request.contract.customer_name
+            )
+            if "customer_name" in paths
+            else None,
+            contact_email=validate_email("contract.contact_email", request.contract.contact_email)
+            if "contact_email" in paths
+            else None,
+        )
+        return await self._mutate(
+            "UpdateContract",
+            request,
+            f"contracts/{number}",
+            resources_pb2.Contract,
+            lambda connection: messages.contract(
+                update_contract(connection, number, change).contract
+            ),
         )
 
     async def AddLicenses(

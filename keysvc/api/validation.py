@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -74,3 +75,22 @@ def instant(field: str, value: Timestamp) -> datetime:
     if not FIRST_DATE <= moment.date() <= LAST_DATE:
         raise InvalidArgument(field, f"{field} must be between 2000 and 2099")
     return moment
+
+
+def update_mask(field: str, paths: Sequence[str], updatable: Collection[str]) -> frozenset[str]:
+    """The paths of an AIP-134 update mask, each one of `updatable`; at least one.
+
+    A path outside `updatable` is refused with reason ``FIELD_NOT_UPDATABLE``,
+    listing what may be updated rather than quoting the path (a caller's value is
+    never repeated).
+    """
+    if not paths:
+        raise InvalidArgument(field, f"{field} must name the fields to update")
+    named = frozenset(paths)
+    if not named <= frozenset(updatable):
+        raise InvalidArgument(
+            field,
+            f"{field} may name only {', '.join(sorted(updatable))}",
+            reason="FIELD_NOT_UPDATABLE",
+        )
+    return named

@@ -87,6 +87,11 @@ class AdminClient:
         """Adds the next support period (plain renewal or re-continuation)."""
         return self._call(self._stub.RenewContract, request)
 
+    def update_contract(self, request: admin.UpdateContractRequest) -> resources_pb2.Contract:
+        """Mends a contract's customer name or contact address (the fields in the
+        request's update_mask); waiting requests that took the old address get the new."""
+        return self._call(self._stub.UpdateContract, request)
+
     def add_licenses(self, request: admin.AddLicensesRequest) -> admin.AddLicensesResponse:
         """Raises the seat count and queues a SEATS_CHANGE key request."""
         return self._call(self._stub.AddLicenses, request)

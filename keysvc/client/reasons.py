@@ -45,6 +45,9 @@ HINTS: dict[str, str] = {
     "MALFORMED_REQUEST": "The request's bytes do not decode (a text field that is not UTF-8); "
     "the field is named. A client built from keysvc's protos never sends this.",
     "REQUEST_ID_REUSED": "This request_id was already used for a different request; use a new one.",
+    "FIELD_NOT_UPDATABLE": "Only a contract's customer name and contact e-mail can be "
+    "updated: name just those in update_mask (contracts update --customer-name, "
+    "--contact-email).",
     "INVALID_EMAIL": "The contact e-mail address cannot be mailed: give one address "
     "local@domain with an ASCII local part, without quotes, spaces, comments or a display "
     "name (docs/mail.md).",

@@ -88,6 +88,17 @@ def set_seats(connection: Connection, contract_number: str, seats: int) -> None:
     )
 
 
+def set_contact(
+    connection: Connection, contract_number: str, *, customer_name: str, contact_email: str
+) -> None:
+    """Records the contract's customer name and contact address."""
+    connection.execute(
+        update(contracts)
+        .where(contracts.c.contract_number == contract_number)
+        .values(customer_name=customer_name, contact_email=contact_email)
+    )
+
+
 def get_contract(
     connection: Connection, contract_number: str, *, for_update: bool = False
 ) -> ContractRecord | None:

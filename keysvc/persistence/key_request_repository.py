@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -435,6 +435,23 @@ class WaitingAddress:
     contract_number: str
     state: KeyRequestState
     contact_email: str
+
+
+def readdress_waiting(
+    connection: Connection, contract_number: str, old: Collection[str], new: str
+) -> int:
+    """Gives the contract's waiting (PENDING, HELD) requests whose contact address is
+    one of `old` the address `new`; returns how many changed."""
+    result = connection.execute(
+        update(key_requests)
+        .where(
+            key_requests.c.contract_number == contract_number,
+            key_requests.c.state.in_(OPEN_STATES),
+            key_requests.c.contact_email.in_(list(old)),
+        )
+        .values(contact_email=new)
+    )
+    return result.rowcount
 
 
 def waiting_addresses(connection: Connection) -> Iterator[WaitingAddress]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -11,14 +12,19 @@ from keysvc.domain import add_licenses, first_period, jst_date, renewal_period
 from keysvc.domain.errors import AlreadyExists, NotFound
 from keysvc.domain.lifecycle import PeriodKind
 from keysvc.domain.records import ContractRecord
+from keysvc.mail import UndeliverableAddress, deliverable_address
 from keysvc.persistence.contract_repository import (
     add_contract,
     add_period,
     get_contract,
     next_contract_sequence,
+    set_contact,
     set_seats,
 )
+from keysvc.persistence.key_request_repository import readdress_waiting
 from keysvc.service.products import ProductCatalogue
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,25 @@ class NewContract:
     seats: int
     purchase_date: date
     accept_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """A validated UpdateContract request: the new values of the fields its mask names
+    (None for a field it leaves alone)."""
+
+    customer_name: str | None = None
+    contact_email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContractUpdate:
+    """An updated contract, the fields whose value changed (none when
+    the values were already these), and how many waiting requests took the new address."""
+
+    contract: ContractRecord
+    changed_fields: tuple[str, ...]
+    readdressed_requests: int
 
 
 def create_contract(
@@ -63,6 +88,58 @@ def create_contract(
     )
     add_contract(connection, record, PeriodKind.INITIAL)
     return record
+
+
+def update_contract(
+    connection: Connection, contract_number: str, change: ContactChange
+) -> ContractUpdate:
+    """Sets the contract's customer name and contact address to those `change` gives.
+
+    A new address also goes to the contract's waiting (PENDING, HELD) requests whose
+    address is the contract's old one (as stored, or its normal form, which a
+    submission stores): those took the contract's address, and their keys are to be
+    mailed where the customer now reads. A request submitted with an address of its
+    own keeps it, and released requests keep the address their e-mail went to.
+    """
+    contract = require_contract(connection, contract_number, for_update=True)
+    name = contract.customer_name if change.customer_name is None else change.customer_name
+    email = contract.contact_email if change.contact_email is None else change.contact_email
+    changed = tuple(
+        field
+        for field, old, new in (
+            ("customer_name", contract.customer_name, name),
+            ("contact_email", contract.contact_email, email),
+        )
+        if old != new
+    )
+    if not changed:
+        return ContractUpdate(contract, (), 0)
+    set_contact(connection, contract_number, customer_name=name, contact_email=email)
+    readdressed = 0
+    if "contact_email" in changed:
+        readdressed = readdress_waiting(
+            connection, contract_number, _forms_of(contract.contact_email), email
+        )
+    # The audit event names the call and the contract; which fields changed is logged
+    # here, by name only: the values are the customer's personal data.
+    logger.info(
+        "contract updated",
+        extra={
+            "contract_number": contract_number,
+            "changed_fields": ",".join(changed),
+            "readdressed_requests": readdressed,
+        },
+    )
+    return ContractUpdate(require_contract(connection, contract_number), changed, readdressed)
+
+
+def _forms_of(address: str) -> set[str]:
+    """The address as stored and, when deliverable, in the normal form a submission
+    that took it stored on its request."""
+    try:
+        return {address, deliverable_address(address)}
+    except UndeliverableAddress:
+        return {address}
 
 
 def require_contract(

@@ -57,6 +57,11 @@ class AdminServiceStub:
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.RenewContractRequest.SerializeToString,
                 response_deserializer=keysvc_dot_v1_dot_resources__pb2.Contract.FromString,
                 _registered_method=True)
+        self.UpdateContract = channel.unary_unary(
+                '/keysvc.v1.AdminService/UpdateContract',
+                request_serializer=keysvc_dot_v1_dot_admin__service__pb2.UpdateContractRequest.SerializeToString,
+                response_deserializer=keysvc_dot_v1_dot_resources__pb2.Contract.FromString,
+                _registered_method=True)
         self.AddLicenses = channel.unary_unary(
                 '/keysvc.v1.AdminService/AddLicenses',
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.AddLicensesRequest.SerializeToString,
@@ -179,6 +184,17 @@ class AdminServiceServicer:
 
     def RenewContract(self, request, context):
         """Adds the next support period (plain, or re-continuation for neo-backup).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateContract(self, request, context):
+        """Mends a contract's customer name or contact address (AIP-134): only the fields
+        named in update_mask change, and only customer_name and contact_email may be
+        named. A new address also replaces the old one on the contract's waiting
+        (PENDING, HELD) requests that took the contract's address, so their keys are
+        mailed to it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -337,6 +353,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'RenewContract': grpc.unary_unary_rpc_method_handler(
                     servicer.RenewContract,
                     request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.RenewContractRequest.FromString,
+                    response_serializer=keysvc_dot_v1_dot_resources__pb2.Contract.SerializeToString,
+            ),
+            'UpdateContract': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateContract,
+                    request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.UpdateContractRequest.FromString,
                     response_serializer=keysvc_dot_v1_dot_resources__pb2.Contract.SerializeToString,
             ),
             'AddLicenses': grpc.unary_unary_rpc_method_handler(
@@ -544,6 +565,33 @@ class AdminService:
             target,
             '/keysvc.v1.AdminService/RenewContract',
             keysvc_dot_v1_dot_admin__service__pb2.RenewContractRequest.SerializeToString,
+            keysvc_dot_v1_dot_resources__pb2.Contract.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateContract(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/keysvc.v1.AdminService/UpdateContract',
+            keysvc_dot_v1_dot_admin__service__pb2.UpdateContractRequest.SerializeToString,
             keysvc_dot_v1_dot_resources__pb2.Contract.FromString,
             options,
             channel_credentials,

@@ -41,6 +41,13 @@ class AdminServiceStub:
     ListContracts: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListContractsRequest, _admin_service_pb2.ListContractsResponse]
     RenewContract: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RenewContractRequest, _resources_pb2.Contract]
     """Adds the next support period (plain, or re-continuation for neo-backup)."""
+    UpdateContract: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.UpdateContractRequest, _resources_pb2.Contract]
+    """Mends a contract's customer name or contact address (AIP-134): only the fields
+    named in update_mask change, and only customer_name and contact_email may be
+    named. A new address also replaces the old one on the contract's waiting
+    (PENDING, HELD) requests that took the contract's address, so their keys are
+    mailed to it.
+    """
     AddLicenses: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.AddLicensesRequest, _admin_service_pb2.AddLicensesResponse]
     """Raises the seat count and queues a SEATS_CHANGE key request."""
     ListKeyRequests: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListKeyRequestsRequest, _admin_service_pb2.ListKeyRequestsResponse]
@@ -94,6 +101,13 @@ class AdminServiceAsyncStub(AdminServiceStub):
     ListContracts: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListContractsRequest, _admin_service_pb2.ListContractsResponse]  # type: ignore[assignment]
     RenewContract: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RenewContractRequest, _resources_pb2.Contract]  # type: ignore[assignment]
     """Adds the next support period (plain, or re-continuation for neo-backup)."""
+    UpdateContract: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.UpdateContractRequest, _resources_pb2.Contract]  # type: ignore[assignment]
+    """Mends a contract's customer name or contact address (AIP-134): only the fields
+    named in update_mask change, and only customer_name and contact_email may be
+    named. A new address also replaces the old one on the contract's waiting
+    (PENDING, HELD) requests that took the contract's address, so their keys are
+    mailed to it.
+    """
     AddLicenses: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.AddLicensesRequest, _admin_service_pb2.AddLicensesResponse]  # type: ignore[assignment]
     """Raises the seat count and queues a SEATS_CHANGE key request."""
     ListKeyRequests: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListKeyRequestsRequest, _admin_service_pb2.ListKeyRequestsResponse]  # type: ignore[assignment]
@@ -168,6 +182,19 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Contract, _abc.Awaitable[_resources_pb2.Contract]]:
         """Adds the next support period (plain, or re-continuation for neo-backup)."""
+
+    @_abc_1.abstractmethod
+    def UpdateContract(
+        self,
+        request: _admin_service_pb2.UpdateContractRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.Contract, _abc.Awaitable[_resources_pb2.Contract]]:
+        """Mends a contract's customer name or contact address (AIP-134): only the fields
+        named in update_mask change, and only customer_name and contact_email may be
+        named. A new address also replaces the old one on the contract's waiting
+        (PENDING, HELD) requests that took the contract's address, so their keys are
+        mailed to it.
+        """
 
     @_abc_1.abstractmethod
     def AddLicenses(

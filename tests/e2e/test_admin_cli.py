@@ -534,3 +534,35 @@ def test_a_request_released_after_its_due_date_is_listed_late(tmp_path: Path) ->
         table = cli.ok("requests", "list", "--late")
         assert delayed["id"] in table
         assert on_time["id"] not in table
+
+
+def test_a_contract_is_mended_and_its_waiting_request_follows_the_new_address(
+    clients: Clients, cli: AdminCli
+) -> None:
+    number = _contract(clients)
+    waiting = _submit(clients, number, "fp1:e2e-admin-cli-mended")
+    updated = cli.json("contracts", "update", number, "--contact-email", "New-IT@example.co.jp")
+    assert (updated["customer_name"], updated["contact_email"]) == (
+        "株式会社サンプル",
+        "New-IT@example.co.jp",
+    )
+    assert cli.json("requests", "show", waiting.id)["contact_email"] == "New-IT@example.co.jp"
+    text = cli.ok("contracts", "update", number, "--customer-name", "株式会社新社名")
+    assert f"Updated contract {number}: customer_name." in text
+    assert cli.json("contracts", "show", number)["customer_name"] == "株式会社新社名"
+    events = cli.json("audit", "list", "--resource", f"contracts/{number}")["items"]
+    assert [e["method"] for e in events][:2] == ["/keysvc.v1.AdminService/UpdateContract"] * 2
+
+    nothing = cli.run("contracts", "update", number, "--json")
+    assert nothing.returncode == USAGE
+    assert json.loads(nothing.stdout)["error"]["reason"] == "USAGE"
+    assert "--customer-name" in nothing.stderr
+    error = cli.fails(
+        "contracts", "update", number, "--contact-email", "a@b@c.jp",
+        exit_code=REFUSED, reason="INVALID_EMAIL",
+    )  # fmt: skip
+    assert error["metadata"]["field"] == "contract.contact_email"
+    cli.fails(
+        "contracts", "update", "SS-2026-999999", "--customer-name", "x",
+        exit_code=REFUSED, reason="CONTRACT_NOT_FOUND",
+    )  # fmt: skip

@@ -13,14 +13,14 @@ import uuid
 
 import grpc
 import pytest
-from google.protobuf import message_factory, timestamp_pb2
+from google.protobuf import field_mask_pb2, message_factory, timestamp_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keysvc.api.status import MAX_MESSAGE_CHARACTERS
-from keysvc.v1 import admin_service_pb2, license_service_pb2
+from keysvc.v1 import admin_service_pb2, license_service_pb2, resources_pb2
 
 from .server_process import bearer, error_info
 
@@ -285,3 +285,51 @@ def test_closures_leaving_no_business_day_before_2100_are_a_failed_precondition(
     finally:
         clients.admin("RemoveClosure", admin_service_pb2.RemoveClosureRequest(id=closure.id))
     assert _preview(clients, "2099-05-29T09:00:00Z").due_date == "2099-06-01"
+
+
+@pytest.mark.parametrize(
+    "path", [*HOSTILE_TEXT, "a\x00b", "\x00", "contract_number", "seats", "*", "contract.seats"]
+)
+def test_a_hostile_update_mask_path_is_an_invalid_argument_naming_the_mask(clients, path) -> None:
+    # The fields below hostile text fill (a nested message, a repeated field) by hand.
+    contract = clients.admin(
+        "CreateContract",
+        admin_service_pb2.CreateContractRequest(
+            product_code="neo-webconf",
+            customer_name="株式会社サンプル",
+            contact_email="it@example.co.jp",
+            seats=1,
+            purchase_date="2026-11-02",
+        ),
+    )
+    request = admin_service_pb2.UpdateContractRequest(
+        request_id=str(uuid.uuid4()),
+        contract=contract,
+        update_mask=field_mask_pb2.FieldMask(paths=["customer_name", path]),
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        clients.admin("UpdateContract", request)
+    code, _, metadata = error_info(caught.value)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert metadata["field"].startswith("update_mask")
+
+
+@pytest.mark.parametrize("text", [*HOSTILE_TEXT, "a\x00b", "\x00"])
+def test_hostile_contract_values_in_an_update_answer_deliberately(clients, text) -> None:
+    call = _method_call(
+        clients,
+        SERVICES[1],
+        SERVICES[1].methods_by_name["UpdateContract"],
+    )
+    mask = field_mask_pb2.FieldMask(paths=["customer_name", "contact_email"])
+    for contract in (
+        resources_pb2.Contract(contract_number=text, customer_name="x", contact_email="a@b.jp"),
+        resources_pb2.Contract(contract_number="SS-2026-000001", customer_name=text),
+        resources_pb2.Contract(
+            contract_number="SS-2026-000001", customer_name="x", contact_email=text
+        ),
+    ):
+        request = admin_service_pb2.UpdateContractRequest(contract=contract, update_mask=mask)
+        code, message = _answer(call, request, clients.tokens["admin"])
+        assert code not in UNACCEPTABLE, (code, message[:200])
+        assert len(message) <= MAX_MESSAGE_CHARACTERS

@@ -19,7 +19,16 @@ from keysvc.client import (
 )
 
 COMMANDS = {
-    "contracts": {"create", "show", "list", "status", "renew", "recontinue", "add-licenses"},
+    "contracts": {
+        "create",
+        "show",
+        "list",
+        "status",
+        "renew",
+        "recontinue",
+        "add-licenses",
+        "update",
+    },
     "requests": {"list", "show", "submit", "approve", "reject", "issue-now", "release-due"},
     "licenses": {"show", "list", "revoke", "end-overlap", "verify"},
     "closures": {"add", "list", "remove", "calendar"},
