@@ -16,6 +16,7 @@ from keysvc.admin_cli import (
     exit_codes,
     key_requests,
     licenses,
+    mail,
     signing_keys,
     tokens,
 )
@@ -52,6 +53,7 @@ _GROUPS: tuple[tuple[str, Callable[[CommandGroup], None], str], ...] = (
     ("keys", signing_keys.register, "signing keys: list, rotate, export the JWKS"),
     ("audit", audit.register, "the audit log"),
     ("tokens", tokens.register, "bearer tokens: list, revoke"),
+    ("mail", mail.register, "the key e-mails' deliveries: list, failed"),
 )
 
 

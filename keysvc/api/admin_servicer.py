@@ -41,6 +41,7 @@ from keysvc.service.listings import (
     list_events,
     list_key_request_page,
     list_licenses,
+    list_mail_deliveries,
     list_token_records,
 )
 from keysvc.service.mutations import ResponseT
@@ -568,6 +569,27 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
         return admin_service_pb2.ListAuditEventsResponse(
             audit_events=[messages.audit_event(event) for event in shown],
             next_page_token=page.next_token(shown[-1].id if shown else None, len(events)),
+        )
+
+    async def ListMailDeliveries(
+        self, request: admin_service_pb2.ListMailDeliveriesRequest, context: Context
+    ) -> admin_service_pb2.ListMailDeliveriesResponse:
+        """The key e-mails in the outbox, newest first, optionally in one delivery state;
+        never a message's body (it carries the key)."""
+        state = messages.mail_state_filter(request.state)
+        page = self._page_tokens.page_of(
+            request.page_size, request.page_token, {"state": state or ""}
+        )
+        before = page.after if isinstance(page.after, int) else None
+        records = await self._runner.read(
+            lambda connection: list_mail_deliveries(
+                connection, limit=page.size + 1, before=before, state=state
+            )
+        )
+        shown = records[: page.size]
+        return admin_service_pb2.ListMailDeliveriesResponse(
+            mail_deliveries=[messages.mail_delivery(record) for record in shown],
+            next_page_token=page.next_token(shown[-1].id if shown else None, len(records)),
         )
 
     async def ListTokens(

@@ -16,6 +16,7 @@ from keysvc.domain.records import (
     ContractRecord,
     KeyRequestRecord,
     LicenseRecord,
+    MailDeliveryRecord,
     StoredSigningKey,
     TokenRecord,
 )
@@ -111,6 +112,7 @@ _MAIL_STATES = {
 }
 _KIND_OF_VALUE: Final = {value: kind for kind, value in _KINDS.items()}
 _STATE_OF_VALUE: Final = {value: state for state, value in _STATES.items()}
+_MAIL_STATE_OF_VALUE: Final = {value: state for state, value in _MAIL_STATES.items()}
 _LICENSE_STATUS_OF_VALUE: Final = {value: status for status, value in _LICENSE_STATUSES.items()}
 
 
@@ -189,6 +191,26 @@ def license_message(record: LicenseRecord) -> resources_pb2.License:
         revoke_reason=record.revoke_reason or "",
         supersede_time=timestamp(record.supersede_at),
         supersede_reason=record.supersede_reason or "",
+    )
+
+
+def mail_state_filter(value: resources_pb2.MailDeliveryState.ValueType) -> str | None:
+    """The delivery state a list is filtered by; None (no filter) when unset."""
+    return _MAIL_STATE_OF_VALUE.get(value)
+
+
+def mail_delivery(record: MailDeliveryRecord) -> resources_pb2.MailDelivery:
+    """An outbox entry as staff follow it, without the message."""
+    return resources_pb2.MailDelivery(
+        id=record.id,
+        key_request_id=record.key_request_id,
+        recipient=record.recipient,
+        state=_MAIL_STATES.get(record.state, resources_pb2.MAIL_DELIVERY_STATE_UNSPECIFIED),
+        attempts=record.attempts,
+        last_error=record.last_error or "",
+        create_time=timestamp(record.created_at),
+        send_time=timestamp(record.sent_at),
+        next_attempt_time=timestamp(record.next_attempt_at if record.state == "QUEUED" else None),
     )
 
 

@@ -96,6 +96,13 @@ class AdminClient:
         """Raises the seat count and queues a SEATS_CHANGE key request."""
         return self._call(self._stub.AddLicenses, request)
 
+    # Mail
+    def list_mail_deliveries(
+        self, request: admin.ListMailDeliveriesRequest
+    ) -> admin.ListMailDeliveriesResponse:
+        """One page of the key e-mails in the outbox, newest first (never their bodies)."""
+        return self._call(self._stub.ListMailDeliveries, request)
+
     # Key requests
     def list_key_requests(
         self, request: admin.ListKeyRequestsRequest

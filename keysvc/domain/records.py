@@ -21,6 +21,7 @@ __all__ = [
     "ContractRecord",
     "KeyRequestRecord",
     "LicenseRecord",
+    "MailDeliveryRecord",
     "StoredSigningKey",
     "TokenRecord",
 ]
@@ -94,6 +95,23 @@ class LicenseRecord:
     # None for keys issued without a status claim.
     status_list: int | None = None
     status_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MailDeliveryRecord:
+    """A key e-mail in the outbox as staff follow it: where it goes and how its delivery
+    went, never its body (which carries the key). ``state`` is ``QUEUED``, ``SENT`` or
+    ``FAILED``."""
+
+    id: int
+    key_request_id: str
+    recipient: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

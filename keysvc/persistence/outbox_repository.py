@@ -32,6 +32,7 @@ from typing import Final, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, select, update
 
+from keysvc.domain.records import MailDeliveryRecord
 from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
 from keysvc.persistence.schema import mail_outbox
 
@@ -45,6 +46,7 @@ __all__ = [
     "delivery_state",
     "delivery_states",
     "find_outbox_entry",
+    "list_mail_deliveries",
     "mark_failed_attempt",
     "mark_sent",
     "mark_sent_many",
@@ -329,6 +331,30 @@ def delivery_states(connection: Connection, key_request_ids: Collection[str]) ->
         .order_by(mail_outbox.c.id.desc())
     )
     return {str(request_id): str(state) for request_id, state in rows}
+
+
+def list_mail_deliveries(
+    connection: Connection, *, limit: int, before: int | None, state: str | None
+) -> list[MailDeliveryRecord]:
+    """Outbox entries newest first (by id, so a page's position is one number), those
+    with ids below `before` when given, optionally in one `state`; never the message."""
+    query = select(
+        mail_outbox.c.id,
+        mail_outbox.c.key_request_id,
+        mail_outbox.c.recipient,
+        mail_outbox.c.state,
+        mail_outbox.c.attempts,
+        mail_outbox.c.next_attempt_at,
+        mail_outbox.c.last_error,
+        mail_outbox.c.created_at,
+        mail_outbox.c.sent_at,
+    )
+    if before is not None:
+        query = query.where(mail_outbox.c.id < before)
+    if state is not None:
+        query = query.where(mail_outbox.c.state == state)
+    rows = connection.execute(query.order_by(mail_outbox.c.id.desc()).limit(limit))
+    return [MailDeliveryRecord(**row._asdict()) for row in rows]
 
 
 def find_outbox_entry(connection: Connection, key_request_id: str) -> OutboxEntry | None:

@@ -18,7 +18,7 @@ from keysvc.persistence.audit_repository import list_events
 from keysvc.persistence.closure_repository import list_closure_records
 from keysvc.persistence.contract_repository import list_contracts
 from keysvc.persistence.key_request_repository import list_key_requests, list_licenses
-from keysvc.persistence.outbox_repository import delivery_states
+from keysvc.persistence.outbox_repository import delivery_states, list_mail_deliveries
 from keysvc.persistence.token_repository import list_token_records
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "list_events",
     "list_key_request_page",
     "list_licenses",
+    "list_mail_deliveries",
     "list_token_records",
 ]
 

@@ -166,6 +166,55 @@ class UpdateContractRequest(_message.Message):
 Global___UpdateContractRequest: _TypeAlias = UpdateContractRequest  # noqa: Y015
 
 @_typing.final
+class ListMailDeliveriesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    state: _resources_pb2.MailDeliveryState.ValueType
+    """Optional filter: only e-mails in this delivery state."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        state: _resources_pb2.MailDeliveryState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMailDeliveriesRequest: _TypeAlias = ListMailDeliveriesRequest  # noqa: Y015
+
+@_typing.final
+class ListMailDeliveriesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAIL_DELIVERIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def mail_deliveries(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.MailDelivery]: ...
+    def __init__(
+        self,
+        *,
+        mail_deliveries: _abc.Iterable[_resources_pb2.MailDelivery] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mail_deliveries", b"mail_deliveries", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMailDeliveriesResponse: _TypeAlias = ListMailDeliveriesResponse  # noqa: Y015
+
+@_typing.final
 class RenewContractRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

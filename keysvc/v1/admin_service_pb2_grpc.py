@@ -142,6 +142,11 @@ class AdminServiceStub:
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListAuditEventsRequest.SerializeToString,
                 response_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListAuditEventsResponse.FromString,
                 _registered_method=True)
+        self.ListMailDeliveries = channel.unary_unary(
+                '/keysvc.v1.AdminService/ListMailDeliveries',
+                request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListMailDeliveriesRequest.SerializeToString,
+                response_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListMailDeliveriesResponse.FromString,
+                _registered_method=True)
         self.ReleaseDue = channel.unary_unary(
                 '/keysvc.v1.AdminService/ReleaseDue',
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ReleaseDueRequest.SerializeToString,
@@ -310,6 +315,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMailDeliveries(self, request, context):
+        """The key e-mails in the outbox, newest first, optionally in one delivery state
+        (FAILED: those given up on, with the last error); never a message's body.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReleaseDue(self, request, context):
         """Releases every approved request due at or before as_of, as the scheduler does.
         """
@@ -439,6 +452,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAuditEvents,
                     request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListAuditEventsRequest.FromString,
                     response_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListAuditEventsResponse.SerializeToString,
+            ),
+            'ListMailDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMailDeliveries,
+                    request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListMailDeliveriesRequest.FromString,
+                    response_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListMailDeliveriesResponse.SerializeToString,
             ),
             'ReleaseDue': grpc.unary_unary_rpc_method_handler(
                     servicer.ReleaseDue,
@@ -1025,6 +1043,33 @@ class AdminService:
             '/keysvc.v1.AdminService/ListAuditEvents',
             keysvc_dot_v1_dot_admin__service__pb2.ListAuditEventsRequest.SerializeToString,
             keysvc_dot_v1_dot_admin__service__pb2.ListAuditEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMailDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/keysvc.v1.AdminService/ListMailDeliveries',
+            keysvc_dot_v1_dot_admin__service__pb2.ListMailDeliveriesRequest.SerializeToString,
+            keysvc_dot_v1_dot_admin__service__pb2.ListMailDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -80,6 +80,10 @@ class AdminServiceStub:
     ListAllSigningKeys: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAllSigningKeysRequest, _admin_service_pb2.ListAllSigningKeysResponse]
     """Every signing key, withdrawn ones included, with the replacements' progress."""
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEventsRequest, _admin_service_pb2.ListAuditEventsResponse]
+    ListMailDeliveries: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListMailDeliveriesRequest, _admin_service_pb2.ListMailDeliveriesResponse]
+    """The key e-mails in the outbox, newest first, optionally in one delivery state
+    (FAILED: those given up on, with the last error); never a message's body.
+    """
     ReleaseDue: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ReleaseDueRequest, _admin_service_pb2.ReleaseDueResponse]
     """Releases every approved request due at or before as_of, as the scheduler does."""
     ListTokens: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListTokensRequest, _admin_service_pb2.ListTokensResponse]
@@ -140,6 +144,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     ListAllSigningKeys: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAllSigningKeysRequest, _admin_service_pb2.ListAllSigningKeysResponse]  # type: ignore[assignment]
     """Every signing key, withdrawn ones included, with the replacements' progress."""
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEventsRequest, _admin_service_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
+    ListMailDeliveries: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListMailDeliveriesRequest, _admin_service_pb2.ListMailDeliveriesResponse]  # type: ignore[assignment]
+    """The key e-mails in the outbox, newest first, optionally in one delivery state
+    (FAILED: those given up on, with the last error); never a message's body.
+    """
     ReleaseDue: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ReleaseDueRequest, _admin_service_pb2.ReleaseDueResponse]  # type: ignore[assignment]
     """Releases every approved request due at or before as_of, as the scheduler does."""
     ListTokens: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListTokensRequest, _admin_service_pb2.ListTokensResponse]  # type: ignore[assignment]
@@ -323,6 +331,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_service_pb2.ListAuditEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_service_pb2.ListAuditEventsResponse, _abc.Awaitable[_admin_service_pb2.ListAuditEventsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListMailDeliveries(
+        self,
+        request: _admin_service_pb2.ListMailDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.ListMailDeliveriesResponse, _abc.Awaitable[_admin_service_pb2.ListMailDeliveriesResponse]]:
+        """The key e-mails in the outbox, newest first, optionally in one delivery state
+        (FAILED: those given up on, with the last error); never a message's body.
+        """
 
     @_abc_1.abstractmethod
     def ReleaseDue(

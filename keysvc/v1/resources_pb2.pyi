@@ -669,3 +669,65 @@ class IceCredentials(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___IceCredentials: _TypeAlias = IceCredentials  # noqa: Y015
+
+@_typing.final
+class MailDelivery(_message.Message):
+    """A key e-mail in the outbox, as operators follow its delivery: never its body,
+    which carries the license key.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KEY_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    RECIPIENT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    SEND_TIME_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """The outbox entry's id."""
+    key_request_id: _builtins.str
+    """The key request whose key it carries."""
+    recipient: _builtins.str
+    state: Global___MailDeliveryState.ValueType
+    attempts: _builtins.int
+    """Delivery attempts so far."""
+    last_error: _builtins.str
+    """The last attempt's error (a mail server's reply, cut to 1,000 characters);
+    empty once sent or before a failure.
+    """
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was queued (with the key's release)."""
+
+    @_builtins.property
+    def send_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was delivered; unset until then."""
+
+    @_builtins.property
+    def next_attempt_time(self) -> _timestamp_pb2.Timestamp:
+        """When the sender tries again, while QUEUED."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        key_request_id: _builtins.str = ...,
+        recipient: _builtins.str = ...,
+        state: Global___MailDeliveryState.ValueType = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        send_time: _timestamp_pb2.Timestamp | None = ...,
+        next_attempt_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "next_attempt_time", b"next_attempt_time", "send_time", b"send_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "create_time", b"create_time", "id", b"id", "key_request_id", b"key_request_id", "last_error", b"last_error", "next_attempt_time", b"next_attempt_time", "recipient", b"recipient", "send_time", b"send_time", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MailDelivery: _TypeAlias = MailDelivery  # noqa: Y015

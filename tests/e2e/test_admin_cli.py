@@ -566,3 +566,22 @@ def test_a_contract_is_mended_and_its_waiting_request_follows_the_new_address(
         "contracts", "update", "SS-2026-999999", "--customer-name", "x",
         exit_code=REFUSED, reason="CONTRACT_NOT_FOUND",
     )  # fmt: skip
+
+
+def test_mail_deliveries_are_listed_without_their_keys(clients: Clients, cli: AdminCli) -> None:
+    number = _contract(clients)
+    released = _issue_now(clients, _submit(clients, number, "fp1:e2e-admin-cli-mailed").id)
+    assert _mail_state_once_sent(cli, released.id) == "MAIL_DELIVERY_STATE_SENT"
+    listed = cli.json("mail", "list", "--all")
+    (item,) = [d for d in listed["items"] if d["key_request_id"] == released.id]
+    assert (item["recipient"], item["state"]) == ("it@example.co.jp", "MAIL_DELIVERY_STATE_SENT")
+    assert item["attempts"] >= 1
+    assert "send_time" in item
+    assert released.license_key not in json.dumps(listed)
+    assert released.license_key not in cli.ok("mail", "list", "--all")
+    # `failed` lists only what was given up on (the Maildir refuses nothing, so it
+    # holds no e-mail of this test).
+    failed = cli.json("mail", "failed", "--all")["items"]
+    assert all(d["state"] == "MAIL_DELIVERY_STATE_FAILED" for d in failed)
+    assert released.id not in {d["key_request_id"] for d in failed}
+    assert cli.json("mail", "list", "--state", "sent", "--all")["items"]

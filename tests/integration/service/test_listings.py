@@ -13,7 +13,7 @@ from keysvc.persistence.outbox_repository import find_outbox_entry, mark_failed_
 from keysvc.persistence.signing_key_repository import add_active_key
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_requests import Submission, submit_key_request, view_key_request
-from keysvc.service.listings import list_key_request_page
+from keysvc.service.listings import list_key_request_page, list_mail_deliveries
 from keysvc.service.products import ProductCatalogue
 from keysvc.service.release import MailIdentity, Releaser, release
 from scheduler.calendar import BusinessCalendar
@@ -97,3 +97,33 @@ def test_a_page_reads_the_states_of_its_own_requests(connection) -> None:
     page = _page(connection, limit=1)
     assert [record.id for record in page.records] == [first.id]
     assert page.mail_states == {first.id: "QUEUED"}
+
+
+def test_mail_deliveries_are_listed_newest_first_with_the_failure_s_reason(connection) -> None:
+    first, first_entry = _released(connection)
+    failed, failed_entry = _released(connection)
+    assert mark_failed_attempt(
+        connection,
+        failed_entry.id,
+        now=NOW,
+        error="550 5.1.1 no such user",
+        next_attempt_at=NOW + timedelta(minutes=1),
+        give_up=True,
+    )
+    listed = list_mail_deliveries(connection, limit=10, before=None, state=None)
+    assert [d.key_request_id for d in listed] == [failed.id, first.id]
+    (only_failed,) = list_mail_deliveries(connection, limit=10, before=None, state="FAILED")
+    assert (only_failed.key_request_id, only_failed.state, only_failed.attempts) == (
+        failed.id,
+        "FAILED",
+        0,
+    )
+    assert only_failed.last_error == "550 5.1.1 no such user"
+    assert only_failed.recipient == "it@example.co.jp"
+    assert not hasattr(only_failed, "message")
+    # The next page starts below the last id shown.
+    assert [
+        d.key_request_id
+        for d in list_mail_deliveries(connection, limit=10, before=failed_entry.id, state=None)
+    ] == [first.id]
+    assert first_entry.id < failed_entry.id

@@ -35,6 +35,7 @@ COMMANDS = {
     "keys": {"list", "rotate", "withdraw", "export-jwks"},
     "audit": {"list"},
     "tokens": {"list", "revoke"},
+    "mail": {"list", "failed"},
 }
 
 
