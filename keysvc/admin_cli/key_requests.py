@@ -145,6 +145,17 @@ def register(group: CommandGroup) -> None:
     )
     issue.add_argument("id", help="key request id")
 
+    resend = group.add(
+        "resend-mail",
+        _resend_mail,
+        summary="send a released key's e-mail again (to a corrected address with --to)",
+        description="Queue the e-mail with a released key again: to the address stored with "
+        "the request, or to --to, which the request then keeps. The customer receives a "
+        "message of its own that says it repeats the e-mail of the release. Audited.",
+    )
+    resend.add_argument("id", help="key request id (RELEASED)")
+    resend.add_argument("--to", default="", metavar="ADDRESS", help="a corrected address")
+
     release = group.add(
         "release-due",
         _release_due,
@@ -222,6 +233,12 @@ def _issue_now(args: argparse.Namespace, session: Session) -> None:
     released = session.admin.issue_key_now(args.id)
     headline = f"Released {released.id} as license {released.license_serial or UNSET}."
     session.out.record(released, key_request_fields(released), headline=headline)
+
+
+def _resend_mail(args: argparse.Namespace, session: Session) -> None:
+    resent = session.admin.resend_key_mail(args.id, args.to)
+    headline = f"Queued the key e-mail of {resent.id} again, to {resent.contact_email}."
+    session.out.record(resent, key_request_fields(resent), headline=headline)
 
 
 def _release_due(args: argparse.Namespace, session: Session) -> None:

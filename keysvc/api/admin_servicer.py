@@ -28,6 +28,7 @@ from keysvc.service.contracts import (
     require_contract,
     update_contract,
 )
+from keysvc.service.key_mail_resend import resend_key_mail
 from keysvc.service.key_requests import (
     approve_key_request,
     issue_key_now,
@@ -178,6 +179,35 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
 
         return await self._runner.change(
             _ISSUE_KEY_NOW, request, f"keyRequests/{request_id}", resources_pb2.KeyRequest, issue
+        )
+
+    async def ResendKeyMail(
+        self, request: admin_service_pb2.ResendKeyMailRequest, context: Context
+    ) -> resources_pb2.KeyRequest:
+        """Queues a released key's e-mail again, to the stored or a corrected address."""
+        request_id = validation.required_text("id", request.id, max_length=64)
+        corrected = (
+            validate_email("contact_email", request.contact_email)
+            if request.contact_email
+            else None
+        )
+        principal = current_principal()
+
+        def resend(connection: Connection) -> resources_pb2.KeyRequest:
+            view = resend_key_mail(
+                connection,
+                request_id,
+                corrected,
+                mail=self._mail,
+                principal=principal,
+                now=self._clock.now(),
+            )
+            return messages.key_request(
+                view.request, view.license_key, view.mail_state, view.previous_supersede_at
+            )
+
+        return await self._mutate(
+            "ResendKeyMail", request, f"keyRequests/{request_id}", resources_pb2.KeyRequest, resend
         )
 
     async def RenewContract(

@@ -125,6 +125,11 @@ class AdminClient:
         """Releases a PENDING request at once, whatever the calendar says."""
         return self._call(self._stub.IssueKeyNow, admin.IssueKeyNowRequest(id=request_id))
 
+    def resend_key_mail(self, request_id: str, contact_email: str = "") -> resources_pb2.KeyRequest:
+        """Queues a released key's e-mail again, to the stored or a corrected address."""
+        request = admin.ResendKeyMailRequest(id=request_id, contact_email=contact_email)
+        return self._call(self._stub.ResendKeyMail, request)
+
     def release_due(self, request: admin.ReleaseDueRequest) -> admin.ReleaseDueResponse:
         """Releases every PENDING request due at `as_of` (default now)."""
         return self._call(self._stub.ReleaseDue, request)

@@ -92,6 +92,8 @@ HINTS: dict[str, str] = {
     "once the cause is fixed, approve the request to release it.",
     # Licenses and keys.
     "LICENSE_NOT_FOUND": "No license has this serial.",
+    "KEY_REQUEST_NOT_RELEASED": "Only a released key's e-mail can be sent again; release "
+    "the request first (approve it if HELD, or `requests issue-now`).",
     "LICENSE_KEY_SIGNING_KEY_WITHDRAWN": "The key was signed by a signing key since "
     "withdrawn: it no longer works. Its license gets a replacement key by e-mail; install "
     "that one.",

@@ -140,11 +140,14 @@ class ComposedMail:
         )
 
 
-def message_id_for(key_request_id: str, domain: str) -> str:
-    """The Message-ID of the e-mail for a key request: the same every time it is asked.
+def message_id_for(key_request_id: str, domain: str, resend: int = 0) -> str:
+    """The Message-ID of the e-mail for a key request, or of its `resend`-th resend: the
+    same every time it is asked.
 
     >>> message_id_for("kr_01", "keysvc.example.jp")
     '<keysvc.kr_01@keysvc.example.jp>'
+    >>> message_id_for("kr_01", "keysvc.example.jp", resend=2)
+    '<keysvc.kr_01.resend2@keysvc.example.jp>'
 
     Raises `InvalidMail` when the id is not a dot-atom or the domain not a host name.
     """
@@ -152,7 +155,10 @@ def message_id_for(key_request_id: str, domain: str) -> str:
         raise InvalidMail(f"key request id {key_request_id!r} cannot be part of a Message-ID")
     if not _DOMAIN.fullmatch(domain):
         raise InvalidMail(f"Message-ID domain {domain!r} is not a host name")
-    message_id = f"<keysvc.{key_request_id}@{domain}>"
+    if resend < 0:
+        raise InvalidMail(f"a resend is counted from 1, got {resend}")
+    suffix = f".resend{resend}" if resend else ""
+    message_id = f"<keysvc.{key_request_id}{suffix}@{domain}>"
     if len(message_id) > _MAX_MESSAGE_ID:
         raise InvalidMail(f"Message-ID longer than {_MAX_MESSAGE_ID} characters: {message_id!r}")
     return message_id
@@ -174,6 +180,8 @@ def compose_license_mail(
     sender: str,
     message_id_domain: str,
     previous_key_valid_until: datetime | None = None,
+    resend: int = 0,
+    resent_at: datetime | None = None,
 ) -> ComposedMail:
     """Composes the e-mail that hands a customer their license key.
 
@@ -189,6 +197,10 @@ def compose_license_mail(
     until when the old key keeps working; without one, or at the release itself,
     the old key stopped with this one.
 
+    A resend (``resend`` ≥ 1, staff's ResendKeyMail) has a Message-ID of its own
+    (`message_id_for`), is dated ``resent_at``, and says first that it repeats the
+    e-mail of ``issued_at``; what it says of the old key is as of ``resent_at``.
+
     Nothing secret goes in but the key itself, which is the customer's.
 
     The recipient is written in its normal form (`deliverable_address`: the
@@ -201,8 +213,11 @@ def compose_license_mail(
     """
     if kind not in _SUBJECTS:
         raise InvalidMail(f"unknown key request kind {kind!r}; expected one of {MAIL_KINDS}")
+    if (resend > 0) != (resent_at is not None):
+        raise InvalidMail("a resend has a number from 1 and a resent_at instant, or neither")
     try:
         issued_jst = as_utc(issued_at).astimezone(JST)
+        sent_jst = issued_jst if resent_at is None else as_utc(resent_at).astimezone(JST)
         previous_until_jst = (
             None
             if previous_key_valid_until is None
@@ -210,7 +225,7 @@ def compose_license_mail(
         )
     except NaiveDatetime as error:
         raise InvalidMail(str(error)) from error
-    message_id = message_id_for(key_request_id, message_id_domain)
+    message_id = message_id_for(key_request_id, message_id_domain, resend)
     recipient_address = deliverable_address(recipient)
     for name, value in (
         ("customer name", customer_name),
@@ -238,6 +253,7 @@ def compose_license_mail(
         generation=generation,
         support_end=support_end,
         issued_jst=issued_jst,
+        sent_jst=sent_jst,
         previous_until_jst=previous_until_jst,
     ).encode("utf-8")
     longest = max(map(len, body.splitlines()))
@@ -252,7 +268,7 @@ def compose_license_mail(
         _from_header(sender),
         f"To: {recipient_address}\r\n",
         _encoded_header("Subject", *subject),
-        _date_line(issued_jst),
+        _date_line(sent_jst),
         f"Message-ID: {message_id}\r\n",
         f"X-Keysvc-Request-Id: {key_request_id}\r\n",
         "Auto-Submitted: auto-generated\r\n",
@@ -299,14 +315,22 @@ def _body(
     generation: int,
     support_end: date,
     issued_jst: datetime,
+    sent_jst: datetime,
     previous_until_jst: datetime | None,
 ) -> str:
+    issued = f"{_japanese_date(issued_jst.date())} {issued_jst:%H:%M}"
+    resent = (
+        ()
+        if sent_jst == issued_jst
+        else (f"※ 本メールは、{issued}（日本時間）にお送りしたお知らせの再送です。", "")
+    )
     lines = [
+        *resent,
         f"{customer_name}",
         "ご担当者様",
         "",
         f"平素より{product_name}をご利用いただき、誠にありがとうございます。",
-        *_introduction(kind, issued_jst, previous_until_jst),
+        *_introduction(kind, sent_jst, previous_until_jst),
         "",
         "■ ご契約内容",
         f"　サポートサービス番号：{contract_number}",
@@ -314,7 +338,7 @@ def _body(
         f"　ライセンスシリアル：{license_serial}",
         f"　ライセンスキー世代：{generation}",
         f"　サポート期間終了日：{_japanese_date(support_end)}",
-        f"　発行日時：{_japanese_date(issued_jst.date())} {issued_jst:%H:%M}（日本時間）",
+        f"　発行日時：{issued}（日本時間）",
         "",
         "■ ライセンスキー",
         "次の行のライセンスキーを、すべてコピーして製品の管理画面に貼り付けてください。",

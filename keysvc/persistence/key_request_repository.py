@@ -599,3 +599,10 @@ def retarget_open_requests(connection: Connection, successors: Mapping[str, str]
             .values(previous_license_serial=bindparam("new")),
             [{"old": old, "new": new} for old, new in successors.items()],
         )
+
+
+def set_contact_email(connection: Connection, request_id: str, address: str) -> None:
+    """Records the corrected address a request's e-mail goes to (a resend to it)."""
+    connection.execute(
+        update(key_requests).where(key_requests.c.id == request_id).values(contact_email=address)
+    )

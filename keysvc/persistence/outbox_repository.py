@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from keysvc.domain.records import MailDeliveryRecord
 from keysvc.persistence.driver_statement import DriverInsert, DriverStatement
@@ -47,6 +47,7 @@ __all__ = [
     "delivery_states",
     "find_outbox_entry",
     "list_mail_deliveries",
+    "mail_count",
     "mark_failed_attempt",
     "mark_sent",
     "mark_sent_many",
@@ -127,7 +128,8 @@ _MARK_SENT: Final = DriverStatement(
 _DELIVERY_STATE: Final = DriverStatement(
     select(mail_outbox.c.state)
     .where(mail_outbox.c.key_request_id == bindparam("request_id"))
-    .order_by(mail_outbox.c.id)
+    # The latest: a resend staff asked for tells how the key reaches the customer now.
+    .order_by(mail_outbox.c.id.desc())
     .limit(1)
 )
 
@@ -313,7 +315,8 @@ def mark_failed_attempt(
 
 
 def delivery_state(connection: Connection, key_request_id: str) -> str | None:
-    """``QUEUED``, ``SENT`` or ``FAILED`` for the key request's e-mail; None if none was queued."""
+    """``QUEUED``, ``SENT`` or ``FAILED`` for the key request's latest e-mail (its key
+    e-mail, or the last resend); None if none was queued."""
     rows = _DELIVERY_STATE.rows(connection, {"request_id": key_request_id})
     return str(rows[0][0]) if rows else None
 
@@ -321,14 +324,14 @@ def delivery_state(connection: Connection, key_request_id: str) -> str | None:
 def delivery_states(connection: Connection, key_request_ids: Collection[str]) -> dict[str, str]:
     """The delivery state of each of the key requests' e-mails, in one query (a list's
     page); a request with none queued is absent. Like `delivery_state`, the e-mail
-    queued first counts."""
+    queued last counts."""
     if not key_request_ids:
         return {}
     rows = connection.execute(
         select(mail_outbox.c.key_request_id, mail_outbox.c.state)
         .where(mail_outbox.c.key_request_id.in_(list(key_request_ids)))
-        # Lowest id last, so it is the one the dict keeps.
-        .order_by(mail_outbox.c.id.desc())
+        # Highest id last, so it is the one the dict keeps.
+        .order_by(mail_outbox.c.id)
     )
     return {str(request_id): str(state) for request_id, state in rows}
 
@@ -358,7 +361,8 @@ def list_mail_deliveries(
 
 
 def find_outbox_entry(connection: Connection, key_request_id: str) -> OutboxEntry | None:
-    """The outbox row of the key request's e-mail, without the message; None if none."""
+    """The outbox row of the key request's latest e-mail (its key e-mail or the last
+    resend), without the message; None if none."""
     row = connection.execute(
         select(
             mail_outbox.c.id,
@@ -371,8 +375,19 @@ def find_outbox_entry(connection: Connection, key_request_id: str) -> OutboxEntr
             mail_outbox.c.last_error,
             mail_outbox.c.created_at,
             mail_outbox.c.sent_at,
-        ).where(mail_outbox.c.key_request_id == key_request_id)
+        )
+        .where(mail_outbox.c.key_request_id == key_request_id)
+        .order_by(mail_outbox.c.id.desc())
+        .limit(1)
     ).one_or_none()
     if row is None:
         return None
     return OutboxEntry(**row._asdict())
+
+
+def mail_count(connection: Connection, key_request_id: str) -> int:
+    """How many e-mails were queued for a key request (its key e-mail and resends)."""
+    count: int = connection.execute(
+        select(func.count()).where(mail_outbox.c.key_request_id == key_request_id)
+    ).scalar_one()
+    return count

@@ -343,8 +343,10 @@ mail_outbox = Table(
     "mail_outbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key_request_id", ForeignKey("key_requests.id"), nullable=False, unique=True),
-    # Deterministic per key request, so a re-send after a crash is recognisable.
+    # The key e-mail first, then any resend staff ask for (migration 0011): several rows.
+    Column("key_request_id", ForeignKey("key_requests.id"), nullable=False, index=True),
+    # Deterministic per key request and resend, so a re-send after a crash is
+    # recognisable, and a message is never queued twice.
     Column("message_id", String(255), nullable=False, unique=True),
     Column("recipient", Text, nullable=False),
     # The whole RFC 5322 message as written once at queue time.

@@ -672,6 +672,33 @@ class RotateSigningKeyRequest(_message.Message):
 Global___RotateSigningKeyRequest: _TypeAlias = RotateSigningKeyRequest  # noqa: Y015
 
 @_typing.final
+class ResendKeyMailRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CONTACT_EMAIL_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """The key request whose key e-mail is sent again (RELEASED)."""
+    contact_email: _builtins.str
+    """A corrected address; empty: the address stored with the request."""
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        contact_email: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact_email", b"contact_email", "id", b"id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResendKeyMailRequest: _TypeAlias = ResendKeyMailRequest  # noqa: Y015
+
+@_typing.final
 class ListAllSigningKeysRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

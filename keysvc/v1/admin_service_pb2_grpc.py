@@ -137,6 +137,11 @@ class AdminServiceStub:
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysRequest.SerializeToString,
                 response_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysResponse.FromString,
                 _registered_method=True)
+        self.ResendKeyMail = channel.unary_unary(
+                '/keysvc.v1.AdminService/ResendKeyMail',
+                request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ResendKeyMailRequest.SerializeToString,
+                response_deserializer=keysvc_dot_v1_dot_resources__pb2.KeyRequest.FromString,
+                _registered_method=True)
         self.ListAuditEvents = channel.unary_unary(
                 '/keysvc.v1.AdminService/ListAuditEvents',
                 request_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListAuditEventsRequest.SerializeToString,
@@ -309,6 +314,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResendKeyMail(self, request, context):
+        """Queues a released key's e-mail again, to the stored address or a corrected one
+        (kept with the request); audited. Each resend is an e-mail of its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListAuditEvents(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -447,6 +460,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAllSigningKeys,
                     request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysRequest.FromString,
                     response_serializer=keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysResponse.SerializeToString,
+            ),
+            'ResendKeyMail': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendKeyMail,
+                    request_deserializer=keysvc_dot_v1_dot_admin__service__pb2.ResendKeyMailRequest.FromString,
+                    response_serializer=keysvc_dot_v1_dot_resources__pb2.KeyRequest.SerializeToString,
             ),
             'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditEvents,
@@ -1016,6 +1034,33 @@ class AdminService:
             '/keysvc.v1.AdminService/ListAllSigningKeys',
             keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysRequest.SerializeToString,
             keysvc_dot_v1_dot_admin__service__pb2.ListAllSigningKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendKeyMail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/keysvc.v1.AdminService/ResendKeyMail',
+            keysvc_dot_v1_dot_admin__service__pb2.ResendKeyMailRequest.SerializeToString,
+            keysvc_dot_v1_dot_resources__pb2.KeyRequest.FromString,
             options,
             channel_credentials,
             insecure,

@@ -79,6 +79,10 @@ class AdminServiceStub:
     """
     ListAllSigningKeys: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAllSigningKeysRequest, _admin_service_pb2.ListAllSigningKeysResponse]
     """Every signing key, withdrawn ones included, with the replacements' progress."""
+    ResendKeyMail: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ResendKeyMailRequest, _resources_pb2.KeyRequest]
+    """Queues a released key's e-mail again, to the stored address or a corrected one
+    (kept with the request); audited. Each resend is an e-mail of its own.
+    """
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEventsRequest, _admin_service_pb2.ListAuditEventsResponse]
     ListMailDeliveries: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListMailDeliveriesRequest, _admin_service_pb2.ListMailDeliveriesResponse]
     """The key e-mails in the outbox, newest first, optionally in one delivery state
@@ -143,6 +147,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """
     ListAllSigningKeys: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAllSigningKeysRequest, _admin_service_pb2.ListAllSigningKeysResponse]  # type: ignore[assignment]
     """Every signing key, withdrawn ones included, with the replacements' progress."""
+    ResendKeyMail: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ResendKeyMailRequest, _resources_pb2.KeyRequest]  # type: ignore[assignment]
+    """Queues a released key's e-mail again, to the stored address or a corrected one
+    (kept with the request); audited. Each resend is an e-mail of its own.
+    """
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListAuditEventsRequest, _admin_service_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
     ListMailDeliveries: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListMailDeliveriesRequest, _admin_service_pb2.ListMailDeliveriesResponse]  # type: ignore[assignment]
     """The key e-mails in the outbox, newest first, optionally in one delivery state
@@ -324,6 +332,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_service_pb2.ListAllSigningKeysResponse, _abc.Awaitable[_admin_service_pb2.ListAllSigningKeysResponse]]:
         """Every signing key, withdrawn ones included, with the replacements' progress."""
+
+    @_abc_1.abstractmethod
+    def ResendKeyMail(
+        self,
+        request: _admin_service_pb2.ResendKeyMailRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.KeyRequest, _abc.Awaitable[_resources_pb2.KeyRequest]]:
+        """Queues a released key's e-mail again, to the stored address or a corrected one
+        (kept with the request); audited. Each resend is an e-mail of its own.
+        """
 
     @_abc_1.abstractmethod
     def ListAuditEvents(

@@ -585,3 +585,23 @@ def test_mail_deliveries_are_listed_without_their_keys(clients: Clients, cli: Ad
     assert all(d["state"] == "MAIL_DELIVERY_STATE_FAILED" for d in failed)
     assert released.id not in {d["key_request_id"] for d in failed}
     assert cli.json("mail", "list", "--state", "sent", "--all")["items"]
+
+
+def test_a_released_key_s_e_mail_is_sent_again_to_a_corrected_address(
+    clients: Clients, cli: AdminCli
+) -> None:
+    number = _contract(clients)
+    released = _issue_now(clients, _submit(clients, number, "fp1:e2e-admin-cli-resent").id)
+    resent = cli.json("requests", "resend-mail", released.id, "--to", "desk@example.co.jp")
+    assert resent["contact_email"] == "desk@example.co.jp"
+    assert _mail_state_once_sent(cli, released.id) == "MAIL_DELIVERY_STATE_SENT"
+    listed = cli.json("mail", "list", "--all")["items"]
+    recipients = sorted(d["recipient"] for d in listed if d["key_request_id"] == released.id)
+    assert recipients == ["desk@example.co.jp", "it@example.co.jp"]
+    # A request not released (the server's Sunday: it waits) has no key e-mail to resend.
+    waiting = _submit(clients, _contract(clients), "fp1:e2e-admin-cli-not-yet")
+    assert waiting.state == resources_pb2.KEY_REQUEST_STATE_PENDING
+    cli.fails(
+        "requests", "resend-mail", waiting.id,
+        exit_code=REFUSED, reason="KEY_REQUEST_NOT_RELEASED",
+    )  # fmt: skip

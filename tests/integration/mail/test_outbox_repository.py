@@ -59,10 +59,11 @@ def test_queued_mail_rolls_back_with_the_callers_transaction(engine, outbox):
         assert delivery_state(connection, "kr1") is None
 
 
-def test_one_mail_per_key_request(engine, outbox):
+def test_a_message_is_never_queued_twice(engine, outbox):
     outbox.queue("kr1")
+    # The same Message-ID again (a retried release, say) is refused.
     with pytest.raises(IntegrityError), engine.begin() as connection:
-        queue_mails(connection, {"kr1": license_mail("kr2")}, NOW)
+        queue_mails(connection, {"kr1": license_mail("kr1")}, NOW)
 
 
 def test_claim_takes_due_mail_oldest_first_and_leases_it(engine, outbox):

@@ -78,3 +78,17 @@ def insert_license(connection: Connection, serial: str, request_id: str, **overr
     """Inserts a key request and the license it produced."""
     connection.execute(key_requests.insert(), key_request(request_id))
     connection.execute(licenses.insert(), license_(serial, request_id, **overrides))
+
+
+def mail(key_request_id: str, message_id: str, **overrides: Any) -> dict[str, Any]:
+    """A queued e-mail of a key request."""
+    return {
+        "key_request_id": key_request_id,
+        "message_id": message_id,
+        "recipient": "it@example.co.jp",
+        "message": b"Subject: test\r\n\r\nbody\r\n",
+        "state": "QUEUED",
+        "attempts": 0,
+        "next_attempt_at": NOW,
+        "created_at": NOW,
+    } | overrides

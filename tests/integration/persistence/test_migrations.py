@@ -23,6 +23,7 @@ from keysvc.persistence.schema import (
     contracts,
     key_requests,
     licenses,
+    mail_outbox,
     metadata,
     products,
 )
@@ -37,7 +38,7 @@ from keysvc.service.audit import verify_audit_log
 from . import rows
 
 # The newest migration file; a new one updates this line.
-LATEST = "0010"
+LATEST = "0011"
 
 SEEDED_PRODUCTS = [
     ("neo-backup", "desknet's NEO バックアップサーバー", "neo-backup"),
@@ -357,5 +358,36 @@ def test_0010_downgrades_to_0009(empty_engine):
         command.downgrade(_alembic_config(connection), "0009")
     columns = {column["name"] for column in inspect(empty_engine).get_columns("signing_keys")}
     assert not {"withdrawn_at", "withdraw_reason"} & columns
+    upgrade_database(empty_engine)
+    assert _differences(empty_engine, metadata) == []
+
+
+def test_0011_keeps_the_e_mails_and_admits_a_resend(empty_engine):
+    with empty_engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0010")
+        rows.insert_contract_with_key(connection)
+        rows.insert_license(connection, "L-1", "R-1", generation=1)
+        connection.execute(mail_outbox.insert(), rows.mail("R-1", "<keysvc.R-1@example.jp>"))
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(
+            mail_outbox.insert(), rows.mail("R-1", "<keysvc.R-1.resend1@example.jp>")
+        )
+        ids = connection.execute(
+            select(mail_outbox.c.message_id).order_by(mail_outbox.c.id)
+        ).scalars()
+        assert list(ids) == ["<keysvc.R-1@example.jp>", "<keysvc.R-1.resend1@example.jp>"]
+    # The same message twice is still refused.
+    with pytest.raises(IntegrityError), empty_engine.begin() as connection:
+        connection.execute(
+            mail_outbox.insert(), rows.mail("R-1", "<keysvc.R-1.resend1@example.jp>")
+        )
+    assert _differences(empty_engine, metadata) == []
+
+
+def test_0011_downgrades_to_0010(empty_engine):
+    upgrade_database(empty_engine)
+    with empty_engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0010")
     upgrade_database(empty_engine)
     assert _differences(empty_engine, metadata) == []
