@@ -89,3 +89,15 @@ def test_a_status_that_is_no_reference_says_what_it_must_be(claims):
 )
 def test_a_status_claim_that_breaks_a_rule_says_which(value, message):
     assert _message(lambda: StatusReference.from_claim(value), StatusClaimValueError) == message
+
+
+# -- the bounds, on the field-by-field path -------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["issued_at", "seats", "generation"])
+def test_the_largest_safe_integer_is_accepted_beside_non_ascii_text(claims, field):
+    # Text beyond ASCII is checked field by field, the integers beside it too.
+    largest = dataclasses.replace(claims, product_code="ACME-SRV-\u00e9", **{field: 2**53 - 1})
+    assert LicenseClaims.from_payload(largest.to_payload()) == largest
+    with pytest.raises(ValueError, match="2\\*\\*53 - 1, got 9007199254740992"):
+        dataclasses.replace(largest, **{field: 2**53})

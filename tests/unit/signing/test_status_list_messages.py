@@ -245,6 +245,20 @@ def test_a_list_inflating_past_the_bound_says_the_bound(verifier, sign_payload):
     )
 
 
+def test_nothing_after_the_byte_past_the_bound_is_inflated(verifier, sign_payload):
+    # The bound and one byte beyond it inflate, the next byte is a literal, and the
+    # stream is broken after it: inflating stops before the break, so the list is
+    # refused for its size, as a zip bomb is, not for its encoding.
+    deflater = zlib.compressobj(9)
+    compressed = deflater.compress(bytes(MAX_STATUS_LIST_BYTES + 1) + b"\x01")
+    compressed += deflater.flush(zlib.Z_FULL_FLUSH) + b"\xff\xff"  # a reserved block type
+    with pytest.raises(zlib.error, match="invalid block type"):
+        zlib.decompress(compressed)
+    payload = status_list_claim(lst=b64url_encode(compressed))
+    with pytest.raises(StatusListInflatesTooLarge):
+        parse(sign_payload(payload), verifier)
+
+
 # -- reading and checking ------------------------------------------------------------
 
 
