@@ -64,3 +64,37 @@ def test_a_short_key_is_refused():
 )
 def test_distinct_counters_never_share_a_position(key, a, b):
     assert (position(key, a, bits=10) == position(key, b, bits=10)) == (a == b)
+
+
+def test_positions_are_the_same_in_every_release():
+    # The database keeps each list's counter, not the positions handed out: were the
+    # permutation to change, the next keys could be given positions already taken.
+    assert [position(KEY, n) for n in (0, 1, 2, list_size() - 1)] == [
+        782882,
+        982655,
+        806564,
+        283743,
+    ]
+    assert [position(KEY, n, bits=4) for n in range(16)] == [
+        6, 0, 3, 5, 4, 7, 1, 2, 15, 11, 8, 12, 10, 9, 13, 14
+    ]  # fmt: skip
+
+
+def test_the_widest_list_of_62_bits_is_allowed():
+    assert [position(KEY, n, bits=62) for n in (0, 1, (1 << 62) - 1)] == [
+        2937744105318038050,
+        1337603424076948123,
+        1524169390922399915,
+    ]
+
+
+def test_refusals_say_the_rule_and_the_value():
+    with pytest.raises(ValueError, match="counter") as counter:
+        position(KEY, list_size())
+    assert str(counter.value) == "counter must be within 0 and 1048575, got 1048576"
+    with pytest.raises(ValueError, match="bits") as bits:
+        position(KEY, 0, bits=64)
+    assert str(bits.value) == "bits must be even and between 2 and 62, got 64"
+    with pytest.raises(ValueError, match="key") as key:
+        position(b"k" * 15, 0)
+    assert str(key.value) == "the list's key must be at least 16 bytes"

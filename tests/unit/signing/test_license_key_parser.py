@@ -213,6 +213,18 @@ def test_header_not_a_plain_json_object_is_rejected(verifier, forge, claims, raw
         verifier.verify(forge(raw, payload(claims)))
 
 
+@pytest.mark.parametrize("typ", ["EdDSA", "Ed25519"])
+def test_a_header_in_the_packages_own_spelling_is_checked_member_by_member(
+    verifier, forge, test_key, claims, typ
+):
+    # The verifier recognises the exact headers its keys write by their bytes; a header
+    # written the same way with the members' values moved about is not one of them.
+    for kid in (test_key.kid, "license+jwt"):
+        written = f'{{"alg":"EdDSA","kid":"{kid}","typ":"{typ}"}}'.encode()
+        with pytest.raises(UnsupportedHeader, match="typ"):
+            verifier.verify(forge(written, payload(claims)))
+
+
 def test_unknown_kid_is_rejected_with_the_kid(verifier, forge, test_key, claims):
     with pytest.raises(UnknownKeyId) as caught:
         verifier.verify(forge(header(test_key, kid="someone-elses-key"), payload(claims)))
