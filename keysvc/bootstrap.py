@@ -160,6 +160,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         engine.dispose()
         raise
     executor = ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="keysvc-db")
+    status_base_url = settings.status_uri_base()
     mail = MailIdentity(settings.mail_from, settings.mail_domain)
     metrics = ServiceMetrics()
     metrics.watch_backlog(engine, clock)
@@ -192,7 +193,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
                 batch_size=settings.release_batch_size,
                 calendar=calendar,
                 on_batch=metrics.record_release_batch,
-                status_base_url=settings.status_uri_base(),
+                status_base_url=status_base_url,
             ),
             parallel_batches=RELEASE_PARALLEL_BATCHES.get(
                 engine.dialect.name, DEFAULT_RELEASE_PARALLEL_BATCHES
@@ -206,7 +207,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
             if settings.idempotency_retention_days
             else None
         ),
-        status_base_url=settings.status_uri_base(),
+        status_base_url=status_base_url,
         status_publisher=StatusPublisher(engine, signing_keys, clock),
     )
 

@@ -186,11 +186,8 @@ class AdminServicer(admin_service_pb2_grpc.AdminServiceServicer):
     ) -> resources_pb2.KeyRequest:
         """Queues a released key's e-mail again, to the stored or a corrected address."""
         request_id = validation.required_text("id", request.id, max_length=64)
-        corrected = (
-            validate_email("contact_email", request.contact_email)
-            if request.contact_email
-            else None
-        )
+        # Checked (and normalised) by the use case, which keeps it with the request.
+        corrected = request.contact_email or None
         principal = current_principal()
 
         def resend(connection: Connection) -> resources_pb2.KeyRequest:

@@ -21,7 +21,7 @@ from keysvc.mail import compose_license_mail
 from keysvc.persistence.contract_repository import get_contracts, product_display_names
 from keysvc.persistence.key_request_repository import get_license, set_contact_email
 from keysvc.persistence.outbox_repository import mail_count, queue_mails
-from keysvc.service.addresses import validate_email
+from keysvc.service.addresses import stored_address, validate_email
 from keysvc.service.key_requests import KeyRequestView, require_key_request, view_key_request
 from keysvc.service.release import MailIdentity
 
@@ -45,10 +45,17 @@ def resend_key_mail(
             reason="KEY_REQUEST_NOT_RELEASED",
             metadata={"key_request_id": request_id},
         )
-    recipient = request.contact_email
     if corrected_address is not None:
         recipient = validate_email("contact_email", corrected_address)
         set_contact_email(connection, request_id, recipient)
+    else:
+        # Stored before addresses were checked as now: staff must correct it (--to), which
+        # is a state to report, not a failure of ours.
+        recipient = stored_address(
+            request.contact_email,
+            f"key_requests/{request.id}",
+            {"key_request_id": request.id, "contract_number": request.contract_number},
+        )
     license_ = get_license(connection, request.license_serial)
     contract = get_contracts(connection, [request.contract_number])[request.contract_number]
     assert license_ is not None, "a released request has its license"

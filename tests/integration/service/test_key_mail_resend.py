@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from keysvc.domain.errors import FailedPrecondition, InvalidArgument
 from keysvc.domain.lifecycle import KeyRequestKind
@@ -17,8 +17,9 @@ from keysvc.domain.tokens import Principal, Role
 from keysvc.mail.testing import parse_message
 from keysvc.persistence.key_request_repository import get_key_request
 from keysvc.persistence.outbox_repository import delivery_state, mark_sent
-from keysvc.persistence.schema import mail_outbox
+from keysvc.persistence.schema import key_requests, mail_outbox
 from keysvc.persistence.signing_key_repository import add_active_key
+from keysvc.service.addresses import ContactEmailUndeliverable
 from keysvc.service.contracts import NewContract, create_contract
 from keysvc.service.key_mail_resend import resend_key_mail
 from keysvc.service.key_requests import Submission, submit_key_request
@@ -148,3 +149,21 @@ def test_the_request_shows_its_latest_e_mail_s_state(connection):
     assert delivery_state(connection, request.id) == "SENT"
     resend_key_mail(connection, request.id, None, mail=MAIL, principal=ADMIN, now=LATER)
     assert delivery_state(connection, request.id) == "QUEUED"
+
+
+def test_a_stored_address_that_cannot_be_mailed_asks_for_a_correction(connection):
+    request = _request(connection)
+    # Stored before addresses were checked as now.
+    connection.execute(
+        update(key_requests)
+        .where(key_requests.c.id == request.id)
+        .values(contact_email="it@localhost")
+    )
+    with pytest.raises(ContactEmailUndeliverable) as refused:
+        resend_key_mail(connection, request.id, None, mail=MAIL, principal=ADMIN, now=LATER)
+    assert refused.value.metadata["key_request_id"] == request.id
+    assert len(_messages(connection, request.id)) == 1
+    resend_key_mail(
+        connection, request.id, "it@example.co.jp", mail=MAIL, principal=ADMIN, now=LATER
+    )
+    assert len(_messages(connection, request.id)) == 2
